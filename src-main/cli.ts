@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// Headless entry: `llm-manager serve [--config PATH] [--host H] [--port N]`.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, ensureConfigFile, resolveConfigPath } from './core/config/load.js';
+import { createNode, ListenError, type LlmNode } from './core/node.js';
+import { appRoot, appVersion } from './core/version.js';
+
+const USAGE = `Usage: llm-manager serve [--config PATH] [--host HOST] [--port N]
+
+Serves one OpenAI-compatible endpoint (http://HOST:PORT/v1) for every model in config.yaml,
+starting each model's engine on demand and stopping it when idle.
+
+Options:
+  --config PATH   config file (default: $LLM_MANAGER_CONFIG, else ./config.yaml;
+                  created from config.example.yaml when missing)
+  --host HOST     listen address (default: program.host, 127.0.0.1)
+  --port N        listen port (default: program.port, 8080)
+  -h, --help      show this help
+  -v, --version   print the version`;
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`${appVersion()}\n`);
+    return 0;
+  }
+  const command = positionals[0] ?? 'serve';
+  if (command !== 'serve' || positionals.length > 1) {
+    process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${USAGE}\n`);
+    return 2;
+  }
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!/^\d+$/.test(values.port) || port < 0 || port > 65535) {
+      process.stderr.write(`--port expects a number 0-65535, got "${values.port}"\n`);
+      return 2;
+    }
+  }
+
+  const configPath = resolveConfigPath({ cliPath: values.config, env: process.env, cwd: process.cwd() });
+  let node: LlmNode;
+  try {
+    const { created } = ensureConfigFile(configPath, join(appRoot(), 'config.example.yaml'));
+    if (created) process.stderr.write(`No config found: created ${configPath} from config.example.yaml — edit it to add your models.\n`);
+    node = await createNode({ configPath, host: values.host, port });
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof ListenError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+
+  printBanner(node);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) {
+        process.stderr.write('Still stopping engines; press Ctrl+C again in a moment to force.\n');
+        process.once(signal, () => process.exit(130));
+        return;
+      }
+      stopping = true;
+      process.stderr.write(`\n${signal}: stopping every engine...\n`);
+      node.close().then(resolve, resolve);
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGHUP', () => shutdown('SIGHUP'));
+  });
+  process.stderr.write('All engines stopped. Bye.\n');
+  return 0;
+}
+
+function printBanner(node: LlmNode): void {
+  const lines = [
+    `LLM Manager ${appVersion()} — OpenAI-compatible endpoint: ${node.url}/v1`,
+    `config: ${node.configPath}`,
+    node.config.models.length === 0 ? 'No models configured yet: add them under Local-Models in the config.' : 'models:',
+    ...node.config.models.map((m) => {
+      const aliases = m.aliases.length > 0 ? ` (aliases: ${m.aliases.join(', ')})` : '';
+      return `  ${m.name}${aliases} — ${m.mode}, port ${m.port}${m.autoStart ? ', auto start' : ''}`;
+    }),
+    'Press Ctrl+C to stop.',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Whatever a stray handle still holds, a finished CLI exits (unref: never delays a clean exit).
+    setTimeout(() => process.exit(code), 2000).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`llm-manager: ${(err as Error)?.message ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

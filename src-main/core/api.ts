@@ -1,0 +1,72 @@
+// The ManagerApi implementation over the registry: what the window, the tray and /api call.
+import type { HealthInfo, LogLine, ManagerApi, ManagerEvent, ModelInfo } from '../../src-shared/contract.js';
+import { MAX_LOG_TAIL } from '../../src-shared/contract.js';
+import { ApiError } from '../../src-shared/errors.js';
+import type { ModelRegistry } from './models/registry.js';
+import type { ModelSupervisor } from './models/supervisor.js';
+import type { EventHub } from './events.js';
+
+export interface ApiContext {
+  registry: ModelRegistry;
+  events: EventHub;
+  version: string;
+  startedAt: number;
+  endpoint: () => string;
+  configPath: string;
+}
+
+export function modelNotFound(registry: ModelRegistry, name: string): ApiError {
+  const names = registry.names();
+  const available = names.length > 0 ? `available: ${names.join(', ')}` : 'no models are configured';
+  return new ApiError(404, 'model_not_found', `model "${name}" does not exist; ${available}`);
+}
+
+export function createManagerApi(ctx: ApiContext): ManagerApi {
+  const find = (name: string): ModelSupervisor => {
+    const supervisor = ctx.registry.resolve(name);
+    if (!supervisor) throw modelNotFound(ctx.registry, name);
+    return supervisor;
+  };
+  return {
+    async health(): Promise<HealthInfo> {
+      const states = ctx.registry.list().map((s) => s.currentState);
+      const count = (state: string) => states.filter((s) => s === state).length;
+      return {
+        status: 'ok',
+        version: ctx.version,
+        uptimeS: Math.round((Date.now() - ctx.startedAt) / 1000),
+        endpoint: ctx.endpoint(),
+        configPath: ctx.configPath,
+        models: { total: states.length, running: count('ready'), starting: count('starting'), failed: count('failed') },
+      };
+    },
+    async listModels(): Promise<ModelInfo[]> {
+      return ctx.registry.list().map((s) => s.info());
+    },
+    async modelInfo(name) {
+      return find(name).info();
+    },
+    async startModel(name) {
+      const supervisor = find(name);
+      await supervisor.ensureReady();
+      return supervisor.info();
+    },
+    async stopModel(name) {
+      const supervisor = find(name);
+      await supervisor.stop('stop requested');
+      return supervisor.info();
+    },
+    async stopAll() {
+      const all = ctx.registry.list();
+      await Promise.all(all.map((s) => s.stop('stop-all requested')));
+      return all.map((s) => s.info());
+    },
+    async modelLogs(name, tail = 200): Promise<LogLine[]> {
+      if (!Number.isInteger(tail) || tail < 0) throw new ApiError(400, 'invalid_tail', `tail must be a whole number 0-${MAX_LOG_TAIL}`);
+      return find(name).log.tail(Math.min(tail, MAX_LOG_TAIL));
+    },
+    subscribe(listener: (event: ManagerEvent) => void) {
+      return ctx.events.subscribe(listener);
+    },
+  };
+}

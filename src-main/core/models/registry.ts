@@ -1,0 +1,62 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { ModelConfig } from '../../../src-shared/config.js';
+import type { ModelSupervisor } from './supervisor.js';
+
+export interface RegistryChange {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
+
+/** The configured models by name and alias (case-insensitive), in config order. */
+export class ModelRegistry {
+  private supervisors: ModelSupervisor[] = [];
+  private lookup = new Map<string, ModelSupervisor>();
+
+  constructor(private readonly create: (config: ModelConfig) => ModelSupervisor) {}
+
+  list(): readonly ModelSupervisor[] {
+    return this.supervisors;
+  }
+
+  resolve(nameOrAlias: string): ModelSupervisor | undefined {
+    return this.lookup.get(nameOrAlias.toLowerCase());
+  }
+
+  /** Every name and alias a request may use, for "model not found" messages. */
+  names(): string[] {
+    return this.supervisors.flatMap((s) => [s.name, ...s.model.aliases]);
+  }
+
+  /**
+   * Brings the registry in line with a (re)loaded config: new models are added, removed ones are
+   * stopped and dropped, changed ones are handed their new definition (they restart when idle).
+   */
+  apply(models: ModelConfig[], onRemoved: (supervisor: ModelSupervisor) => void = () => undefined): RegistryChange {
+    const previous = new Map(this.supervisors.map((s) => [s.name, s]));
+    const change: RegistryChange = { added: [], removed: [], changed: [] };
+    const next: ModelSupervisor[] = [];
+    for (const config of models) {
+      const existing = previous.get(config.name);
+      if (existing) {
+        previous.delete(config.name);
+        if (!isDeepStrictEqual(existing.model, config)) change.changed.push(config.name);
+        existing.reconfigure(config);
+        next.push(existing);
+      } else {
+        next.push(this.create(config));
+        change.added.push(config.name);
+      }
+    }
+    for (const removed of previous.values()) {
+      change.removed.push(removed.name);
+      onRemoved(removed);
+    }
+    this.supervisors = next;
+    this.lookup = new Map();
+    for (const supervisor of next) {
+      for (const key of [supervisor.name, ...supervisor.model.aliases]) this.lookup.set(key.toLowerCase(), supervisor);
+    }
+    return change;
+  }
+}

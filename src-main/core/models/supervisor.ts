@@ -1,0 +1,493 @@
+// One supervisor per model: the single owner of its state (stopped → starting → ready →
+// stopping → stopped, or failed) and of its engine process. Everything else asks or listens.
+import type { ChildProcess } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
+import type { LaunchProfile, ModelConfig } from '../../../src-shared/config.js';
+import type { ModelError, ModelInfo, ModelState, ProfileSkip } from '../../../src-shared/contract.js';
+import { ApiError } from '../../../src-shared/errors.js';
+import { formatDuration } from '../../../src-shared/duration.js';
+import type { ModelLog } from '../logs/model-log.js';
+import { idleDeadline } from '../scheduler/idle.js';
+import { NoProfileError, type ProfileChooser } from '../scheduler/profile.js';
+import * as proc from './process.js';
+
+export interface SupervisorDeps {
+  chooseProfile: ProfileChooser;
+  spawn: (profile: LaunchProfile, env: NodeJS.ProcessEnv, cwd: string) => ChildProcess;
+  describeLaunch: (profile: LaunchProfile) => string;
+  probeHealth: (port: number, path: string) => Promise<number | null>;
+  isPortInUse: (port: number) => Promise<boolean>;
+  signalTree: (pid: number, signal: NodeJS.Signals) => void;
+  treeAlive: (pid: number) => boolean;
+  now: () => number;
+  baseEnv: NodeJS.ProcessEnv;
+  defaultCwd: string;
+}
+
+export function processDeps(overrides: Partial<SupervisorDeps> & Pick<SupervisorDeps, 'chooseProfile' | 'defaultCwd'>): SupervisorDeps {
+  return {
+    spawn: (profile, env, cwd) => proc.spawnEngine(proc.launchCommandFor(profile), { env, cwd }),
+    describeLaunch: (profile) => {
+      const launch = proc.launchCommandFor(profile);
+      return [launch.file, ...launch.args].join(' ');
+    },
+    probeHealth: proc.probeHealth,
+    isPortInUse: (port) => proc.isPortInUse(port),
+    signalTree: proc.signalTree,
+    treeAlive: proc.treeAlive,
+    now: Date.now,
+    baseEnv: process.env,
+    ...overrides,
+  };
+}
+
+/** Answered to every request waiting on a start that failed or was cancelled. */
+export class StartError extends ApiError {
+  constructor(message: string, code = 'model_start_failed') {
+    super(503, code, message);
+  }
+}
+
+const LOG_TAIL_ON_FAILURE = 20;
+/** Readiness probes: fast at first (a small model is ready in well under a second), then calmer. */
+const PROBE_FAST_MS = 25;
+const PROBE_SLOW_MS = 100;
+const PROBE_FAST_WINDOW_MS = 3000;
+/** After the leader exits, how long leftover children get before we stop waiting for them. */
+const LEFTOVER_KILL_WAIT_MS = 5000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const READY_HINT = /listening|ready|started|startup complete|running on|serving/i;
+
+interface Running {
+  child: ChildProcess;
+  pid: number;
+  exited: Promise<void>;
+  hasExited: boolean;
+}
+
+export class ModelSupervisor {
+  private state: ModelState = 'stopped';
+  private running: Running | null = null;
+  /** Bumped by every start and stop; late callbacks of an older attempt see it and do nothing. */
+  private generation = 0;
+  private startWaiters: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | null = null;
+  private stopPromise: Promise<void> | null = null;
+  private inFlight = 0;
+  private lastActivity = 0;
+  private lastUsed: number | null = null;
+  private startedAt: number | null = null;
+  private readyAt: number | null = null;
+  private lastError: ModelError | null = null;
+  private profileName: string | null = null;
+  private skipped: ProfileSkip[] = [];
+  private idleTimer: NodeJS.Timeout | null = null;
+  private emitTimer: NodeJS.Timeout | null = null;
+  private wakeProbe: (() => void) | null = null;
+  private pendingConfig: ModelConfig | null = null;
+  private readonly listeners = new Set<(info: ModelInfo) => void>();
+
+  constructor(
+    private config: ModelConfig,
+    readonly log: ModelLog,
+    private readonly deps: SupervisorDeps,
+  ) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get model(): ModelConfig {
+    return this.config;
+  }
+
+  get currentState(): ModelState {
+    return this.state;
+  }
+
+  get port(): number {
+    return this.config.port;
+  }
+
+  onChange(listener: (info: ModelInfo) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  info(): ModelInfo {
+    const deadline = this.state === 'ready' ? idleDeadline({ aliveTimeMs: this.config.aliveTimeMs, inFlight: this.inFlight, lastActivity: this.lastActivity }) : null;
+    const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+    return {
+      name: this.config.name,
+      aliases: [...this.config.aliases],
+      mode: this.config.mode,
+      port: this.config.port,
+      state: this.state,
+      autoStart: this.config.autoStart,
+      pid: this.running?.pid ?? null,
+      profile: this.profileName,
+      skippedProfiles: [...this.skipped],
+      startedAt: iso(this.startedAt),
+      readyAt: iso(this.readyAt),
+      lastUsed: iso(this.lastUsed),
+      inFlight: this.inFlight,
+      idleStopAt: iso(deadline),
+      aliveTimeMs: this.config.aliveTimeMs,
+      lastError: this.lastError,
+    };
+  }
+
+  /**
+   * Resolves once the engine is ready, starting it if needed. However many callers arrive while
+   * it starts, they all wait on the one start.
+   */
+  async ensureReady(): Promise<void> {
+    for (;;) {
+      switch (this.state) {
+        case 'ready':
+          return;
+        case 'starting':
+          return this.startWaiters!.promise;
+        case 'stopping':
+          await this.stopPromise;
+          continue;
+        case 'stopped':
+        case 'failed':
+          return this.beginStart();
+      }
+    }
+  }
+
+  /**
+   * Marks a request in flight: an engine with one is never stopped for idleness. Call before
+   * ensureReady so the idle timer can't fire between "ready" and the request reaching the engine.
+   */
+  acquire(): () => void {
+    this.inFlight++;
+    this.lastUsed = this.deps.now();
+    this.clearIdleTimer();
+    this.emitSoon();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inFlight--;
+      this.lastActivity = this.lastUsed = this.deps.now();
+      if (this.inFlight === 0) this.becameIdle();
+      this.emitSoon();
+    };
+  }
+
+  /** Stops the engine (its whole process tree); resolves once every process of it has exited. */
+  stop(reason = 'stop requested'): Promise<void> {
+    if (this.stopPromise) return this.stopPromise;
+    if (this.state === 'stopped' || (this.state === 'failed' && !this.running)) return Promise.resolve();
+    this.stopPromise = this.runStop(reason).finally(() => {
+      this.stopPromise = null;
+    });
+    return this.stopPromise;
+  }
+
+  /**
+   * A new definition from a config reload. A stopped engine takes it at once; a running one whose
+   * definition changed restarts with it as soon as no request is in flight.
+   */
+  reconfigure(config: ModelConfig): void {
+    if (isDeepStrictEqual(config, this.config)) {
+      this.pendingConfig = null;
+      return;
+    }
+    if (this.state === 'stopped' || this.state === 'failed') {
+      this.config = config;
+      this.emit();
+      return;
+    }
+    this.pendingConfig = config;
+    this.log.system(`configuration changed; ${this.config.name} will restart when idle`);
+    if (this.inFlight === 0 && this.state === 'ready') this.becameIdle();
+  }
+
+  // ---- start ---------------------------------------------------------------------------------
+
+  private beginStart(): Promise<void> {
+    const generation = ++this.generation;
+    let resolve!: () => void;
+    let reject!: (err: Error) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => undefined); // callers handle it; never an unhandled rejection
+    this.startWaiters = { promise, resolve, reject };
+    this.state = 'starting';
+    this.startedAt = this.deps.now();
+    this.readyAt = null;
+    this.lastError = null;
+    this.emit();
+    void this.runStart(generation);
+    return promise;
+  }
+
+  private async runStart(generation: number): Promise<void> {
+    const model = this.config;
+    let choice;
+    try {
+      choice = await this.deps.chooseProfile(model);
+    } catch (err) {
+      if (err instanceof NoProfileError) this.skipped = err.skipped;
+      return this.failStart(generation, (err as Error).message, null, null);
+    }
+    if (generation !== this.generation) return;
+    this.profileName = choice.profile.name;
+    this.skipped = choice.skipped;
+
+    if (await this.deps.isPortInUse(model.port)) {
+      return this.failStart(
+        generation,
+        `port ${model.port} is already in use by another process (not one LLM Manager started); stop that process or give ${model.name} another port`,
+        null,
+        null,
+      );
+    }
+    if (generation !== this.generation) return;
+
+    const env: NodeJS.ProcessEnv = {
+      ...this.deps.baseEnv,
+      ...choice.env,
+      ...choice.profile.env,
+      PORT: String(model.port),
+      LLM_PORT: String(model.port),
+      MODEL_NAME: model.name,
+    };
+    let child: ChildProcess;
+    try {
+      this.log.system(`starting ${model.name} (profile ${choice.profile.name}, port ${model.port}): ${this.deps.describeLaunch(choice.profile)}`);
+      child = this.deps.spawn(choice.profile, env, choice.profile.cwd ?? this.deps.defaultCwd);
+    } catch (err) {
+      return this.failStart(generation, `could not launch ${model.name}: ${(err as Error).message}`, null, null);
+    }
+
+    const running: Running = { child, pid: child.pid ?? -1, exited: Promise.resolve(), hasExited: false };
+    running.exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        running.hasExited = true;
+        this.log.flush();
+        this.onExit(generation, running, code, signal);
+        resolve();
+      });
+    });
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      // ENOENT and friends: spawn itself failed and no 'exit' will follow.
+      if (running.pid === -1 || err.code === 'ENOENT' || err.code === 'EACCES') {
+        running.hasExited = true;
+        const hint = err.code === 'ENOENT' ? 'not found' : err.code === 'EACCES' ? 'permission denied' : err.message;
+        void this.failStart(generation, `could not launch ${model.name}: ${this.deps.describeLaunch(choice.profile)}: ${hint}`, null, null);
+      }
+    });
+    if (running.pid === -1) return; // the 'error' event reports it
+    this.running = running;
+    const onOutput = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+      this.log.write(stream, chunk);
+      // Engines print "listening" / "startup complete" just as they turn ready: probe right away.
+      // (Not on every line: engines log our own health probes, which would make a busy loop.)
+      if (this.wakeProbe && READY_HINT.test(chunk.toString()) && !chunk.includes(model.healthPath)) this.wakeProbe();
+    };
+    child.stdout?.on('data', onOutput('stdout'));
+    child.stderr?.on('data', onOutput('stderr'));
+    this.emit();
+
+    const timeout = setTimeout(() => {
+      void this.onStartTimeout(generation, running);
+    }, Math.min(model.startTimeoutMs, MAX_TIMER_MS));
+    try {
+      await this.waitHealthy(generation, model);
+    } finally {
+      clearTimeout(timeout);
+    }
+  }
+
+  private async waitHealthy(generation: number, model: ModelConfig): Promise<void> {
+    const began = this.deps.now();
+    while (generation === this.generation && this.state === 'starting') {
+      const status = await this.deps.probeHealth(model.port, model.healthPath);
+      if (generation !== this.generation || this.state !== 'starting') return;
+      if (status === 200) return this.onReady(generation);
+      const interval = this.deps.now() - began < PROBE_FAST_WINDOW_MS ? PROBE_FAST_MS : PROBE_SLOW_MS;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, interval);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.wakeProbe = done;
+      });
+      this.wakeProbe = null;
+    }
+  }
+
+  private onReady(generation: number): void {
+    if (generation !== this.generation) return;
+    this.state = 'ready';
+    this.readyAt = this.lastActivity = this.deps.now();
+    const ms = this.readyAt - (this.startedAt ?? this.readyAt);
+    this.log.system(`${this.config.name} is ready (${formatDuration(ms)})`);
+    this.startWaiters?.resolve();
+    this.startWaiters = null;
+    if (this.inFlight === 0) this.becameIdle();
+    this.emit();
+  }
+
+  private async onStartTimeout(generation: number, running: Running): Promise<void> {
+    if (generation !== this.generation || this.state !== 'starting') return;
+    const seconds = formatDuration(this.config.startTimeoutMs);
+    this.log.system(`not ready after ${seconds}; stopping it`);
+    this.generation++;
+    await this.terminate(running, this.config.stopTimeoutMs);
+    this.setFailed(`${this.config.name} was not ready within the start timeout (${seconds}); check its log, or raise start_timeout`, null, null);
+  }
+
+  private async failStart(generation: number, message: string, exitCode: number | null, signal: string | null): Promise<void> {
+    if (generation !== this.generation) return;
+    this.generation++;
+    this.log.system(message);
+    this.setFailed(message, exitCode, signal);
+  }
+
+  // ---- exit and stop -------------------------------------------------------------------------
+
+  private onExit(generation: number, running: Running, code: number | null, signal: NodeJS.Signals | null): void {
+    const how = code !== null ? `exit code ${code}` : `signal ${signal}`;
+    this.log.system(`process ${running.pid} exited (${how})`);
+    if (generation !== this.generation) return; // a stop or timeout owns this exit
+    const wasReady = this.state === 'ready';
+    this.generation++;
+    // The leader died: its children (a script's engine) must not linger holding the port and VRAM.
+    if (this.deps.treeAlive(running.pid)) this.deps.signalTree(running.pid, 'SIGKILL');
+    const message = wasReady
+      ? `${this.config.name} exited unexpectedly (${how})`
+      : `${this.config.name} exited before it was ready (${how})`;
+    void this.waitGone(running, LEFTOVER_KILL_WAIT_MS).then(() => {
+      if (this.running === running) this.running = null;
+      this.setFailed(message, code, signal);
+    });
+  }
+
+  private setFailed(message: string, exitCode: number | null, signal: string | null): void {
+    const logTail = this.log.tail(LOG_TAIL_ON_FAILURE * 2).filter((l) => l.stream !== 'system').slice(-LOG_TAIL_ON_FAILURE).map((l) => l.text);
+    this.lastError = { message, exitCode, signal, logTail, at: new Date(this.deps.now()).toISOString() };
+    if (this.running?.hasExited) this.running = null;
+    this.state = 'failed';
+    this.readyAt = null;
+    this.clearIdleTimer();
+    const tailText = logTail.length > 0 ? `\nlast log lines:\n${logTail.join('\n')}` : '';
+    this.startWaiters?.reject(new StartError(`${message}${tailText}`));
+    this.startWaiters = null;
+    this.applyPendingConfig();
+    this.emit();
+  }
+
+  private async runStop(reason: string): Promise<void> {
+    const running = this.running;
+    const wasStarting = this.state === 'starting';
+    this.generation++;
+    this.clearIdleTimer();
+    this.state = 'stopping';
+    this.log.system(`stopping ${this.config.name}: ${reason}`);
+    this.emit();
+    if (wasStarting) {
+      this.startWaiters?.reject(new StartError(`the start of ${this.config.name} was cancelled: ${reason}`, 'model_start_cancelled'));
+      this.startWaiters = null;
+    }
+    if (running) await this.terminate(running, this.config.stopTimeoutMs);
+    if (this.running === running) this.running = null;
+    this.state = 'stopped';
+    this.readyAt = null;
+    this.log.system(`${this.config.name} stopped`);
+    this.applyPendingConfig();
+    this.emit();
+  }
+
+  /** SIGTERM to the whole tree, SIGKILL after `graceMs`; resolves when no process of it is left. */
+  private async terminate(running: Running, graceMs: number): Promise<void> {
+    this.deps.signalTree(running.pid, 'SIGTERM');
+    if (await this.waitGone(running, graceMs)) return;
+    this.log.system(`${this.config.name} did not exit within ${formatDuration(graceMs)}; killing it`);
+    this.deps.signalTree(running.pid, 'SIGKILL');
+    if (!(await this.waitGone(running, LEFTOVER_KILL_WAIT_MS))) {
+      this.log.system(`process group ${running.pid} is still present after SIGKILL`);
+    }
+  }
+
+  private async waitGone(running: Running, timeoutMs: number): Promise<boolean> {
+    const deadline = this.deps.now() + timeoutMs;
+    const exitedInTime = await Promise.race([
+      running.exited.then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), Math.min(timeoutMs, MAX_TIMER_MS)).unref()),
+    ]);
+    if (!exitedInTime) return false;
+    // The leader is gone; children of a script may take a moment longer.
+    while (this.deps.treeAlive(running.pid)) {
+      if (this.deps.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return true;
+  }
+
+  // ---- idle ------------------------------------------------------------------------------------
+
+  private becameIdle(): void {
+    if (this.state !== 'ready') return;
+    if (this.pendingConfig) {
+      const next = this.pendingConfig;
+      void this.stop('configuration changed').then(() => {
+        if (this.config === next) return this.ensureReady().catch(() => undefined);
+      });
+      return;
+    }
+    this.scheduleIdleStop();
+  }
+
+  private scheduleIdleStop(): void {
+    this.clearIdleTimer();
+    const deadline = idleDeadline({ aliveTimeMs: this.config.aliveTimeMs, inFlight: this.inFlight, lastActivity: this.lastActivity });
+    if (deadline === null) return;
+    const delay = Math.min(Math.max(0, deadline - this.deps.now()), MAX_TIMER_MS);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      const due = idleDeadline({ aliveTimeMs: this.config.aliveTimeMs, inFlight: this.inFlight, lastActivity: this.lastActivity });
+      if (this.state !== 'ready' || due === null) return;
+      if (this.deps.now() < due) return this.scheduleIdleStop();
+      void this.stop(`idle for ${formatDuration(this.config.aliveTimeMs)}`);
+    }, delay);
+    this.idleTimer.unref();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  private applyPendingConfig(): void {
+    if (!this.pendingConfig) return;
+    this.config = this.pendingConfig;
+    this.pendingConfig = null;
+  }
+
+  // ---- events ----------------------------------------------------------------------------------
+
+  private emit(): void {
+    if (this.emitTimer) {
+      clearTimeout(this.emitTimer);
+      this.emitTimer = null;
+    }
+    if (this.listeners.size === 0) return;
+    const info = this.info();
+    for (const listener of this.listeners) listener(info);
+  }
+
+  /** Request counts change on the hot path: coalesce them into at most ten events a second. */
+  private emitSoon(): void {
+    if (this.emitTimer || this.listeners.size === 0) return;
+    this.emitTimer = setTimeout(() => this.emit(), 100);
+    this.emitTimer.unref();
+  }
+}

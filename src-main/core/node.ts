@@ -1,0 +1,138 @@
+// Composition root of the headless node: config → registry of supervisors → router on a port.
+// The Electron main process and the CLI both call createNode; nothing here imports electron.
+import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import type { AppConfig, ConfigIssue } from '../../src-shared/config.js';
+import { formatIssue } from '../../src-shared/config.js';
+import type { ManagerApi } from '../../src-shared/contract.js';
+import { createManagerApi } from './api.js';
+import { loadConfig } from './config/load.js';
+import { EventHub } from './events.js';
+import { consoleLogger, type Logger } from './logger.js';
+import { ModelLog } from './logs/model-log.js';
+import { launchProblem } from './models/process.js';
+import { ModelRegistry } from './models/registry.js';
+import { ModelSupervisor, processDeps, type SupervisorDeps } from './models/supervisor.js';
+import { createRouterServer } from './router/server.js';
+import { firstLaunchable, type ProfileChooser } from './scheduler/profile.js';
+import { appVersion } from './version.js';
+
+export interface NodeOptions {
+  configPath: string;
+  /** Overrides of program.host / program.port (CLI flags, tests). */
+  host?: string;
+  port?: number;
+  logger?: Logger;
+  /** The seam for profile choice (the GPU-aware scheduler plugs in here). */
+  chooseProfile?: ProfileChooser;
+  supervisorDeps?: Partial<SupervisorDeps>;
+}
+
+export interface LlmNode {
+  api: ManagerApi;
+  server: http.Server;
+  registry: ModelRegistry;
+  events: EventHub;
+  config: AppConfig;
+  warnings: ConfigIssue[];
+  configPath: string;
+  /** http://host:port of the router (the OpenAI base URL is this + /v1). */
+  url: string;
+  /** Stops every engine (whole process trees), then the server. */
+  close(): Promise<void>;
+}
+
+export class ListenError extends Error {}
+
+export async function createNode(options: NodeOptions): Promise<LlmNode> {
+  const loaded = loadConfig(options.configPath);
+  const config = loaded.config;
+  const logLevel = config.program.logLevel;
+  const logger = options.logger ?? consoleLogger(() => logLevel);
+  for (const warning of loaded.warnings) logger.warn(formatIssue(options.configPath, warning));
+
+  const events = new EventHub();
+  const chooseProfile = options.chooseProfile ?? firstLaunchable((profile) => launchProblem(profile));
+  const deps = processDeps({ chooseProfile, defaultCwd: loaded.dir, ...options.supervisorDeps });
+  const logDir = config.program.logDir;
+  const registry = new ModelRegistry((modelConfig) => {
+    const log = ModelLog.inDir(modelConfig.name, logDir);
+    const supervisor = new ModelSupervisor(modelConfig, log, deps);
+    supervisor.onChange((model) => events.publish({ type: 'model', model }));
+    log.onLine((line) => {
+      if (events.size > 0) events.publish({ type: 'log', model: supervisor.name, line });
+    });
+    return supervisor;
+  });
+  registry.apply(config.models);
+
+  const program = config.program;
+  const host = options.host ?? program.host;
+  const port = options.port ?? program.port;
+  const api = createManagerApi({
+    registry,
+    events,
+    version: appVersion(),
+    startedAt: Date.now(),
+    endpoint: () => `${url}/v1`,
+    configPath: options.configPath,
+  });
+  const server = createRouterServer({ api, registry, bodyLimitBytes: () => program.bodyLimitBytes });
+  await listen(server, host, port);
+  const address = server.address() as AddressInfo;
+  const url = `http://${formatHost(host)}:${address.port}`;
+
+  for (const supervisor of registry.list()) {
+    if (supervisor.model.autoStart) {
+      supervisor.ensureReady().catch((err: Error) => logger.error(`auto_start of ${supervisor.name} failed: ${err.message.split('\n')[0]}`));
+    }
+  }
+
+  let closing: Promise<void> | null = null;
+  const node: LlmNode = {
+    api,
+    server,
+    registry,
+    events,
+    config,
+    warnings: loaded.warnings,
+    configPath: options.configPath,
+    url,
+    close() {
+      closing ??= (async () => {
+        server.close();
+        await Promise.all(registry.list().map((s) => s.stop('LLM Manager is shutting down')));
+        for (const supervisor of registry.list()) supervisor.log.close();
+        server.closeAllConnections();
+      })();
+      return closing;
+    },
+  };
+  return node;
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        reject(new ListenError(`port ${port} on ${host} is already in use — is LLM Manager already running? Stop the other process or set program.port / --port`));
+      } else if (err.code === 'EACCES') {
+        reject(new ListenError(`not allowed to listen on ${host}:${port}; pick a port above 1024`));
+      } else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') {
+        reject(new ListenError(`cannot listen on ${host}: no such address on this machine`));
+      } else {
+        reject(new ListenError(`cannot listen on ${host}:${port}: ${err.message}`));
+      }
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function formatHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -1,0 +1,66 @@
+// /api: the ManagerApi over HTTP, generated from the shared route table, plus its SSE streams.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { EVENTS_PATH, LOG_STREAM_PATH, managerRoutes, MAX_LOG_TAIL, type ManagerApi, type ManagerCallName } from '../../../src-shared/contract.js';
+import { ApiError } from '../../../src-shared/errors.js';
+import type { ModelRegistry } from '../models/registry.js';
+import { modelNotFound } from '../api.js';
+import { sendError } from './openai.js';
+import { openSse } from './sse.js';
+
+export function createManagementApp(api: ManagerApi, registry: ModelRegistry): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  for (const [method, spec] of Object.entries(managerRoutes) as [ManagerCallName, (typeof managerRoutes)[ManagerCallName]][]) {
+    const handler = async (req: Request, res: Response) => {
+      const args = spec.args.map((arg) => (arg === 'name' ? String(req.params['name']) : parseTail(req.query['tail'])));
+      const result = await (api[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+      res.json(result);
+    };
+    const route = (req: Request, res: Response, next: NextFunction) => handler(req, res).catch(next);
+    if (spec.method === 'GET') app.get(spec.path, route);
+    else app.post(spec.path, route);
+  }
+
+  app.get(EVENTS_PATH, (req, res) => {
+    let unsubscribe = () => {};
+    const sse = openSse(req, res, () => unsubscribe());
+    for (const supervisor of registry.list()) sse.send('model', { type: 'model', model: supervisor.info() });
+    unsubscribe = api.subscribe((event) => sse.send(event.type, event));
+  });
+
+  app.get(LOG_STREAM_PATH, (req, res) => {
+    const supervisor = registry.resolve(String(req.params['name']));
+    if (!supervisor) return sendError(res, modelNotFound(registry, String(req.params['name'])));
+    const tail = req.query['tail'] === undefined ? 200 : parseTail(req.query['tail']);
+    let unsubscribe = () => {};
+    const sse = openSse(req, res, () => unsubscribe());
+    let lastSeq = 0;
+    for (const line of supervisor.log.tail(tail)) {
+      sse.send('log', line, line.seq);
+      lastSeq = line.seq;
+    }
+    unsubscribe = supervisor.log.onLine((line) => {
+      if (line.seq > lastSeq) sse.send('log', line, line.seq);
+    });
+  });
+
+  app.use('/api', (req, res) => {
+    sendError(res, new ApiError(404, 'unknown_url', `unknown management endpoint ${req.method} ${req.originalUrl.split('?')[0]}`));
+  });
+
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    sendError(res, err);
+  });
+  return app;
+}
+
+function parseTail(value: unknown): number {
+  if (value === undefined) return 200;
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new ApiError(400, 'invalid_tail', `tail must be a whole number 0-${MAX_LOG_TAIL}`);
+  }
+  return Math.min(n, MAX_LOG_TAIL);
+}

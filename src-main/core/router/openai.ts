@@ -1,0 +1,219 @@
+// The hot path: /v1 requests are matched to a model by their JSON `model`, the engine is made
+// ready (one start however many requests wait), and the answer is streamed straight through.
+import http from 'node:http';
+import type { ModelMode } from '../../../src-shared/config.js';
+import { ApiError, errorBody } from '../../../src-shared/errors.js';
+import { modelNotFound } from '../api.js';
+import type { ModelRegistry } from '../models/registry.js';
+import type { ModelSupervisor } from '../models/supervisor.js';
+
+/** Which model modes each proxied endpoint serves. */
+const ENDPOINT_MODES: Record<string, readonly ModelMode[]> = {
+  '/v1/chat/completions': ['Chat', 'Base'],
+  '/v1/completions': ['Chat', 'Base'],
+  '/v1/embeddings': ['Embedding'],
+  '/v1/rerank': ['Reranker'],
+  '/v1/reranking': ['Reranker'],
+  '/rerank': ['Reranker'],
+};
+
+const MAX_MODEL_NAME = 256;
+
+// Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus ones we set ourselves.
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
+  'proxy-authenticate', 'proxy-authorization', 'host', 'content-length',
+]);
+
+export interface OpenAIRouterOptions {
+  registry: ModelRegistry;
+  bodyLimitBytes: () => number;
+}
+
+export function isOpenAIPath(pathname: string): boolean {
+  return pathname.startsWith('/v1/') || pathname === '/v1' || pathname === '/rerank';
+}
+
+export function createOpenAIHandler(options: OpenAIRouterOptions) {
+  const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' });
+
+  return function handleOpenAI(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): void {
+    if (pathname === '/v1/models' || pathname.startsWith('/v1/models/')) {
+      if (req.method !== 'GET') return sendError(res, new ApiError(405, 'method_not_allowed', `use GET for ${pathname}`));
+      return listModels(res, options.registry, pathname);
+    }
+    const modes = ENDPOINT_MODES[pathname];
+    if (!modes) {
+      return sendError(res, new ApiError(404, 'unknown_url', `unknown endpoint ${req.method} ${pathname}; see GET /v1/models and the OpenAI API paths`));
+    }
+    if (req.method !== 'POST') return sendError(res, new ApiError(405, 'method_not_allowed', `use POST for ${pathname}`));
+
+    readBody(req, options.bodyLimitBytes())
+      .then((body) => {
+        const model = modelOf(body);
+        const supervisor = options.registry.resolve(model);
+        if (!supervisor) throw modelNotFound(options.registry, model);
+        if (!modes.includes(supervisor.model.mode)) {
+          throw new ApiError(
+            400,
+            'model_mode_mismatch',
+            `model "${model}" is a ${supervisor.model.mode} model; ${pathname} needs a ${modes.join(' or ')} model`,
+          );
+        }
+        return forward(req, res, supervisor, body, agent);
+      })
+      .catch((err: unknown) => {
+        if (err instanceof BodyTooLarge) {
+          sendError(res, new ApiError(413, 'request_too_large', `request body is larger than the limit of ${formatBytes(err.limit)} (program.body_limit_mb)`));
+          // Stop reading the rest of an oversized upload.
+          req.destroy();
+          return;
+        }
+        sendError(res, err);
+      });
+  };
+}
+
+async function forward(req: http.IncomingMessage, res: http.ServerResponse, supervisor: ModelSupervisor, body: Buffer, agent: http.Agent): Promise<void> {
+  const release = supervisor.acquire();
+  let clientGone = false;
+  res.once('close', () => {
+    clientGone = true;
+    release();
+  });
+  await supervisor.ensureReady();
+  if (clientGone) return;
+
+  const headers: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
+  }
+  headers['host'] = `127.0.0.1:${supervisor.port}`;
+  headers['content-length'] = body.length;
+  // No added compression: streamed tokens must reach the client as they are written.
+  delete headers['accept-encoding'];
+
+  const upstream = http.request({ host: '127.0.0.1', port: supervisor.port, method: 'POST', path: req.url, headers, agent });
+  res.once('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  upstream.once('response', (upRes) => {
+    const outHeaders: http.OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(upRes.headers)) {
+      if (!HOP_BY_HOP.has(name) && value !== undefined) outHeaders[name] = value;
+    }
+    if (upRes.headers['content-length'] !== undefined) outHeaders['content-length'] = upRes.headers['content-length'];
+    res.writeHead(upRes.statusCode ?? 502, outHeaders);
+    const streaming = String(upRes.headers['content-type'] ?? '').includes('text/event-stream');
+    if (streaming) res.flushHeaders();
+    // pipe() writes each chunk as it arrives (no batching) and respects a slow client's backpressure.
+    upRes.pipe(res);
+    upRes.once('error', () => endBroken(res, supervisor, streaming));
+    upRes.once('aborted', () => endBroken(res, supervisor, streaming));
+  });
+  upstream.once('error', () => {
+    if (clientGone) return;
+    if (!res.headersSent) {
+      sendError(res, new ApiError(502, 'engine_unavailable', `the engine of model "${supervisor.name}" closed the connection before answering (state: ${supervisor.currentState})`));
+    } else {
+      endBroken(res, supervisor, String(res.getHeader('content-type') ?? '').includes('text/event-stream'));
+    }
+  });
+  upstream.end(body);
+}
+
+/** The engine died mid-answer: tell a streaming client in-band, cut a plain one off. */
+function endBroken(res: http.ServerResponse, supervisor: ModelSupervisor, streaming: boolean): void {
+  if (res.writableEnded || res.destroyed) return;
+  if (streaming) {
+    const body = errorBody(`the engine of model "${supervisor.name}" stopped in the middle of the answer`, 'upstream_error', 'engine_died');
+    res.end(`data: ${JSON.stringify(body)}\n\n`);
+  } else {
+    res.destroy();
+  }
+}
+
+function listModels(res: http.ServerResponse, registry: ModelRegistry, pathname: string): void {
+  const created = Math.floor(Date.now() / 1000);
+  const entries = registry.list().flatMap((s) => {
+    const info = s.info();
+    const meta = { owned_by: 'llm-manager', created, mode: info.mode, state: info.state, port: info.port };
+    return [
+      { id: info.name, object: 'model', ...meta, aliases: info.aliases },
+      ...info.aliases.map((alias) => ({ id: alias, object: 'model', ...meta, parent: info.name, root: info.name })),
+    ];
+  });
+  if (pathname === '/v1/models') return sendJson(res, 200, { object: 'list', data: entries });
+  const id = safeDecode(pathname.slice('/v1/models/'.length));
+  const entry = entries.find((e) => e.id.toLowerCase() === id.toLowerCase());
+  if (!entry) return sendError(res, modelNotFound(registry, id));
+  sendJson(res, 200, entry);
+}
+
+function modelOf(body: Buffer): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new ApiError(400, 'invalid_json', body.length === 0 ? 'request body is empty; send a JSON object with a "model" field' : 'request body is not valid JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ApiError(400, 'invalid_request', 'request body must be a JSON object with a "model" field');
+  }
+  const model = (parsed as { model?: unknown }).model;
+  if (model === undefined) throw new ApiError(400, 'model_required', 'you must provide a model parameter ("model": "name or alias")');
+  if (typeof model !== 'string' || model.trim() === '') throw new ApiError(400, 'invalid_model', '"model" must be a non-empty string');
+  if (model.length > MAX_MODEL_NAME) throw new ApiError(400, 'invalid_model', `"model" is longer than ${MAX_MODEL_NAME} characters`);
+  return model;
+}
+
+class BodyTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super('body too large');
+  }
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        reject(new BodyTooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
+}
+
+export function sendJson(res: http.ServerResponse, status: number, body: unknown, extraHeaders: http.OutgoingHttpHeaders = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...extraHeaders });
+  res.end(text);
+}
+
+export function sendError(res: http.ServerResponse, err: unknown): void {
+  const apiError = err instanceof ApiError ? err : new ApiError(500, 'internal_error', `internal error: ${(err as Error)?.message ?? String(err)}`);
+  const headers: http.OutgoingHttpHeaders = apiError.retryAfter !== undefined ? { 'retry-after': String(apiError.retryAfter) } : {};
+  sendJson(res, apiError.status, apiError.toBody(), headers);
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(bytes % (1024 * 1024) === 0 ? 0 : 1)} MB` : `${Math.round(bytes / 1024)} KB`;
+}

@@ -1,0 +1,496 @@
+// config.yaml: the schema (compatible with LLM-Manager / LLM-Node) and a parser whose every
+// error names file:line:col and the key path. Pure: no node:* imports, so the window's editor
+// validates with exactly the rules the node loads with.
+import { z } from 'zod';
+import { isCollection, isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
+import { parseDuration } from './duration.js';
+
+export const MODEL_MODES = ['Chat', 'Base', 'Embedding', 'Reranker'] as const;
+export type ModelMode = (typeof MODEL_MODES)[number];
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface ProgramConfig {
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  /** Default idle time before an engine is stopped; 0 = never. */
+  aliveTimeMs: number;
+  disableGpuMonitoring: boolean;
+  devicePluginDir: string | null;
+  /** Folder for per-model log files, as written (relative to the config file). */
+  logDir: string;
+  bodyLimitBytes: number;
+}
+
+export interface LaunchProfile {
+  name: string;
+  requiredDevices: string[];
+  /** A .sh/.bat/.cmd script, as written (relative to the config file). */
+  scriptPath: string | null;
+  /** Alternative to scriptPath: an executable and its arguments. */
+  command: string | null;
+  args: string[];
+  cwd: string | null;
+  env: Record<string, string>;
+  memoryMb: Record<string, number>;
+}
+
+export interface ModelConfig {
+  name: string;
+  aliases: string[];
+  mode: ModelMode;
+  port: number;
+  autoStart: boolean;
+  aliveTimeMs: number;
+  healthPath: string;
+  startTimeoutMs: number;
+  stopTimeoutMs: number;
+  /** In priority order, as in the file. */
+  profiles: LaunchProfile[];
+}
+
+export interface AppConfig {
+  program: ProgramConfig;
+  models: ModelConfig[];
+}
+
+export interface ConfigIssue {
+  severity: 'error' | 'warning';
+  /** Dotted key path, e.g. `Local-Models.Qwen-14B-Chat.port`; empty for the document. */
+  path: string;
+  message: string;
+  line: number;
+  col: number;
+  /** Offsets into the text, for editors that underline the range. */
+  from: number;
+  to: number;
+}
+
+export type ConfigParseResult =
+  | { ok: true; config: AppConfig; warnings: ConfigIssue[] }
+  | { ok: false; errors: ConfigIssue[]; warnings: ConfigIssue[] };
+
+/** `config.yaml:12:11 Local-Models.X.port: expected ...` */
+export function formatIssue(fileName: string, issue: ConfigIssue): string {
+  const where = issue.path ? ` ${issue.path}:` : '';
+  return `${fileName}:${issue.line}:${issue.col}${where} ${issue.message}`;
+}
+
+// ---- schemas ---------------------------------------------------------------------------------
+
+const got = (value: unknown): string => {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return Array.isArray(value) ? 'a list' : 'a mapping';
+  return JSON.stringify(value);
+};
+
+const portSchema = z.int({ error: 'expected an integer 1-65535' }).min(1, 'expected an integer 1-65535').max(65535, 'expected an integer 1-65535');
+const nameList = z.array(z.string({ error: 'expected a string' }).trim().min(1, 'expected a non-empty string'), {
+  error: 'expected a list of strings',
+});
+const durationField = (unit: 'ms' | 's' | 'm' | 'h', hint: string) =>
+  z.union([z.number(), z.string()], { error: `expected a duration (${hint})` }).transform((value, ctx) => {
+    const ms = parseDuration(value, unit);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration (${hint})` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+const minutesField = durationField('m', 'minutes, or a string like "90s" / "15m"');
+const secondsField = durationField('s', 'seconds, or a string like "500ms" / "2m"');
+const envValue = z
+  .union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' })
+  .transform(String);
+
+const programSchema = z.object({
+  host: z.string({ error: 'expected a host name or address' }).trim().min(1, 'expected a host name or address').default('127.0.0.1'),
+  port: portSchema.default(8080),
+  log_level: z
+    .string({ error: 'expected one of DEBUG, INFO, WARNING, ERROR' })
+    .transform((value, ctx): LogLevel => {
+      const level = LOG_LEVELS[value.trim().toUpperCase()];
+      if (!level) {
+        ctx.addIssue({ code: 'custom', message: 'expected one of DEBUG, INFO, WARNING, ERROR' });
+        return z.NEVER;
+      }
+      return level;
+    })
+    .default('info'),
+  alive_time: minutesField.default(15 * 60_000),
+  Disable_GPU_monitoring: z.boolean({ error: 'expected true or false' }).default(false),
+  device_plugin_dir: z.string({ error: 'expected a folder path' }).nullable().default(null),
+  log_dir: z.string({ error: 'expected a folder path' }).trim().min(1, 'expected a folder path').default('logs'),
+  body_limit_mb: z.number({ error: 'expected a number of megabytes' }).positive('expected a positive number of megabytes').default(50),
+});
+const PROGRAM_KEYS = new Set(Object.keys(programSchema.shape));
+
+const LOG_LEVELS: Record<string, LogLevel> = {
+  DEBUG: 'debug', INFO: 'info', WARN: 'warn', WARNING: 'warn', ERROR: 'error', CRITICAL: 'error',
+};
+
+const modelFieldsSchema = z.object({
+  aliases: nameList.default([]),
+  mode: z
+    .string({ error: `expected one of ${MODEL_MODES.join(', ')}` })
+    .transform((value, ctx): ModelMode => {
+      const mode = MODEL_MODES.find((m) => m.toLowerCase() === value.trim().toLowerCase());
+      if (!mode) {
+        ctx.addIssue({ code: 'custom', message: `expected one of ${MODEL_MODES.join(', ')}` });
+        return z.NEVER;
+      }
+      return mode;
+    })
+    .default('Chat'),
+  port: portSchema,
+  auto_start: z.boolean({ error: 'expected true or false' }).default(false),
+  alive_time: minutesField.optional(),
+  health_path: z
+    .string({ error: 'expected a path starting with "/"' })
+    .startsWith('/', 'expected a path starting with "/"')
+    .default('/health'),
+  start_timeout: secondsField.default(300_000),
+  stop_timeout: secondsField.default(10_000),
+});
+const MODEL_KEYS = new Set(Object.keys(modelFieldsSchema.shape));
+
+const profileSchema = z
+  .object({
+    required_devices: nameList.default([]),
+    script_path: z.string({ error: 'expected a file path' }).trim().min(1, 'expected a file path').optional(),
+    command: z.string({ error: 'expected an executable name or path' }).trim().min(1, 'expected an executable name or path').optional(),
+    args: z.array(z.union([z.string(), z.number()]).transform(String), { error: 'expected a list of strings' }).default([]),
+    cwd: z.string({ error: 'expected a folder path' }).optional(),
+    env: z.record(z.string(), envValue, { error: 'expected a mapping of NAME: value' }).default({}),
+    memory_mb: z
+      .record(z.string(), z.number({ error: 'expected a number of megabytes' }).nonnegative('expected a number of megabytes ≥ 0'), {
+        error: 'expected a mapping of device: megabytes',
+      })
+      .default({}),
+  })
+  .superRefine((profile, ctx) => {
+    if (profile.script_path && profile.command) {
+      ctx.addIssue({ code: 'custom', message: 'set either script_path or command, not both', path: ['command'], params: { bare: true } });
+    } else if (!profile.script_path && !profile.command) {
+      ctx.addIssue({ code: 'custom', message: 'needs script_path (a .sh/.bat script) or command (+ args) to launch the engine' });
+    }
+  });
+const PROFILE_KEYS = new Set(['required_devices', 'script_path', 'command', 'args', 'cwd', 'env', 'memory_mb']);
+
+// ---- parser ----------------------------------------------------------------------------------
+
+type Path = (string | number)[];
+
+export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigParseResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const errors: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
+  const locate = (path: Path, keyOnly = false) => locateNode(doc, lineCounter, path, keyOnly);
+  const issue = (severity: ConfigIssue['severity'], path: Path, message: string, keyOnly = false): ConfigIssue => ({
+    severity,
+    path: formatPath(path),
+    message,
+    ...locate(path, keyOnly),
+  });
+
+  errors.push(...yamlSyntaxIssues(doc, text, lineCounter));
+  if (errors.length > 0) return { ok: false, errors: sortIssues(errors), warnings };
+
+  const root: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  if (!isPlainObject(root)) {
+    errors.push(issue('error', [], `expected a mapping with "program:" and "Local-Models:", got ${got(root)}`));
+    return { ok: false, errors, warnings };
+  }
+
+  for (const key of Object.keys(root)) {
+    if (key !== 'program' && key !== 'Local-Models') {
+      warnings.push(issue('warning', [key], `unknown key "${key}" is ignored (expected "program" or "Local-Models")`, true));
+    }
+  }
+
+  const rawProgram = root['program'] ?? {};
+  let program: ProgramConfig | null = null;
+  if (!isPlainObject(rawProgram)) {
+    errors.push(issue('error', ['program'], `expected a mapping, got ${got(rawProgram)}`));
+  } else {
+    for (const key of Object.keys(rawProgram)) {
+      if (!PROGRAM_KEYS.has(key)) warnings.push(issue('warning', ['program', key], `unknown key "${key}" is ignored`, true));
+    }
+    const parsed = programSchema.safeParse(rawProgram);
+    if (parsed.success) {
+      const p = parsed.data;
+      program = {
+        host: p.host,
+        port: p.port,
+        logLevel: p.log_level,
+        aliveTimeMs: p.alive_time,
+        disableGpuMonitoring: p.Disable_GPU_monitoring,
+        devicePluginDir: p.device_plugin_dir,
+        logDir: p.log_dir,
+        bodyLimitBytes: Math.round(p.body_limit_mb * 1024 * 1024),
+      };
+    } else {
+      errors.push(...zodIssues(parsed.error, ['program'], rawProgram, issue));
+    }
+  }
+
+  const rawModels = root['Local-Models'] ?? {};
+  const models: ModelConfig[] = [];
+  if (!isPlainObject(rawModels)) {
+    errors.push(issue('error', ['Local-Models'], `expected a mapping of model names, got ${got(rawModels)}`));
+  } else {
+    for (const [name, rawModel] of Object.entries(rawModels)) {
+      const model = parseModel(name, rawModel, program?.aliveTimeMs ?? 15 * 60_000, issue, errors, warnings);
+      if (model) models.push(model);
+    }
+  }
+
+  if (program) checkCrossModel(program, models, issue, errors);
+  if (errors.length > 0 || !program) return { ok: false, errors: sortIssues(errors), warnings: sortIssues(warnings) };
+  return { ok: true, config: { program, models }, warnings: sortIssues(warnings) };
+}
+
+type IssueFn = (severity: ConfigIssue['severity'], path: Path, message: string, keyOnly?: boolean) => ConfigIssue;
+
+function parseModel(
+  name: string,
+  raw: unknown,
+  defaultAliveMs: number,
+  issue: IssueFn,
+  errors: ConfigIssue[],
+  warnings: ConfigIssue[],
+): ModelConfig | null {
+  const base: Path = ['Local-Models', name];
+  if (name.trim() === '') {
+    errors.push(issue('error', base, 'a model name must not be empty', true));
+    return null;
+  }
+  if (!isPlainObject(raw)) {
+    errors.push(issue('error', base, `expected a mapping with aliases, mode, port and launch profiles, got ${got(raw)}`));
+    return null;
+  }
+  const fields: Record<string, unknown> = {};
+  const profiles: LaunchProfile[] = [];
+  let failed = false;
+  for (const [key, value] of Object.entries(raw)) {
+    if (MODEL_KEYS.has(key)) {
+      fields[key] = value;
+    } else if (isPlainObject(value)) {
+      const profile = parseProfile(key, value, [...base, key], issue, errors, warnings);
+      if (profile) profiles.push(profile);
+      else failed = true;
+    } else {
+      warnings.push(issue('warning', [...base, key], `unknown key "${key}" is ignored (launch profiles are mappings)`, true));
+    }
+  }
+  const parsed = modelFieldsSchema.safeParse(fields);
+  if (!parsed.success) {
+    errors.push(...zodIssues(parsed.error, base, fields, issue));
+    return null;
+  }
+  if (profiles.length === 0 && !failed) {
+    errors.push(
+      issue('error', base, 'no launch profile: add a mapping (e.g. "Default-Config:") with required_devices and script_path or command', true),
+    );
+    return null;
+  }
+  if (failed) return null;
+  const m = parsed.data;
+  return {
+    name,
+    aliases: m.aliases,
+    mode: m.mode,
+    port: m.port,
+    autoStart: m.auto_start,
+    aliveTimeMs: m.alive_time ?? defaultAliveMs,
+    healthPath: m.health_path,
+    startTimeoutMs: m.start_timeout,
+    stopTimeoutMs: m.stop_timeout,
+    profiles,
+  };
+}
+
+function parseProfile(
+  name: string,
+  raw: Record<string, unknown>,
+  base: Path,
+  issue: IssueFn,
+  errors: ConfigIssue[],
+  warnings: ConfigIssue[],
+): LaunchProfile | null {
+  for (const key of Object.keys(raw)) {
+    if (!PROFILE_KEYS.has(key)) warnings.push(issue('warning', [...base, key], `unknown key "${key}" is ignored`, true));
+  }
+  const parsed = profileSchema.safeParse(raw);
+  if (!parsed.success) {
+    errors.push(...zodIssues(parsed.error, base, raw, issue));
+    return null;
+  }
+  const p = parsed.data;
+  return {
+    name,
+    requiredDevices: p.required_devices,
+    scriptPath: p.script_path ?? null,
+    command: p.command ?? null,
+    args: p.args,
+    cwd: p.cwd ?? null,
+    env: p.env,
+    memoryMb: p.memory_mb,
+  };
+}
+
+function checkCrossModel(program: ProgramConfig, models: ModelConfig[], issue: IssueFn, errors: ConfigIssue[]): void {
+  const names = new Map<string, string>(); // lower-cased name or alias -> owning model
+  for (const model of models) {
+    // Requests name models case-insensitively, so "Qwen" and "qwen" could not be told apart.
+    const owner = names.get(model.name.toLowerCase());
+    if (owner) errors.push(issue('error', ['Local-Models', model.name], `model name "${model.name}" differs only in case from model "${owner}"`, true));
+    else names.set(model.name.toLowerCase(), model.name);
+  }
+  const ports = new Map<number, string>();
+  for (const model of models) {
+    const base: Path = ['Local-Models', model.name];
+    model.aliases.forEach((alias, i) => {
+      const key = alias.toLowerCase();
+      const owner = names.get(key);
+      if (owner && owner !== model.name) {
+        errors.push(issue('error', [...base, 'aliases', i], `alias "${alias}" is already used by model "${owner}"`));
+      } else {
+        names.set(key, model.name);
+      }
+    });
+    if (model.port === program.port) {
+      errors.push(issue('error', [...base, 'port'], `port ${model.port} is the router's own port (program.port); pick another`));
+    }
+    const other = ports.get(model.port);
+    if (other) {
+      errors.push(issue('error', [...base, 'port'], `port ${model.port} is already used by model "${other}"`));
+    } else {
+      ports.set(model.port, model.name);
+    }
+  }
+}
+
+function zodIssues(error: z.ZodError, base: Path, input: unknown, issue: IssueFn): ConfigIssue[] {
+  return error.issues.map((zi) => {
+    const path = [...base, ...(zi.path as Path)];
+    const value = valueAt(input, zi.path as Path);
+    const missing = value === undefined && zi.code === 'invalid_type';
+    const bare = zi.code === 'custom' && (zi.path.length === 0 || zi.params?.['bare'] === true || (value !== undefined && typeof value === 'object'));
+    const message = missing ? `is required (${zi.message})` : bare ? zi.message : `${zi.message}, got ${got(value)}`;
+    return issue('error', path, message);
+  });
+}
+
+function valueAt(input: unknown, path: Path): unknown {
+  let current = input;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string | number, unknown>)[key];
+  }
+  return current;
+}
+
+function locateNode(doc: Document, lc: LineCounter, path: Path, keyOnly: boolean): Pick<ConfigIssue, 'line' | 'col' | 'from' | 'to'> {
+  // Walk down as far as the document goes; a missing key points at its parent's key.
+  let node: unknown = doc.contents;
+  let keyNode: YamlNode | null = null;
+  let found = true;
+  for (const key of path) {
+    let next: unknown = undefined;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(key));
+      if (isPair(pair)) {
+        keyNode = pair.key as YamlNode;
+        next = pair.value;
+      }
+    } else if (isCollection(node) && typeof key === 'number') {
+      next = node.items[key];
+      keyNode = null;
+    }
+    if (next === undefined || next === null) {
+      found = false;
+      break;
+    }
+    node = next;
+  }
+  const hasRange = (n: unknown): n is YamlNode => !!n && typeof n === 'object' && 'range' in n && Array.isArray((n as YamlNode).range);
+  // Scalars are pointed at where the value is; a mapping, a list, an empty value or a missing key at its key.
+  const emptyValue = isScalar(node) && node.value === null && node.source === '';
+  const preferKey = keyOnly || !found || isCollection(node) || emptyValue;
+  const target = (preferKey && keyNode) || (hasRange(node) ? node : keyNode);
+  const range = target?.range ?? [0, 0, 0];
+  const from = range[0];
+  const to = Math.max(range[1], from + 1);
+  const pos = lc.linePos(from);
+  return { line: pos.line, col: pos.col, from, to };
+}
+
+function formatPath(path: Path): string {
+  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${key}` : key), '');
+}
+
+function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  return [...issues].sort((a, b) => a.from - b.from);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+// YAML syntax errors, pointed at the place a person has to fix, not where the parser gave up.
+function yamlSyntaxIssues(doc: Document, text: string, lc: LineCounter): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  const push = (from: number, to: number, message: string) => {
+    const pos = lc.linePos(from);
+    const key = `${pos.line}:${pos.col}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({ severity: 'error', path: '', message: `YAML syntax: ${message}`, line: pos.line, col: pos.col, from, to: Math.max(to, from + 1) });
+  };
+  const errors = doc.errors;
+  const multiline = new Set(errors.filter((e) => e.code === 'MULTILINE_IMPLICIT_KEY').map((e) => e.pos[0]));
+  for (const err of errors) {
+    const [start = 0, end = start + 1] = err.pos;
+    const firstLine = err.message.split('\n')[0] ?? err.message;
+    if (err.code === 'MISSING_CHAR' && /quote/i.test(firstLine)) {
+      // The parser notices at the end of the text; the quote that needs closing is where the scalar starts.
+      const opened = unclosedQuoteStart(doc, start);
+      const quote = firstLine.includes("'") ? "'" : '"';
+      push(opened ?? start, opened !== null ? opened + 1 : end, `missing closing ${quote} (the string that starts here is never closed)`);
+    } else if (err.code === 'MULTILINE_IMPLICIT_KEY') {
+      // `key: value` followed by a line indented deeper than its siblings: point at that line.
+      const lineStart = lineStartOf(text, lc, end);
+      const indent = /^[ ]*/.exec(text.slice(lineStart))?.[0].length ?? 0;
+      push(lineStart + indent, end, 'bad indentation: this line is indented deeper than the key above it (keys of one mapping must line up; quote values that contain ": ")');
+    } else if (err.code === 'BLOCK_AS_IMPLICIT_KEY' && multiline.has(start)) {
+      continue; // the same mistake as the MULTILINE_IMPLICIT_KEY above, said less clearly
+    } else if (err.code === 'DUPLICATE_KEY') {
+      const key = /^\s*("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^:#\n]*?)\s*:/.exec(text.slice(start))?.[1];
+      push(start, end, key ? `duplicate key ${key.startsWith('"') || key.startsWith("'") ? key : `"${key}"`} (keys of one mapping must be unique)` : firstLine);
+    } else {
+      push(start, end, firstLine);
+    }
+  }
+  return out;
+}
+
+function unclosedQuoteStart(doc: Document, errorOffset: number): number | null {
+  let best: number | null = null;
+  visit(doc, {
+    Scalar(_key, node) {
+      const range = node.range;
+      if (!range || (node.type !== 'QUOTE_DOUBLE' && node.type !== 'QUOTE_SINGLE')) return;
+      if (range[0] < errorOffset && errorOffset <= range[2] && (best === null || range[0] > best)) best = range[0];
+    },
+  });
+  return best;
+}
+
+function lineStartOf(text: string, lc: LineCounter, offset: number): number {
+  const { line } = lc.linePos(Math.min(offset, text.length));
+  return lc.lineStarts[line - 1] ?? 0;
+}

@@ -1,0 +1,106 @@
+// ManagerApi: every call and event between the core and its clients (the window over IPC, a
+// browser or script over HTTP + SSE), declared once. Both transports are derived from
+// `managerRoutes`, so a method added here without a route is a compile error.
+import type { ModelMode } from './config.js';
+
+export type ModelState = 'stopped' | 'starting' | 'ready' | 'stopping' | 'failed';
+
+export interface ModelError {
+  message: string;
+  /** Exit code of the engine process, when it exited. */
+  exitCode: number | null;
+  signal: string | null;
+  /** Last log lines before the failure. */
+  logTail: string[];
+  at: string;
+}
+
+export interface ProfileSkip {
+  profile: string;
+  reason: string;
+}
+
+export interface ModelInfo {
+  name: string;
+  aliases: string[];
+  mode: ModelMode;
+  port: number;
+  state: ModelState;
+  autoStart: boolean;
+  pid: number | null;
+  /** The launch profile in use (or last used). */
+  profile: string | null;
+  /** Profiles passed over at the last start, and why. */
+  skippedProfiles: ProfileSkip[];
+  startedAt: string | null;
+  readyAt: string | null;
+  lastUsed: string | null;
+  inFlight: number;
+  /** When the idle timer will stop the engine; null when it won't (busy, stopped, alive_time 0). */
+  idleStopAt: string | null;
+  aliveTimeMs: number;
+  lastError: ModelError | null;
+}
+
+export interface HealthInfo {
+  status: 'ok';
+  version: string;
+  uptimeS: number;
+  endpoint: string;
+  configPath: string;
+  models: { total: number; running: number; starting: number; failed: number };
+}
+
+export interface LogLine {
+  /** Increases by one per line of one model, so clients can join history and live lines. */
+  seq: number;
+  ts: number;
+  stream: 'stdout' | 'stderr' | 'system';
+  text: string;
+}
+
+export type ManagerEvent =
+  | { type: 'model'; model: ModelInfo }
+  | { type: 'log'; model: string; line: LogLine }
+  | { type: 'config'; models: string[] };
+
+/** The one door into the core for the window, the tray and HTTP clients. */
+export interface ManagerApi {
+  health(): Promise<HealthInfo>;
+  listModels(): Promise<ModelInfo[]>;
+  modelInfo(name: string): Promise<ModelInfo>;
+  startModel(name: string): Promise<ModelInfo>;
+  stopModel(name: string): Promise<ModelInfo>;
+  stopAll(): Promise<ModelInfo[]>;
+  modelLogs(name: string, tail?: number): Promise<LogLine[]>;
+  /** Live events; returns the unsubscribe function. */
+  subscribe(listener: (event: ManagerEvent) => void): () => void;
+}
+
+/** Methods that are plain request → response calls (subscribe is a stream, carried separately). */
+export type ManagerCallName = Exclude<keyof ManagerApi, 'subscribe'>;
+
+export interface RouteSpec {
+  method: 'GET' | 'POST';
+  /** Express-style path; `:name` is a model name or alias, URL-encoded. */
+  path: string;
+  /** Which call arguments go where: [path :name] and/or [query tail]. */
+  args: readonly ('name' | 'tail')[];
+}
+
+export const managerRoutes = {
+  health: { method: 'GET', path: '/api/health', args: [] },
+  listModels: { method: 'GET', path: '/api/models', args: [] },
+  modelInfo: { method: 'GET', path: '/api/models/:name/info', args: ['name'] },
+  startModel: { method: 'POST', path: '/api/models/:name/start', args: ['name'] },
+  stopModel: { method: 'POST', path: '/api/models/:name/stop', args: ['name'] },
+  stopAll: { method: 'POST', path: '/api/models/stop-all', args: [] },
+  modelLogs: { method: 'GET', path: '/api/models/:name/logs', args: ['name', 'tail'] },
+} as const satisfies Record<ManagerCallName, RouteSpec>;
+
+/** SSE stream of ManagerEvent (`event: <type>`, `data: <json>`). */
+export const EVENTS_PATH = '/api/events';
+/** SSE stream of one model's log: history (`?tail=N`) first, then live lines. */
+export const LOG_STREAM_PATH = '/api/models/:name/logs/stream';
+
+export const MAX_LOG_TAIL = 2000;
