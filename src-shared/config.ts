@@ -466,6 +466,10 @@ function yamlSyntaxIssues(doc: Document, text: string, lc: LineCounter): ConfigI
       const lineStart = lineStartOf(text, lc, end);
       const indent = /^[ ]*/.exec(text.slice(lineStart))?.[0].length ?? 0;
       push(lineStart + indent, end, 'bad indentation: this line is indented deeper than the key above it (keys of one mapping must line up; quote values that contain ": ")');
+    } else if (err.code === 'BAD_INDENT' && /same column/.test(firstLine)) {
+      // Reported at the start of the line; the key that is out of line is further right.
+      const indent = /^[ ]*/.exec(text.slice(start))?.[0].length ?? 0;
+      push(start + indent, end + indent, 'bad indentation: keys of one mapping must start at the same column');
     } else if (err.code === 'BLOCK_AS_IMPLICIT_KEY' && multiline.has(start)) {
       continue; // the same mistake as the MULTILINE_IMPLICIT_KEY above, said less clearly
     } else if (err.code === 'DUPLICATE_KEY') {

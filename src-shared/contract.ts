@@ -1,7 +1,7 @@
 // ManagerApi: every call and event between the core and its clients (the window over IPC, a
 // browser or script over HTTP + SSE), declared once. Both transports are derived from
 // `managerRoutes`, so a method added here without a route is a compile error.
-import type { ModelMode } from './config.js';
+import type { ConfigIssue, ModelMode } from './config.js';
 
 export type ModelState = 'stopped' | 'starting' | 'ready' | 'stopping' | 'failed';
 
@@ -40,6 +40,64 @@ export interface ModelInfo {
   idleStopAt: string | null;
   aliveTimeMs: number;
   lastError: ModelError | null;
+  /** GPU memory held by this engine's processes (MB), when GPUs are monitored. */
+  vramMb: number | null;
+}
+
+export interface DeviceMemory {
+  totalMb: number;
+  usedMb: number;
+  freeMb: number;
+}
+
+/** A process holding device memory: one of our engines (model set) or someone else's (null). */
+export interface MemoryHolder {
+  model: string | null;
+  pid: number;
+  usedMb: number;
+}
+
+export interface DeviceReading {
+  /** Stable id used in config matching and the UI: "gpu0", "gpu1", "cpu", "ram", "plugin:<name>:<n>". */
+  id: string;
+  kind: 'gpu' | 'cpu' | 'ram';
+  /** nvidia, amd, intel, … or the plugin's name. */
+  vendor: string;
+  index: number | null;
+  name: string;
+  online: boolean;
+  /** Why it is offline (nvidia-smi missing, timed out, card gone …). */
+  offlineReason: string | null;
+  memory: DeviceMemory | null;
+  utilizationPct: number | null;
+  temperatureC: number | null;
+  powerW: number | null;
+  holders: MemoryHolder[];
+}
+
+export interface DevicesSnapshot {
+  /** ISO time of the reading. */
+  at: string;
+  monitoringDisabled: boolean;
+  devices: DeviceReading[];
+}
+
+export interface ConfigDocument {
+  path: string;
+  text: string;
+  /** Problems of the text on disk (a file edited into an invalid state keeps the last good config running). */
+  issues: ConfigIssue[];
+}
+
+export interface ConfigSaveResult {
+  ok: boolean;
+  /** Errors (nothing was written) or warnings (saved). */
+  issues: ConfigIssue[];
+  added: string[];
+  removed: string[];
+  changed: string[];
+  /** What will happen, for a toast: "qwen will restart when idle". */
+  message: string;
 }
 
 export interface HealthInfo {
@@ -62,7 +120,8 @@ export interface LogLine {
 export type ManagerEvent =
   | { type: 'model'; model: ModelInfo }
   | { type: 'log'; model: string; line: LogLine }
-  | { type: 'config'; models: string[] };
+  | { type: 'devices'; devices: DevicesSnapshot }
+  | { type: 'config'; result: ConfigSaveResult };
 
 /** The one door into the core for the window, the tray and HTTP clients. */
 export interface ManagerApi {
@@ -73,6 +132,10 @@ export interface ManagerApi {
   stopModel(name: string): Promise<ModelInfo>;
   stopAll(): Promise<ModelInfo[]>;
   modelLogs(name: string, tail?: number): Promise<LogLine[]>;
+  getDevices(): Promise<DevicesSnapshot>;
+  getConfig(): Promise<ConfigDocument>;
+  /** Validates, saves atomically (keeping a .bak) and applies; an invalid text is refused, nothing written. */
+  saveConfig(text: string): Promise<ConfigSaveResult>;
   /** Live events; returns the unsubscribe function. */
   subscribe(listener: (event: ManagerEvent) => void): () => void;
 }
@@ -84,8 +147,8 @@ export interface RouteSpec {
   method: 'GET' | 'POST';
   /** Express-style path; `:name` is a model name or alias, URL-encoded. */
   path: string;
-  /** Which call arguments go where: [path :name] and/or [query tail]. */
-  args: readonly ('name' | 'tail')[];
+  /** Which call arguments go where: path `:name`, query `?tail=`, JSON body `{"text"}`. */
+  args: readonly ('name' | 'tail' | 'text')[];
 }
 
 export const managerRoutes = {
@@ -96,6 +159,9 @@ export const managerRoutes = {
   stopModel: { method: 'POST', path: '/api/models/:name/stop', args: ['name'] },
   stopAll: { method: 'POST', path: '/api/models/stop-all', args: [] },
   modelLogs: { method: 'GET', path: '/api/models/:name/logs', args: ['name', 'tail'] },
+  getDevices: { method: 'GET', path: '/api/devices', args: [] },
+  getConfig: { method: 'GET', path: '/api/config', args: [] },
+  saveConfig: { method: 'POST', path: '/api/config', args: ['text'] },
 } as const satisfies Record<ManagerCallName, RouteSpec>;
 
 /** SSE stream of ManagerEvent (`event: <type>`, `data: <json>`). */

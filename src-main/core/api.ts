@@ -1,10 +1,11 @@
 // The ManagerApi implementation over the registry: what the window, the tray and /api call.
-import type { HealthInfo, LogLine, ManagerApi, ManagerEvent, ModelInfo } from '../../src-shared/contract.js';
+import type { DevicesSnapshot, HealthInfo, LogLine, ManagerApi, ManagerEvent, ModelInfo } from '../../src-shared/contract.js';
 import { MAX_LOG_TAIL } from '../../src-shared/contract.js';
 import { ApiError } from '../../src-shared/errors.js';
 import type { ModelRegistry } from './models/registry.js';
 import type { ModelSupervisor } from './models/supervisor.js';
 import type { EventHub } from './events.js';
+import type { ConfigService } from './config/service.js';
 
 export interface ApiContext {
   registry: ModelRegistry;
@@ -13,6 +14,10 @@ export interface ApiContext {
   startedAt: number;
   endpoint: () => string;
   configPath: string;
+  config: ConfigService;
+  devices: () => Promise<DevicesSnapshot>;
+  /** Adds what the supervisor doesn't know (VRAM held) to a model's info. */
+  enrich?: (info: ModelInfo) => ModelInfo;
 }
 
 export function modelNotFound(registry: ModelRegistry, name: string): ApiError {
@@ -22,6 +27,7 @@ export function modelNotFound(registry: ModelRegistry, name: string): ApiError {
 }
 
 export function createManagerApi(ctx: ApiContext): ManagerApi {
+  const enrich = ctx.enrich ?? ((info: ModelInfo) => info);
   const find = (name: string): ModelSupervisor => {
     const supervisor = ctx.registry.resolve(name);
     if (!supervisor) throw modelNotFound(ctx.registry, name);
@@ -41,29 +47,39 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
       };
     },
     async listModels(): Promise<ModelInfo[]> {
-      return ctx.registry.list().map((s) => s.info());
+      return ctx.registry.list().map((s) => enrich(s.info()));
     },
     async modelInfo(name) {
-      return find(name).info();
+      return enrich(find(name).info());
     },
     async startModel(name) {
       const supervisor = find(name);
       await supervisor.ensureReady();
-      return supervisor.info();
+      return enrich(supervisor.info());
     },
     async stopModel(name) {
       const supervisor = find(name);
       await supervisor.stop('stop requested');
-      return supervisor.info();
+      return enrich(supervisor.info());
     },
     async stopAll() {
       const all = ctx.registry.list();
       await Promise.all(all.map((s) => s.stop('stop-all requested')));
-      return all.map((s) => s.info());
+      return all.map((s) => enrich(s.info()));
     },
     async modelLogs(name, tail = 200): Promise<LogLine[]> {
       if (!Number.isInteger(tail) || tail < 0) throw new ApiError(400, 'invalid_tail', `tail must be a whole number 0-${MAX_LOG_TAIL}`);
       return find(name).log.tail(Math.min(tail, MAX_LOG_TAIL));
+    },
+    async getDevices(): Promise<DevicesSnapshot> {
+      return ctx.devices();
+    },
+    async getConfig() {
+      return ctx.config.document();
+    },
+    async saveConfig(text) {
+      if (typeof text !== 'string') throw new ApiError(400, 'invalid_config_text', 'send the config as {"text": "..."}');
+      return ctx.config.save(text);
     },
     subscribe(listener: (event: ManagerEvent) => void) {
       return ctx.events.subscribe(listener);

@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import type { AppConfig, ConfigIssue } from '../../src-shared/config.js';
 import { formatIssue } from '../../src-shared/config.js';
-import type { ManagerApi } from '../../src-shared/contract.js';
+import type { DevicesSnapshot, ManagerApi, ModelInfo } from '../../src-shared/contract.js';
 import { createManagerApi } from './api.js';
 import { loadConfig } from './config/load.js';
+import { ConfigService } from './config/service.js';
 import { EventHub } from './events.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { ModelLog } from './logs/model-log.js';
@@ -15,7 +16,8 @@ import { ModelRegistry } from './models/registry.js';
 import { ModelSupervisor, processDeps, type SupervisorDeps } from './models/supervisor.js';
 import { createRouterServer } from './router/server.js';
 import { firstLaunchable, type ProfileChooser } from './scheduler/profile.js';
-import { appVersion } from './version.js';
+import { appRoot, appVersion } from './version.js';
+import { join } from 'node:path';
 
 export interface NodeOptions {
   configPath: string;
@@ -26,6 +28,13 @@ export interface NodeOptions {
   /** The seam for profile choice (the GPU-aware scheduler plugs in here). */
   chooseProfile?: ProfileChooser;
   supervisorDeps?: Partial<SupervisorDeps>;
+  /** Follow edits of config.yaml made outside the app (default true). */
+  watchConfig?: boolean;
+  /** Device readings for /api/devices (the GPU monitor plugs in here). */
+  devices?: () => Promise<DevicesSnapshot>;
+  enrichModel?: (info: ModelInfo) => ModelInfo;
+  /** Folder of the built web UI to serve at / (default: dist/renderer of the app, when built). */
+  webUiDir?: string | null;
 }
 
 export interface LlmNode {
@@ -33,7 +42,9 @@ export interface LlmNode {
   server: http.Server;
   registry: ModelRegistry;
   events: EventHub;
-  config: AppConfig;
+  /** The config the node runs with now (changes on save or on a valid edit on disk). */
+  readonly config: AppConfig;
+  configService: ConfigService;
   warnings: ConfigIssue[];
   configPath: string;
   /** http://host:port of the router (the OpenAI base URL is this + /v1). */
@@ -47,16 +58,17 @@ export class ListenError extends Error {}
 export async function createNode(options: NodeOptions): Promise<LlmNode> {
   const loaded = loadConfig(options.configPath);
   const config = loaded.config;
-  const logLevel = config.program.logLevel;
-  const logger = options.logger ?? consoleLogger(() => logLevel);
+  // Read through configService.config so a saved change (log level, body limit) applies at once.
+  let configService: ConfigService | null = null;
+  const current = () => configService?.config ?? config;
+  const logger = options.logger ?? consoleLogger(() => current().program.logLevel);
   for (const warning of loaded.warnings) logger.warn(formatIssue(options.configPath, warning));
 
   const events = new EventHub();
   const chooseProfile = options.chooseProfile ?? firstLaunchable((profile) => launchProblem(profile));
   const deps = processDeps({ chooseProfile, defaultCwd: loaded.dir, ...options.supervisorDeps });
-  const logDir = config.program.logDir;
   const registry = new ModelRegistry((modelConfig) => {
-    const log = ModelLog.inDir(modelConfig.name, logDir);
+    const log = ModelLog.inDir(modelConfig.name, current().program.logDir);
     const supervisor = new ModelSupervisor(modelConfig, log, deps);
     supervisor.onChange((model) => events.publish({ type: 'model', model }));
     log.onLine((line) => {
@@ -65,10 +77,25 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     return supervisor;
   });
   registry.apply(config.models);
+  const service = new ConfigService({
+    path: options.configPath,
+    loaded,
+    logger,
+    apply: (next) => {
+      const running = new Set(registry.list().filter((s) => s.currentState !== 'stopped' && s.currentState !== 'failed').map((s) => s.name));
+      const change = registry.apply(next.models, (removed) => {
+        void removed.stop('removed from the config').finally(() => removed.log.close());
+      });
+      return { ...change, running };
+    },
+    onSaved: (result) => events.publish({ type: 'config', result }),
+  });
+  configService = service;
 
-  const program = config.program;
-  const host = options.host ?? program.host;
-  const port = options.port ?? program.port;
+  const host = options.host ?? config.program.host;
+  const port = options.port ?? config.program.port;
+  const monitoringDisabled = config.program.disableGpuMonitoring;
+  const devices = options.devices ?? (async (): Promise<DevicesSnapshot> => ({ at: new Date().toISOString(), monitoringDisabled, devices: [] }));
   const api = createManagerApi({
     registry,
     events,
@@ -76,8 +103,16 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     startedAt: Date.now(),
     endpoint: () => `${url}/v1`,
     configPath: options.configPath,
+    config: service,
+    devices,
+    ...(options.enrichModel ? { enrich: options.enrichModel } : {}),
   });
-  const server = createRouterServer({ api, registry, bodyLimitBytes: () => program.bodyLimitBytes });
+  const server = createRouterServer({
+    api,
+    registry,
+    bodyLimitBytes: () => current().program.bodyLimitBytes,
+    webUiDir: options.webUiDir === undefined ? join(appRoot(), 'dist', 'renderer') : options.webUiDir,
+  });
   await listen(server, host, port);
   const address = server.address() as AddressInfo;
   const url = `http://${formatHost(host)}:${address.port}`;
@@ -88,19 +123,25 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     }
   }
 
+  if (options.watchConfig ?? true) service.watch();
+
   let closing: Promise<void> | null = null;
   const node: LlmNode = {
     api,
     server,
     registry,
     events,
-    config,
+    get config() {
+      return service.config;
+    },
+    configService: service,
     warnings: loaded.warnings,
     configPath: options.configPath,
     url,
     close() {
       closing ??= (async () => {
         server.close();
+        service.close();
         await Promise.all(registry.list().map((s) => s.stop('LLM Manager is shutting down')));
         for (const supervisor of registry.list()) supervisor.log.close();
         server.closeAllConnections();

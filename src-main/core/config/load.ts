@@ -172,18 +172,24 @@ function fromText(file: string, text: string): LoadedConfig {
  * nothing; on any failure the original file is untouched and the temp file is removed.
  */
 export function saveConfigText(configPath: string, text: string): { config: AppConfig; warnings: ConfigIssue[] } {
-  const file = path.resolve(configPath);
-  const loaded = fromText(file, text);
+  const requested = path.resolve(configPath);
+  // Relative paths resolve against the path the config was given by, as loadConfig does.
+  const loaded = fromText(requested, text);
+  // A symlinked config.yaml (dotfiles) keeps its link: the file it points to is replaced.
+  const file = realPathOr(requested);
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let existingMode: number | undefined;
   try {
     const stat = fs.statSync(file);
-    if (stat.isDirectory()) throw ConfigError.io(file, `config path is a folder, not a file: ${file}`, 'EISDIR');
+    if (stat.isDirectory()) throw ConfigError.io(requested, `config path is a folder, not a file: ${requested}`, 'EISDIR');
     existingMode = stat.mode & 0o777;
+    fs.accessSync(file, fs.constants.W_OK); // a read-only config.yaml is one the user wants left alone
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    if (errnoCode(err) !== 'ENOENT') throw ConfigError.io(file, `cannot save config file ${file}: ${describeErrno(err)}`, errnoCode(err));
+    const code = errnoCode(err);
+    if (code === 'EACCES' || code === 'EPERM') throw ConfigError.io(requested, `config file is read-only: ${requested}`, code);
+    if (code !== 'ENOENT') throw ConfigError.io(requested, `cannot save config file ${requested}: ${describeErrno(err)}`, code);
   }
 
   let step = 'write a temporary file in its folder';
@@ -207,10 +213,11 @@ export function saveConfigText(configPath: string, text: string): { config: AppC
     } catch {
       // nothing more we can do; the original is untouched either way
     }
-    throw ConfigError.io(file, `cannot save config file ${file}: could not ${step}: ${describeErrno(err)}`, errnoCode(err));
+    throw ConfigError.io(requested, `cannot save config file ${requested}: could not ${step}: ${describeErrno(err)}`, errnoCode(err));
   }
   fsyncDir(dir);
-  notifyWatchers(file, text);
+  notifyWatchers(requested, text);
+  if (file !== requested) notifyWatchers(file, text);
   return { config: loaded.config, warnings: loaded.warnings };
 }
 
@@ -280,6 +287,7 @@ export function watchConfig(
   let lastText: string | null = tryRead(file);
   let timer: NodeJS.Timeout | undefined;
   let missingRetries = 0;
+  let emptyRetries = 0;
   let closed = false;
 
   const emit = (result: ConfigChange) => {
@@ -312,6 +320,13 @@ export function watchConfig(
     }
     missingRetries = 0;
     if (text === lastText) return;
+    // An editor that saves in place truncates first: an empty read right after a non-empty file is
+    // most likely half a save (and an empty config is valid: it would stop every model). Look again.
+    if (text.trim() === '' && lastText !== null && lastText.trim() !== '' && emptyRetries++ < 1) {
+      schedule();
+      return;
+    }
+    emptyRetries = 0;
     lastText = text;
     try {
       const loaded = fromText(file, text);
@@ -332,6 +347,7 @@ export function watchConfig(
     fsWatcher = fs.watch(dir, { persistent: false }, (_event, filename) => {
       if (filename === null || sameName(filename.toString())) {
         missingRetries = 0;
+        emptyRetries = 0;
         schedule();
       }
     });
@@ -362,6 +378,14 @@ export function watchConfig(
   if (!set) watchers.set(key, (set = new Set()));
   set.add(handle);
   return handle;
+}
+
+function realPathOr(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return file; // does not exist yet
+  }
 }
 
 function tryRead(file: string): string | null {

@@ -108,6 +108,21 @@ export class ModelSupervisor {
     return this.config.port;
   }
 
+  /** Requests now being answered by (or waiting for) this engine. */
+  get busy(): number {
+    return this.inFlight;
+  }
+
+  /** pid of the engine's process-group leader while one runs. */
+  get pid(): number | null {
+    return this.running?.pid ?? null;
+  }
+
+  /** End of the last request (or readiness): least-recently-used order for eviction. */
+  get lastActivityAt(): number {
+    return this.lastActivity;
+  }
+
   onChange(listener: (info: ModelInfo) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -133,6 +148,7 @@ export class ModelSupervisor {
       idleStopAt: iso(deadline),
       aliveTimeMs: this.config.aliveTimeMs,
       lastError: this.lastError,
+      vramMb: null,
     };
   }
 

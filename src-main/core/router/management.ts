@@ -11,10 +11,14 @@ export function createManagementApp(api: ManagerApi, registry: ModelRegistry): e
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Only the config editor sends a body; a YAML file is small.
+  app.use('/api/config', express.json({ limit: '2mb' }));
 
   for (const [method, spec] of Object.entries(managerRoutes) as [ManagerCallName, (typeof managerRoutes)[ManagerCallName]][]) {
     const handler = async (req: Request, res: Response) => {
-      const args = spec.args.map((arg) => (arg === 'name' ? String(req.params['name']) : parseTail(req.query['tail'])));
+      const args = spec.args.map((arg) =>
+        arg === 'name' ? String(req.params['name']) : arg === 'tail' ? parseTail(req.query['tail']) : (req.body as { text?: unknown } | undefined)?.text,
+      );
       const result = await (api[method] as (...a: unknown[]) => Promise<unknown>)(...args);
       res.json(result);
     };
@@ -51,6 +55,11 @@ export function createManagementApp(api: ManagerApi, registry: ModelRegistry): e
   });
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    // body-parser's errors carry a status (400 bad JSON, 413 too large, 415 charset).
+    const status = (err as { status?: unknown })?.status;
+    if (!(err instanceof ApiError) && typeof status === 'number' && status >= 400 && status < 500) {
+      return sendError(res, new ApiError(status, 'invalid_request', `invalid request body: ${(err as Error).message}`));
+    }
     sendError(res, err);
   });
   return app;
