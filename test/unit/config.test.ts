@@ -588,7 +588,13 @@ describe('ensureConfigFile', () => {
     const dir = tempDir();
     const target = path.join(dir, 'nested', 'deeper', 'config.yaml');
     expect(ensureConfigFile(target, EXAMPLE_PATH)).toEqual({ created: true });
-    expect(fs.readFileSync(target, 'utf8')).toBe(fs.readFileSync(EXAMPLE_PATH, 'utf8'));
+    const copied = fs.readFileSync(target, 'utf8');
+    // Elsewhere than the example, the demo engine's path is made absolute so the demo still runs.
+    const demoScript = path.join(path.dirname(EXAMPLE_PATH), 'scripts', 'demo-engine.mjs');
+    expect(copied).toBe(fs.readFileSync(EXAMPLE_PATH, 'utf8').replaceAll('"scripts/demo-engine.mjs"', JSON.stringify(demoScript)));
+    const demo = loadConfig(target).config.models.find((m) => m.name === 'demo')!;
+    expect(demo.profiles[0]!.args[0]).toBe(demoScript);
+    expect(fs.existsSync(demo.profiles[0]!.args[0]!)).toBe(true);
 
     fs.writeFileSync(target, VALID);
     expect(ensureConfigFile(target, EXAMPLE_PATH)).toEqual({ created: false });

@@ -86,12 +86,26 @@ export function ensureConfigFile(configPath: string, examplePath: string): { cre
   }
   try {
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.copyFileSync(examplePath, target, fs.constants.COPYFILE_EXCL);
+    const text = exampleTextFor(target, examplePath);
+    fs.writeFileSync(target, text, { flag: 'wx' });
   } catch (err) {
     if (errnoCode(err) === 'EEXIST') return { created: false }; // someone else created it meanwhile
     throw ConfigError.io(target, `cannot create config file ${target} from ${path.resolve(examplePath)}: ${describeErrno(err)}`, errnoCode(err));
   }
   return { created: true };
+}
+
+/**
+ * The example's demo models launch `scripts/demo-engine.mjs` relative to the example's folder. A
+ * copy placed elsewhere (the desktop app's user-data folder) gets that path made absolute, so the
+ * demo works wherever the config lives.
+ */
+export function exampleTextFor(target: string, examplePath: string): string {
+  const text = fs.readFileSync(examplePath, 'utf8');
+  const exampleDir = path.dirname(path.resolve(examplePath));
+  if (path.dirname(target) === exampleDir) return text;
+  const demo = path.join(exampleDir, 'scripts', 'demo-engine.mjs');
+  return text.replaceAll('"scripts/demo-engine.mjs"', JSON.stringify(demo));
 }
 
 // ---- load ------------------------------------------------------------------------------------
