@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import type { LaunchProfile, ModelConfig } from '../../src-shared/config.js';
+import { launchCommandFor, launchProblem } from '../../src-main/core/models/process.js';
+import { idleDeadline } from '../../src-main/core/scheduler/idle.js';
+import { firstLaunchable, NoProfileError } from '../../src-main/core/scheduler/profile.js';
+
+const profile = (over: Partial<LaunchProfile>): LaunchProfile => ({
+  name: 'P',
+  requiredDevices: [],
+  scriptPath: null,
+  command: null,
+  args: [],
+  cwd: null,
+  env: {},
+  memoryMb: {},
+  ...over,
+});
+
+describe('launchCommandFor', () => {
+  it.each([
+    ['/x/run.sh', 'linux', 'bash', ['/x/run.sh', '--flag']],
+    ['C:\\m\\run.bat', 'win32', 'cmd', ['/d', '/s', '/c', '"C:\\m\\run.bat"']],
+    ['C:\\m\\run.CMD', 'win32', 'cmd', ['/d', '/s', '/c', '"C:\\m\\run.CMD"']],
+    ['/x/run.ps1', 'linux', 'pwsh', ['-NoProfile', '-ExecutionPolicy', 'Bypass', '-File', '/x/run.ps1', '--flag']],
+    ['/x/engine', 'linux', '/x/engine', ['--flag']],
+  ] as const)('%s on %s runs with %s', (script, platform, file, args) => {
+    const launch = launchCommandFor(profile({ scriptPath: script, args: ['--flag'] }), platform);
+    expect(launch.file.toLowerCase()).toContain(file.toLowerCase());
+    expect(launch.args).toEqual(args);
+  });
+
+  it('refuses a .bat script outside Windows with a message saying what to use', () => {
+    expect(() => launchCommandFor(profile({ scriptPath: '/x/run.bat' }), 'linux')).toThrow(/Windows batch file.*\.sh script or command/);
+  });
+
+  it('runs command + args as given, without a shell', () => {
+    expect(launchCommandFor(profile({ command: 'llama-server', args: ['-m', 'a b.gguf'] }), 'linux')).toEqual({ file: 'llama-server', args: ['-m', 'a b.gguf'] });
+  });
+});
+
+describe('launchProblem and firstLaunchable', () => {
+  const model = (profiles: LaunchProfile[]): ModelConfig => ({
+    name: 'm', aliases: [], mode: 'Chat', port: 1, autoStart: false, aliveTimeMs: 0, healthPath: '/health', startTimeoutMs: 1, stopTimeoutMs: 1, profiles,
+  });
+
+  it('explains a missing script or command', () => {
+    expect(launchProblem(profile({ scriptPath: '/nonexistent/run.sh' }))).toBe('script not found: /nonexistent/run.sh');
+    expect(launchProblem(profile({ command: 'surely-not-a-command-xyz' }))).toBe('command not found: surely-not-a-command-xyz');
+    expect(launchProblem(profile({ command: process.execPath }))).toBeNull();
+    expect(launchProblem(profile({ command: 'node' }))).toBeNull();
+  });
+
+  it('takes the first launchable profile in file order and says why earlier ones were skipped', async () => {
+    const choose = firstLaunchable(launchProblem);
+    const choice = await choose(model([profile({ name: 'A', scriptPath: '/nope.sh' }), profile({ name: 'B', command: process.execPath })]));
+    expect(choice.profile.name).toBe('B');
+    expect(choice.skipped).toEqual([{ profile: 'A', reason: 'script not found: /nope.sh' }]);
+  });
+
+  it('fails with every reason when none can launch', async () => {
+    const choose = firstLaunchable(launchProblem);
+    const err = await choose(model([profile({ name: 'A', scriptPath: '/nope.sh' }), profile({ name: 'B', command: 'nope-cmd-xyz' })])).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoProfileError);
+    expect((err as Error).message).toBe('no launch profile of m can start: A: script not found: /nope.sh; B: command not found: nope-cmd-xyz');
+  });
+});
+
+describe('idleDeadline', () => {
+  it.each([
+    [{ aliveTimeMs: 60_000, inFlight: 0, lastActivity: 1_000 }, 61_000],
+    [{ aliveTimeMs: 60_000, inFlight: 1, lastActivity: 1_000 }, null],
+    [{ aliveTimeMs: 0, inFlight: 0, lastActivity: 1_000 }, null],
+  ])('%o → %s', (input, expected) => {
+    expect(idleDeadline(input)).toBe(expected);
+  });
+});
