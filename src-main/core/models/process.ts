@@ -1,7 +1,7 @@
 // The operating-system side of running an engine: how a profile becomes a command line, how a
 // process tree is signalled, and the two network probes (port taken? health answering?).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { delimiter, extname, isAbsolute, join } from 'node:path';
@@ -103,10 +103,35 @@ export function signalTree(pid: number, signal: NodeJS.Signals): void {
 export function treeAlive(pid: number): boolean {
   try {
     process.kill(process.platform === 'win32' ? pid : -pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // kill(-pgid, 0) also succeeds for a group of zombies: an orphaned engine that exited but that
+  // init hasn't reaped yet (never, in a container without one). On Linux, look at the members.
+  return process.platform === 'linux' ? groupHasLiveMember(pid) : true;
+}
+
+function groupHasLiveMember(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    const c = entry.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (comm) state ppid pgrp ..." — comm may contain spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
 }
 
 /** Whether something already accepts connections on 127.0.0.1:port. */

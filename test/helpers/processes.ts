@@ -1,0 +1,44 @@
+// Is a process still running? For the "no engine survives" checks of the integration tests.
+import fs from 'node:fs';
+
+/**
+ * What tells this process apart from a later one that reuses its pid: its start time in clock
+ * ticks since boot (/proc/PID/stat field 22) on Linux; null elsewhere or when it is already gone.
+ */
+export function processIdentity(pid: number): string | null {
+  return procStat(pid)?.startTime ?? null;
+}
+
+/**
+ * True while `pid` is a running process (the one with `identity`, when given). `process.kill(pid, 0)`
+ * throwing ESRCH means gone. On Linux a zombie counts as gone too: it has exited and holds nothing
+ * (no port, no memory) and only waits to be reaped — and PID 1 of some containers never reaps the
+ * orphans it inherits (a script's engine whose shell died first).
+ */
+export function isProcessRunning(pid: number, identity: string | null = null): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (process.platform !== 'linux') return true;
+  const stat = procStat(pid);
+  if (!stat) return false;
+  if (stat.state === 'Z' || stat.state === 'X') return false;
+  return identity === null || stat.startTime === identity;
+}
+
+function procStat(pid: number): { state: string; startTime: string } | null {
+  if (process.platform !== 'linux') return null;
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // "pid (comm) state ppid ..." — comm may contain spaces and parentheses: split after the last ")".
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const state = fields[0];
+  const startTime = fields[19]; // field 22 overall; fields[] starts at field 3
+  return state !== undefined && startTime !== undefined ? { state, startTime } : null;
+}
