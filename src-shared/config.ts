@@ -17,9 +17,27 @@ export interface ProgramConfig {
   aliveTimeMs: number;
   disableGpuMonitoring: boolean;
   devicePluginDir: string | null;
+  /** GPU/RAM memory kept free beyond what a profile's memory_mb asks for (MB). */
+  memoryHeadroomMb: number;
   /** Folder for per-model log files, as written (relative to the config file). */
   logDir: string;
   bodyLimitBytes: number;
+  /** Keys a client must send (`Authorization: Bearer KEY` or `x-api-key`) on /v1 and /api; [] = none needed. */
+  apiKeys: string[];
+  /** Web origins allowed to call the API from a page (CORS), lower-cased; "*" = any, for /v1 only. */
+  corsOrigins: string[];
+  /** Host header names accepted besides localhost and loopback addresses (DNS-rebinding guard), lower-cased. */
+  allowedHosts: string[];
+  /** Listen on a non-loopback address without api_keys (anyone on the network may use it). */
+  allowInsecureLan: boolean;
+  /** Requests that may wait for one model to start; more are answered 503 with Retry-After. */
+  maxQueuedRequests: number;
+  /** Time a client has to send a request's headers. */
+  headerTimeoutMs: number;
+  /** Time a client has to send a whole request (headers and body); 0 = no limit. Answers stream as long as they need. */
+  requestTimeoutMs: number;
+  /** Longest pause while a /v1 request body is read; 0 = no limit. */
+  bodyTimeoutMs: number;
 }
 
 export interface LaunchProfile {
@@ -121,8 +139,34 @@ const programSchema = z.object({
   alive_time: minutesField.default(15 * 60_000),
   Disable_GPU_monitoring: z.boolean({ error: 'expected true or false' }).default(false),
   device_plugin_dir: z.string({ error: 'expected a folder path' }).nullable().default(null),
+  memory_headroom_mb: z.number({ error: 'expected a number of megabytes' }).nonnegative('expected a number of megabytes ≥ 0').default(512),
   log_dir: z.string({ error: 'expected a folder path' }).trim().min(1, 'expected a folder path').default('logs'),
   body_limit_mb: z.number({ error: 'expected a number of megabytes' }).positive('expected a positive number of megabytes').default(50),
+  api_keys: z
+    .array(z.string({ error: 'expected a string' }).trim().regex(/^[\x21-\x7e]+$/, 'expected a non-empty key of printable characters without spaces'), {
+      error: 'expected a list of keys',
+    })
+    .default([]),
+  cors_origins: z
+    .array(
+      z
+        .string({ error: 'expected a string' })
+        .trim()
+        .toLowerCase()
+        .regex(/^(\*|null|file:\/\/|[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+)$/, 'expected an origin like "http://localhost:3000" (scheme://host[:port], no path), "null" or "*"'),
+      { error: 'expected a list of origins' },
+    )
+    .default([]),
+  allowed_hosts: z
+    .array(z.string({ error: 'expected a string' }).trim().toLowerCase().regex(/^\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/, 'expected a host name without port, e.g. "mybox.lan" (a leading "." allows its subdomains)'), {
+      error: 'expected a list of host names',
+    })
+    .default([]),
+  allow_insecure_lan: z.boolean({ error: 'expected true or false' }).default(false),
+  max_queued_requests: z.int({ error: 'expected a whole number ≥ 1' }).min(1, 'expected a whole number ≥ 1').default(1000),
+  header_timeout: secondsField.refine((ms) => ms > 0, 'expected a duration above 0').default(30_000),
+  request_timeout: secondsField.default(300_000),
+  body_timeout: secondsField.default(30_000),
 });
 const PROGRAM_KEYS = new Set(Object.keys(programSchema.shape));
 
@@ -228,9 +272,21 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
         aliveTimeMs: p.alive_time,
         disableGpuMonitoring: p.Disable_GPU_monitoring,
         devicePluginDir: p.device_plugin_dir,
+        memoryHeadroomMb: p.memory_headroom_mb,
         logDir: p.log_dir,
         bodyLimitBytes: Math.round(p.body_limit_mb * 1024 * 1024),
+        apiKeys: p.api_keys,
+        corsOrigins: p.cors_origins,
+        allowedHosts: p.allowed_hosts,
+        allowInsecureLan: p.allow_insecure_lan,
+        maxQueuedRequests: p.max_queued_requests,
+        headerTimeoutMs: p.header_timeout,
+        requestTimeoutMs: p.request_timeout,
+        bodyTimeoutMs: p.body_timeout,
       };
+      p.api_keys.forEach((key, i) => {
+        if (key.length < 16) warnings.push(issue('warning', ['program', 'api_keys', i], `a key of ${key.length} characters is easy to guess; use 16 or more random characters`));
+      });
     } else {
       errors.push(...zodIssues(parsed.error, ['program'], rawProgram, issue));
     }

@@ -54,6 +54,8 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
     },
     async startModel(name) {
       const supervisor = find(name);
+      // A person asked for it: a crash-loop pause does not apply.
+      supervisor.clearBackoff();
       await supervisor.ensureReady();
       return enrich(supervisor.info());
     },

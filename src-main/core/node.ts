@@ -2,7 +2,7 @@
 // The Electron main process and the CLI both call createNode; nothing here imports electron.
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
-import type { AppConfig, ConfigIssue } from '../../src-shared/config.js';
+import type { AppConfig, ConfigIssue, LaunchProfile } from '../../src-shared/config.js';
 import { formatIssue } from '../../src-shared/config.js';
 import type { DevicesSnapshot, ManagerApi, ModelInfo } from '../../src-shared/contract.js';
 import { createManagerApi } from './api.js';
@@ -14,8 +14,14 @@ import { ModelLog } from './logs/model-log.js';
 import { launchProblem } from './models/process.js';
 import { ModelRegistry } from './models/registry.js';
 import { ModelSupervisor, processDeps, type SupervisorDeps } from './models/supervisor.js';
-import { createRouterServer } from './router/server.js';
-import { firstLaunchable, type ProfileChooser } from './scheduler/profile.js';
+import { applyServerTimeouts, createRouterServer } from './router/server.js';
+import { EngineLedger, ledgerPath, reapLeftoverEngines } from './models/engine-ledger.js';
+import { RequestGuard } from './security/guard.js';
+import { bindProblem, isLoopbackHost } from './security/host.js';
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_POLL_MS, DeviceMonitor, vramOf, type DeviceMonitorOptions } from './devices/monitor.js';
+import { createGpuChooser } from './scheduler/gpu-chooser.js';
+import type { ProfileChooser } from './scheduler/profile.js';
 import { appRoot, appVersion } from './version.js';
 import { join } from 'node:path';
 
@@ -28,13 +34,19 @@ export interface NodeOptions {
   /** The seam for profile choice (the GPU-aware scheduler plugs in here). */
   chooseProfile?: ProfileChooser;
   supervisorDeps?: Partial<SupervisorDeps>;
+  /** How this host launches a profile; the chooser sees and the supervisor runs the result (the desktop app runs a bare `node` with its own binary). */
+  adaptProfile?: (profile: LaunchProfile) => LaunchProfile;
   /** Follow edits of config.yaml made outside the app (default true). */
   watchConfig?: boolean;
   /** Device readings for /api/devices (the GPU monitor plugs in here). */
   devices?: () => Promise<DevicesSnapshot>;
   enrichModel?: (info: ModelInfo) => ModelInfo;
+  /** Tuning and seams of the device monitor (poll interval, probe time limit, nvidia-smi path). */
+  deviceMonitor?: Partial<Pick<DeviceMonitorOptions, 'intervalMs' | 'timeoutMs' | 'nvidiaSmi' | 'run' | 'system' | 'links'>>;
   /** Folder of the built web UI to serve at / (default: dist/renderer of the app, when built). */
   webUiDir?: string | null;
+  /** How often Node looks for clients past program.header_timeout / request_timeout (default 30 s). */
+  connectionsCheckingIntervalMs?: number;
 }
 
 export interface LlmNode {
@@ -49,6 +61,12 @@ export interface LlmNode {
   configPath: string;
   /** http://host:port of the router (the OpenAI base URL is this + /v1). */
   url: string;
+  /**
+   * A key valid for this process only, never stored: accepted like one of program.api_keys, for the
+   * app's own window (Electron adds it to the window's requests). A page without an origin
+   * (Origin: null) reaches /v1 only with it.
+   */
+  localKey: string;
   /** Stops every engine (whole process trees), then the server. */
   close(): Promise<void>;
 }
@@ -64,24 +82,62 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   const logger = options.logger ?? consoleLogger(() => current().program.logLevel);
   for (const warning of loaded.warnings) logger.warn(formatIssue(options.configPath, warning));
 
+  // Safe by default: refuse to listen beyond loopback without keys, before touching anything.
+  const bindHost = options.host ?? config.program.host;
+  const unsafe = bindProblem(bindHost, config.program, options.configPath);
+  if (unsafe) throw new ListenError(unsafe);
+  if (config.program.allowInsecureLan && config.program.apiKeys.length === 0 && !isLoopbackHost(bindHost)) {
+    logger.warn(`listening on ${bindHost} without API keys (allow_insecure_lan): anyone on the network can use and control the models`);
+  }
+  // Engines a crashed earlier run left behind go first, before any engine of ours starts.
+  const ledger = new EngineLedger(ledgerPath(config.program.logDir), logger);
+  await reapLeftoverEngines(ledger.file, { logger });
+
   const events = new EventHub();
-  const chooseProfile = options.chooseProfile ?? firstLaunchable((profile) => launchProblem(profile));
-  const deps = processDeps({ chooseProfile, defaultCwd: loaded.dir, ...options.supervisorDeps });
+  // Devices and the GPU-aware chooser need the registry, which needs the chooser: a getter breaks the knot.
+  let registryRef: ModelRegistry | null = null;
+  const monitor = new DeviceMonitor({
+    logger,
+    disabled: () => current().program.disableGpuMonitoring,
+    pluginDir: () => current().program.devicePluginDir,
+    engines: () => (registryRef?.list() ?? []).flatMap((s) => (s.pid !== null && s.pid > 0 ? [{ model: s.name, pid: s.pid }] : [])),
+    demand: () => events.size > 0,
+    ...options.deviceMonitor,
+  });
+  monitor.onReading((state) => {
+    if (events.size > 0) events.publish({ type: 'devices', devices: state.snapshot });
+  });
+  const pollMs = options.deviceMonitor?.intervalMs ?? DEFAULT_POLL_MS;
+  const enrichModel = options.enrichModel ?? ((info: ModelInfo): ModelInfo => ({ ...info, vramMb: vramOf(monitor.latest(), info.name, Date.now(), Math.max(pollMs * 3, 10_000)) }));
+  const gpuChooser = createGpuChooser({
+    devices: monitor,
+    engines: () => registryRef?.list() ?? [],
+    settings: () => ({ headroomMb: current().program.memoryHeadroomMb, monitoringDisabled: current().program.disableGpuMonitoring }),
+    launchProblem: (profile) => launchProblem(profile),
+    logger,
+  });
+  const baseChooser = options.chooseProfile ?? gpuChooser.choose;
+  const adapt = options.adaptProfile;
+  const chooseProfile: ProfileChooser = adapt ? (model) => baseChooser({ ...model, profiles: model.profiles.map(adapt) }) : baseChooser;
+  const deps = processDeps({ chooseProfile, defaultCwd: loaded.dir, ledger, ...options.supervisorDeps });
   const registry = new ModelRegistry((modelConfig) => {
     const log = ModelLog.inDir(modelConfig.name, current().program.logDir);
     const supervisor = new ModelSupervisor(modelConfig, log, deps);
-    supervisor.onChange((model) => events.publish({ type: 'model', model }));
+    supervisor.onChange((model) => events.publish({ type: 'model', model: enrichModel(model) }));
     log.onLine((line) => {
       if (events.size > 0) events.publish({ type: 'log', model: supervisor.name, line });
     });
     return supervisor;
   });
+  registryRef = registry;
   registry.apply(config.models);
+  let routerServer: http.Server | null = null;
   const service = new ConfigService({
     path: options.configPath,
     loaded,
     logger,
     apply: (next) => {
+      if (routerServer) applyServerTimeouts(routerServer, next.program);
       const running = new Set(registry.list().filter((s) => s.currentState !== 'stopped' && s.currentState !== 'failed').map((s) => s.name));
       const change = registry.apply(next.models, (removed) => {
         void removed.stop('removed from the config').finally(() => removed.log.close());
@@ -94,8 +150,9 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
 
   const host = options.host ?? config.program.host;
   const port = options.port ?? config.program.port;
-  const monitoringDisabled = config.program.disableGpuMonitoring;
-  const devices = options.devices ?? (async (): Promise<DevicesSnapshot> => ({ at: new Date().toISOString(), monitoringDisabled, devices: [] }));
+  const devices =
+    options.devices ??
+    (async (): Promise<DevicesSnapshot> => ({ ...(await monitor.read(pollMs)).snapshot, monitoringDisabled: current().program.disableGpuMonitoring }));
   const api = createManagerApi({
     registry,
     events,
@@ -105,14 +162,19 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     configPath: options.configPath,
     config: service,
     devices,
-    ...(options.enrichModel ? { enrich: options.enrichModel } : {}),
+    enrich: enrichModel,
   });
+  const localKey = randomBytes(24).toString('base64url');
   const server = createRouterServer({
     api,
     registry,
     bodyLimitBytes: () => current().program.bodyLimitBytes,
     webUiDir: options.webUiDir === undefined ? join(appRoot(), 'dist', 'renderer') : options.webUiDir,
+    guard: new RequestGuard({ program: () => current().program, boundHost: host, localKey }),
+    limits: () => current().program,
+    ...(options.connectionsCheckingIntervalMs ? { connectionsCheckingIntervalMs: options.connectionsCheckingIntervalMs } : {}),
   });
+  routerServer = server;
   await listen(server, host, port);
   const address = server.address() as AddressInfo;
   const url = `http://${formatHost(host)}:${address.port}`;
@@ -138,12 +200,15 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     warnings: loaded.warnings,
     configPath: options.configPath,
     url,
+    localKey,
     close() {
       closing ??= (async () => {
+        monitor.close();
         server.close();
         service.close();
         await Promise.all(registry.list().map((s) => s.stop('LLM Manager is shutting down')));
         for (const supervisor of registry.list()) supervisor.log.close();
+        ledger.close();
         server.closeAllConnections();
       })();
       return closing;

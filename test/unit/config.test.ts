@@ -82,8 +82,17 @@ const DEFAULT_PROGRAM = {
   aliveTimeMs: 900_000,
   disableGpuMonitoring: false,
   devicePluginDir: null,
+  memoryHeadroomMb: 512,
   logDir: 'logs',
   bodyLimitBytes: 50 * 1024 * 1024,
+  apiKeys: [] as string[],
+  corsOrigins: [] as string[],
+  allowedHosts: [] as string[],
+  allowInsecureLan: false,
+  maxQueuedRequests: 1000,
+  headerTimeoutMs: 30_000,
+  requestTimeoutMs: 300_000,
+  bodyTimeoutMs: 30_000,
 } as const;
 
 function parseOk(text: string): Extract<ConfigParseResult, { ok: true }> {

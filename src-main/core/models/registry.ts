@@ -25,7 +25,7 @@ export class ModelRegistry {
 
   /** Every name and alias a request may use, for "model not found" messages. */
   names(): string[] {
-    return this.supervisors.flatMap((s) => [s.name, ...s.model.aliases]);
+    return this.supervisors.flatMap((s) => [s.name, ...s.latestConfig.aliases]);
   }
 
   /**
@@ -54,8 +54,10 @@ export class ModelRegistry {
     }
     this.supervisors = next;
     this.lookup = new Map();
+    // Names come from the new definitions: an alias added to a running model routes at once,
+    // even while the engine waits for an idle moment to restart with the rest of the change.
     for (const supervisor of next) {
-      for (const key of [supervisor.name, ...supervisor.model.aliases]) this.lookup.set(key.toLowerCase(), supervisor);
+      for (const key of [supervisor.name, ...supervisor.latestConfig.aliases]) this.lookup.set(key.toLowerCase(), supervisor);
     }
     return change;
   }

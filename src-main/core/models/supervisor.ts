@@ -9,19 +9,24 @@ import { formatDuration } from '../../../src-shared/duration.js';
 import type { ModelLog } from '../logs/model-log.js';
 import { idleDeadline } from '../scheduler/idle.js';
 import { NoProfileError, type ProfileChooser } from '../scheduler/profile.js';
+import { CrashLoopGuard, DEFAULT_FAULT_POLICY, type FaultPolicy } from './faults.js';
 import * as proc from './process.js';
 
 export interface SupervisorDeps {
   chooseProfile: ProfileChooser;
   spawn: (profile: LaunchProfile, env: NodeJS.ProcessEnv, cwd: string) => ChildProcess;
   describeLaunch: (profile: LaunchProfile) => string;
-  probeHealth: (port: number, path: string) => Promise<number | null>;
+  probeHealth: (port: number, path: string, timeoutMs?: number) => Promise<number | null>;
   isPortInUse: (port: number) => Promise<boolean>;
   signalTree: (pid: number, signal: NodeJS.Signals) => void;
   treeAlive: (pid: number) => boolean;
   now: () => number;
   baseEnv: NodeJS.ProcessEnv;
   defaultCwd: string;
+  /** Crash-loop backoff and hang detection timings (tests shrink them). */
+  faults?: Partial<FaultPolicy>;
+  /** Told of every engine process started and gone, for the orphan reaper (engine-ledger.ts). */
+  ledger?: { add(entry: { model: string; pid: number; command: string }): void; remove(pid: number): void };
 }
 
 export function processDeps(overrides: Partial<SupervisorDeps> & Pick<SupervisorDeps, 'chooseProfile' | 'defaultCwd'>): SupervisorDeps {
@@ -85,12 +90,21 @@ export class ModelSupervisor {
   private wakeProbe: (() => void) | null = null;
   private pendingConfig: ModelConfig | null = null;
   private readonly listeners = new Set<(info: ModelInfo) => void>();
+  private readonly faults: FaultPolicy;
+  private readonly crashLoop: CrashLoopGuard;
+  /** Requests waiting in ensureReady for a start (bounded by the caller's queueLimit). */
+  private waiting = 0;
+  private healthTimer: NodeJS.Timeout | null = null;
+  private healthCheckRunning = false;
 
   constructor(
     private config: ModelConfig,
     readonly log: ModelLog,
     private readonly deps: SupervisorDeps,
-  ) {}
+  ) {
+    this.faults = { ...DEFAULT_FAULT_POLICY, ...deps.faults };
+    this.crashLoop = new CrashLoopGuard(() => this.faults);
+  }
 
   get name(): string {
     return this.config.name;
@@ -98,6 +112,11 @@ export class ModelSupervisor {
 
   get model(): ModelConfig {
     return this.config;
+  }
+
+  /** The newest definition: a saved change waiting for the engine to go idle, else the current one. */
+  get latestConfig(): ModelConfig {
+    return this.pendingConfig ?? this.config;
   }
 
   get currentState(): ModelState {
@@ -133,7 +152,7 @@ export class ModelSupervisor {
     const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
     return {
       name: this.config.name,
-      aliases: [...this.config.aliases],
+      aliases: [...this.latestConfig.aliases],
       mode: this.config.mode,
       port: this.config.port,
       state: this.state,
@@ -156,21 +175,60 @@ export class ModelSupervisor {
    * Resolves once the engine is ready, starting it if needed. However many callers arrive while
    * it starts, they all wait on the one start.
    */
-  async ensureReady(): Promise<void> {
-    for (;;) {
-      switch (this.state) {
-        case 'ready':
-          return;
-        case 'starting':
-          return this.startWaiters!.promise;
-        case 'stopping':
-          await this.stopPromise;
-          continue;
-        case 'stopped':
-        case 'failed':
-          return this.beginStart();
-      }
+  async ensureReady(options: { queueLimit?: number } = {}): Promise<void> {
+    if (this.currentState === 'ready') return;
+    // A crowd waiting on one start is bounded: past the limit, callers are told to come back.
+    if (options.queueLimit !== undefined && this.waiting >= options.queueLimit) {
+      throw new ApiError(503, 'model_queue_full', `${this.waiting} requests are already waiting for ${this.config.name} to start; retry shortly`, 'service_unavailable', 2);
     }
+    this.waiting++;
+    try {
+      for (;;) {
+        switch (this.state) {
+          case 'ready':
+            return;
+          case 'starting':
+            return await this.startWaiters!.promise;
+          case 'stopping':
+            await this.stopPromise;
+            continue;
+          case 'stopped':
+          case 'failed': {
+            const pause = this.crashLoop.remaining(this.deps.now());
+            if (pause > 0) throw this.backoffError(pause);
+            return await this.beginStart();
+          }
+        }
+      }
+    } finally {
+      this.waiting--;
+    }
+  }
+
+  /** An explicit start by a person (window, /api): forget the crash loop and try again now. */
+  clearBackoff(): void {
+    if (this.crashLoop.remaining(this.deps.now()) > 0) this.log.system(`restart pause cleared by an explicit start`);
+    this.crashLoop.clear();
+  }
+
+  /**
+   * The router could not connect to a ready engine (ECONNREFUSED): check its health at once, and
+   * if it does not answer, treat it as hung so the next request starts a fresh one.
+   */
+  reportUnreachable(): void {
+    if (this.state !== 'ready' || this.healthCheckRunning) return;
+    const generation = this.generation;
+    this.healthCheckRunning = true;
+    void this.deps
+      .probeHealth(this.config.port, this.config.healthPath, this.faults.healthTimeoutMs)
+      .then((status) => {
+        if (status === null && generation === this.generation && this.state === 'ready') {
+          this.onHung(generation, `${this.config.name} refused a connection and does not answer its health check`);
+        }
+      })
+      .finally(() => {
+        this.healthCheckRunning = false;
+      });
   }
 
   /**
@@ -301,6 +359,8 @@ export class ModelSupervisor {
     });
     if (running.pid === -1) return; // the 'error' event reports it
     this.running = running;
+    this.deps.ledger?.add({ model: model.name, pid: running.pid, command: this.deps.describeLaunch(choice.profile) });
+    void running.exited.then(() => this.forgetWhenGone(running.pid));
     const onOutput = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
       this.log.write(stream, chunk);
       // Engines print "listening" / "startup complete" just as they turn ready: probe right away.
@@ -348,6 +408,7 @@ export class ModelSupervisor {
     this.log.system(`${this.config.name} is ready (${formatDuration(ms)})`);
     this.startWaiters?.resolve();
     this.startWaiters = null;
+    this.scheduleHealthCheck(generation, 0);
     if (this.inFlight === 0) this.becameIdle();
     this.emit();
   }
@@ -358,7 +419,7 @@ export class ModelSupervisor {
     this.log.system(`not ready after ${seconds}; stopping it`);
     this.generation++;
     await this.terminate(running, this.config.stopTimeoutMs);
-    this.setFailed(`${this.config.name} was not ready within the start timeout (${seconds}); check its log, or raise start_timeout`, null, null);
+    this.setFailed(`${this.config.name} was not ready within the start timeout (${seconds}); check its log, or raise start_timeout`, null, null, true);
   }
 
   private async failStart(generation: number, message: string, exitCode: number | null, signal: string | null): Promise<void> {
@@ -376,6 +437,7 @@ export class ModelSupervisor {
     if (generation !== this.generation) return; // a stop or timeout owns this exit
     const wasReady = this.state === 'ready';
     this.generation++;
+    this.clearHealthTimer();
     // The leader died: its children (a script's engine) must not linger holding the port and VRAM.
     if (this.deps.treeAlive(running.pid)) this.deps.signalTree(running.pid, 'SIGKILL');
     const message = wasReady
@@ -383,17 +445,24 @@ export class ModelSupervisor {
       : `${this.config.name} exited before it was ready (${how})`;
     void this.waitGone(running, LEFTOVER_KILL_WAIT_MS).then(() => {
       if (this.running === running) this.running = null;
-      this.setFailed(message, code, signal);
+      this.setFailed(message, code, signal, true);
     });
   }
 
-  private setFailed(message: string, exitCode: number | null, signal: string | null): void {
+  /** `engineFault`: an engine we spawned died, hung or never got ready (counts toward a crash loop). */
+  private setFailed(message: string, exitCode: number | null, signal: string | null, engineFault = false): void {
     const logTail = this.log.tail(LOG_TAIL_ON_FAILURE * 2).filter((l) => l.stream !== 'system').slice(-LOG_TAIL_ON_FAILURE).map((l) => l.text);
+    const pause = engineFault ? this.crashLoop.recordFailure(this.deps.now(), this.readyAt) : 0;
+    if (pause > 0) {
+      message = `${message} — ${this.crashLoop.recentFailures} failures within ${formatDuration(this.faults.crashLoopWindowMs)}: automatic restarts paused for ${formatDuration(pause)}`;
+      this.log.system(message);
+    }
     this.lastError = { message, exitCode, signal, logTail, at: new Date(this.deps.now()).toISOString() };
     if (this.running?.hasExited) this.running = null;
     this.state = 'failed';
     this.readyAt = null;
     this.clearIdleTimer();
+    this.clearHealthTimer();
     const tailText = logTail.length > 0 ? `\nlast log lines:\n${logTail.join('\n')}` : '';
     this.startWaiters?.reject(new StartError(`${message}${tailText}`));
     this.startWaiters = null;
@@ -406,6 +475,7 @@ export class ModelSupervisor {
     const wasStarting = this.state === 'starting';
     this.generation++;
     this.clearIdleTimer();
+    this.clearHealthTimer();
     this.state = 'stopping';
     this.log.system(`stopping ${this.config.name}: ${reason}`);
     this.emit();
@@ -443,9 +513,85 @@ export class ModelSupervisor {
     // The leader is gone; children of a script may take a moment longer.
     while (this.deps.treeAlive(running.pid)) {
       if (this.deps.now() >= deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 25));
     }
     return true;
+  }
+
+  // ---- faults ----------------------------------------------------------------------------------
+
+  private backoffError(pauseMs: number): ApiError {
+    const reason = this.lastError?.message ?? 'it keeps failing';
+    return new ApiError(
+      503,
+      'model_backoff',
+      `${this.config.name} is not restarted automatically for another ${formatDuration(pauseMs)}: ${reason}. Start it explicitly (POST /api/models/${encodeURIComponent(this.config.name)}/start or the window) to try now.`,
+      'service_unavailable',
+      Math.max(1, Math.ceil(pauseMs / 1000)),
+    );
+  }
+
+  /** A ready engine is asked for its health every healthIntervalMs; a run of silences means it hangs. */
+  private scheduleHealthCheck(generation: number, misses: number): void {
+    this.clearHealthTimer();
+    const { healthIntervalMs, healthFailures, healthTimeoutMs } = this.faults;
+    if (healthIntervalMs <= 0) return;
+    this.healthTimer = setTimeout(() => {
+      this.healthTimer = null;
+      if (generation !== this.generation || this.state !== 'ready') return;
+      // A busy engine may be slow to answer /health (one generating thread); judge it when idle.
+      if (this.inFlight > 0) return this.scheduleHealthCheck(generation, misses);
+      this.healthCheckRunning = true;
+      void this.deps
+        .probeHealth(this.config.port, this.config.healthPath, healthTimeoutMs)
+        .then((status) => {
+          this.healthCheckRunning = false;
+          if (generation !== this.generation || this.state !== 'ready') return;
+          // Any HTTP answer means the engine's server is alive (a busy one may answer 503).
+          const missed = status === null ? misses + 1 : 0;
+          if (missed >= healthFailures) {
+            this.onHung(generation, `${this.config.name} stopped answering its health check (${missed} checks in a row, ${formatDuration(healthIntervalMs)} apart)`);
+          } else {
+            this.scheduleHealthCheck(generation, missed);
+          }
+        });
+    }, Math.min(healthIntervalMs, MAX_TIMER_MS));
+    this.healthTimer.unref();
+  }
+
+  private clearHealthTimer(): void {
+    if (this.healthTimer) clearTimeout(this.healthTimer);
+    this.healthTimer = null;
+  }
+
+  /** A hung engine is killed (it would not honour SIGTERM) and marked failed; the next request restarts it. */
+  private onHung(generation: number, message: string): void {
+    const running = this.running;
+    if (generation !== this.generation || this.state !== 'ready' || !running || this.stopPromise) return;
+    this.generation++;
+    this.clearHealthTimer();
+    this.clearIdleTimer();
+    this.state = 'stopping';
+    this.log.system(`${message}; killing it`);
+    this.emit();
+    // Requests arriving meanwhile wait for the kill (ensureReady awaits stopPromise), then start afresh.
+    this.stopPromise = (async () => {
+      this.deps.signalTree(running.pid, 'SIGKILL');
+      await this.waitGone(running, LEFTOVER_KILL_WAIT_MS);
+      if (this.running === running) this.running = null;
+      this.setFailed(message, null, 'SIGKILL', true);
+    })().finally(() => {
+      this.stopPromise = null;
+    });
+  }
+
+  /** Drops the engine from the ledger once no process of its group is left. */
+  private async forgetWhenGone(pid: number): Promise<void> {
+    if (!this.deps.ledger) return;
+    for (let i = 0; i < 600 && this.deps.treeAlive(pid); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100).unref());
+    }
+    if (!this.deps.treeAlive(pid)) this.deps.ledger.remove(pid);
   }
 
   // ---- idle ------------------------------------------------------------------------------------

@@ -7,12 +7,22 @@ import { modelNotFound } from '../api.js';
 import { sendError } from './openai.js';
 import { openSse } from './sse.js';
 
+const MAX_NAME_IN_PATH = 256;
+
 export function createManagementApp(api: ManagerApi, registry: ModelRegistry): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   // Only the config editor sends a body; a YAML file is small.
   app.use('/api/config', express.json({ limit: '2mb' }));
+  // Model names arrive in the URL: bound them and refuse control characters (NUL) before any lookup.
+  app.param('name', (_req, _res, next, value: unknown) => {
+    const name = String(value);
+    if (name.length > MAX_NAME_IN_PATH || /[\u0000-\u001f\u007f]/.test(name)) {
+      return next(new ApiError(400, 'invalid_model_name', `a model name in the path must be at most ${MAX_NAME_IN_PATH} characters without control characters`));
+    }
+    next();
+  });
 
   for (const [method, spec] of Object.entries(managerRoutes) as [ManagerCallName, (typeof managerRoutes)[ManagerCallName]][]) {
     const handler = async (req: Request, res: Response) => {

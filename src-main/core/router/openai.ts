@@ -2,6 +2,7 @@
 // ready (one start however many requests wait), and the answer is streamed straight through.
 import http from 'node:http';
 import type { ModelMode } from '../../../src-shared/config.js';
+import { formatDuration } from '../../../src-shared/duration.js';
 import { ApiError, errorBody } from '../../../src-shared/errors.js';
 import { modelNotFound } from '../api.js';
 import type { ModelRegistry } from '../models/registry.js';
@@ -24,10 +25,16 @@ const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
   'proxy-authenticate', 'proxy-authorization', 'host', 'content-length',
 ]);
+// The client's credentials are for us, never for the engine (nor its logs).
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'authorization', 'x-api-key', 'cookie']);
 
 export interface OpenAIRouterOptions {
   registry: ModelRegistry;
   bodyLimitBytes: () => number;
+  /** Requests that may wait for one model's start (program.max_queued_requests). */
+  queueLimit?: () => number;
+  /** Longest pause while reading a request body (program.body_timeout); 0 = none. */
+  bodyTimeoutMs?: () => number;
 }
 
 export function isOpenAIPath(pathname: string): boolean {
@@ -47,8 +54,17 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
       return sendError(res, new ApiError(404, 'unknown_url', `unknown endpoint ${req.method} ${pathname}; see GET /v1/models and the OpenAI API paths`));
     }
     if (req.method !== 'POST') return sendError(res, new ApiError(405, 'method_not_allowed', `use POST for ${pathname}`));
+    const type = req.headers['content-type'];
+    // No content type is read as JSON (some clients send none), and so is curl -d's default
+    // form type (the body must still parse as JSON); any other type is a mistake worth naming.
+    if (type !== undefined && !isJsonType(type)) {
+      return sendError(
+        res,
+        new ApiError(415, 'unsupported_media_type', `send the request body as JSON with "content-type: application/json" (got "${type.slice(0, 80)}"); with curl, add -H 'content-type: application/json'`),
+      );
+    }
 
-    readBody(req, options.bodyLimitBytes())
+    readBody(req, options.bodyLimitBytes(), options.bodyTimeoutMs?.() ?? 0)
       .then((body) => {
         const model = modelOf(body);
         const supervisor = options.registry.resolve(model);
@@ -60,9 +76,15 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
             `model "${model}" is a ${supervisor.model.mode} model; ${pathname} needs a ${modes.join(' or ')} model`,
           );
         }
-        return forward(req, res, supervisor, body, agent);
+        return forward(req, res, supervisor, body, agent, options.queueLimit?.());
       })
       .catch((err: unknown) => {
+        if (err instanceof BodyTimeout) {
+          res.setHeader('connection', 'close');
+          sendError(res, new ApiError(408, 'request_timeout', `no part of the request body arrived for ${formatDuration(err.ms)} (program.body_timeout)`));
+          res.once('finish', () => req.destroy());
+          return;
+        }
         if (err instanceof BodyTooLarge) {
           sendError(res, new ApiError(413, 'request_too_large', `request body is larger than the limit of ${formatBytes(err.limit)} (program.body_limit_mb)`));
           // Stop reading the rest of an oversized upload.
@@ -74,19 +96,26 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
   };
 }
 
-async function forward(req: http.IncomingMessage, res: http.ServerResponse, supervisor: ModelSupervisor, body: Buffer, agent: http.Agent): Promise<void> {
+async function forward(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  supervisor: ModelSupervisor,
+  body: Buffer,
+  agent: http.Agent,
+  queueLimit: number | undefined,
+): Promise<void> {
   const release = supervisor.acquire();
   let clientGone = false;
   res.once('close', () => {
     clientGone = true;
     release();
   });
-  await supervisor.ensureReady();
+  await supervisor.ensureReady(queueLimit === undefined ? {} : { queueLimit });
   if (clientGone) return;
 
   const headers: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
+    if (!NOT_FORWARDED.has(name) && value !== undefined) headers[name] = value;
   }
   headers['host'] = `127.0.0.1:${supervisor.port}`;
   headers['content-length'] = body.length;
@@ -100,7 +129,8 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, supe
   upstream.once('response', (upRes) => {
     const outHeaders: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(upRes.headers)) {
-      if (!HOP_BY_HOP.has(name) && value !== undefined) outHeaders[name] = value;
+      // CORS is our decision (engines like llama-server allow every origin).
+      if (!HOP_BY_HOP.has(name) && value !== undefined && !name.startsWith('access-control-')) outHeaders[name] = value;
     }
     if (upRes.headers['content-length'] !== undefined) outHeaders['content-length'] = upRes.headers['content-length'];
     res.writeHead(upRes.statusCode ?? 502, outHeaders);
@@ -111,7 +141,9 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, supe
     upRes.once('error', () => endBroken(res, supervisor, streaming));
     upRes.once('aborted', () => endBroken(res, supervisor, streaming));
   });
-  upstream.once('error', () => {
+  upstream.once('error', (err: NodeJS.ErrnoException) => {
+    // Nothing listens on a port of an engine we think is ready: have its health checked now.
+    if (err.code === 'ECONNREFUSED') supervisor.reportUnreachable();
     if (clientGone) return;
     if (!res.headersSent) {
       sendError(res, new ApiError(502, 'engine_unavailable', `the engine of model "${supervisor.name}" closed the connection before answering (state: ${supervisor.currentState})`));
@@ -167,29 +199,55 @@ function modelOf(body: Buffer): string {
   return model;
 }
 
+function isJsonType(contentType: string): boolean {
+  const semi = contentType.indexOf(';');
+  const mime = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  return mime === 'application/json' || mime === 'application/x-www-form-urlencoded' || (mime.startsWith('application/') && mime.endsWith('+json'));
+}
+
+class BodyTimeout extends Error {
+  constructor(readonly ms: number) {
+    super('body timeout');
+  }
+}
+
 class BodyTooLarge extends Error {
   constructor(readonly limit: number) {
     super('body too large');
   }
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+function readBody(req: http.IncomingMessage, limit: number, idleTimeoutMs: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLarge(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    // A client that stops sending mid-body would hold the request (and its socket) forever; the
+    // timer covers only the body, so a long streamed answer afterwards is not cut.
+    const timer = idleTimeoutMs > 0 && !req.complete ? setTimeout(() => {
+      req.removeAllListeners('data');
+      reject(new BodyTimeout(idleTimeoutMs));
+    }, idleTimeoutMs) : null;
     req.on('data', (chunk: Buffer) => {
+      timer?.refresh();
       size += chunk.length;
       if (size > limit) {
+        if (timer) clearTimeout(timer);
         req.removeAllListeners('data');
         reject(new BodyTooLarge(limit));
         return;
       }
       chunks.push(chunk);
     });
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.once('error', reject);
+    req.once('end', () => {
+      if (timer) clearTimeout(timer);
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.once('error', (err) => {
+      if (timer) clearTimeout(timer);
+      reject(err);
+    });
   });
 }
 

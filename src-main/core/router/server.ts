@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import express from 'express';
 import { ApiError } from '../../../src-shared/errors.js';
 import type { ManagerApi } from '../../../src-shared/contract.js';
+import type { ProgramConfig } from '../../../src-shared/config.js';
 import type { ModelRegistry } from '../models/registry.js';
+import type { RequestGuard } from '../security/guard.js';
 import { createManagementApp } from './management.js';
 import { createOpenAIHandler, isOpenAIPath, sendError } from './openai.js';
 
@@ -14,25 +16,58 @@ export interface RouterOptions {
   bodyLimitBytes: () => number;
   /** The built window (dist/renderer): served at / so a browser gets the same UI as the app. */
   webUiDir?: string | null;
+  /** The door check every request passes first: Host, Origin / CORS, API keys (security/guard.ts). */
+  guard?: RequestGuard;
+  /** Queue and slow-client limits, read when used so a saved config applies at once. */
+  limits?: () => ServerLimits;
+  /** How often Node looks for clients past headers/request timeouts (default 30 s; tests shrink it). */
+  connectionsCheckingIntervalMs?: number;
 }
+
+export type ServerLimits = Pick<ProgramConfig, 'maxQueuedRequests' | 'headerTimeoutMs' | 'requestTimeoutMs' | 'bodyTimeoutMs'>;
 
 /** One HTTP server: /v1 goes straight to the proxy (hot path), everything else to express. */
 export function createRouterServer(options: RouterOptions): http.Server {
-  const openai = createOpenAIHandler({ registry: options.registry, bodyLimitBytes: options.bodyLimitBytes });
+  const limits = options.limits;
+  const openai = createOpenAIHandler({
+    registry: options.registry,
+    bodyLimitBytes: options.bodyLimitBytes,
+    ...(limits ? { queueLimit: () => limits().maxQueuedRequests, bodyTimeoutMs: () => limits().bodyTimeoutMs } : {}),
+  });
   const management = createManagementApp(options.api, options.registry);
   const webUi = options.webUiDir && existsSync(join(options.webUiDir, 'index.html')) ? createWebUiApp(options.webUiDir) : null;
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const pathname = q === -1 ? url : url.slice(0, q);
-    if (isOpenAIPath(pathname)) return openai(req, res, pathname);
-    if (pathname.startsWith('/api/') || pathname === '/api') return management(req, res);
-    if (webUi && (req.method === 'GET' || req.method === 'HEAD')) return webUi(req, res);
-    sendError(res, new ApiError(404, 'unknown_url', `unknown path ${pathname}; the OpenAI-compatible API is under /v1 and the management API under /api`));
-  });
-  // Streams can last many minutes; only idle keep-alive sockets time out.
-  server.headersTimeout = 30_000;
+  const guard = options.guard;
+  const server = http.createServer(
+    { keepAliveTimeout: 65_000, requestTimeout: 0, ...(options.connectionsCheckingIntervalMs ? { connectionsCheckingInterval: options.connectionsCheckingIntervalMs } : {}) },
+    (req, res) => {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const pathname = q === -1 ? url : url.slice(0, q);
+      if (isOpenAIPath(pathname)) {
+        if (guard && !guard.admit(req, res, 'v1')) return;
+        return openai(req, res, pathname);
+      }
+      if (pathname.startsWith('/api/') || pathname === '/api') {
+        if (guard && !guard.admit(req, res, 'api')) return;
+        return management(req, res);
+      }
+      if (guard && !guard.admit(req, res, 'web')) return;
+      if (webUi && (req.method === 'GET' || req.method === 'HEAD')) return webUi(req, res);
+      sendError(res, new ApiError(404, 'unknown_url', `unknown path ${pathname}; the OpenAI-compatible API is under /v1 and the management API under /api`));
+    },
+  );
+  applyServerTimeouts(server, limits?.() ?? { headerTimeoutMs: 30_000, requestTimeoutMs: 0 });
   return server;
+}
+
+/**
+ * Slow clients: headers must arrive within headerTimeoutMs and the whole request within
+ * requestTimeoutMs. Node counts both only until the request is read, so a ten-minute stream of an
+ * answer is never cut. Safe to call again after a config change.
+ */
+export function applyServerTimeouts(server: http.Server, limits: Pick<ServerLimits, 'headerTimeoutMs' | 'requestTimeoutMs'>): void {
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.headersTimeout = limits.requestTimeoutMs > 0 ? Math.min(limits.headerTimeoutMs, limits.requestTimeoutMs) : limits.headerTimeoutMs;
 }
 
 function createWebUiApp(dir: string): express.Express {

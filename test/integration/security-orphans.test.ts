@@ -1,0 +1,137 @@
+// No orphans and no leaks: a node killed with SIGKILL leaves engines behind, and the next start
+// stops them (and only them); a hundred start/stop cycles leave the process and fd counts flat.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LEDGER_FILE_NAME } from '../../src-main/core/models/engine-ledger.js';
+import { chat, postJson, waitFor } from '../helpers/http.js';
+import { closeAllNodes, DEMO_ENGINE, startNode } from '../helpers/node-fixture.js';
+import { freePorts } from '../helpers/ports.js';
+import { isProcessRunning, processIdentity } from '../helpers/processes.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const linux = process.platform === 'linux';
+const clis = new Set<ChildProcess>();
+const dirs: string[] = [];
+
+afterEach(async () => {
+  for (const cli of clis) cli.kill('SIGKILL');
+  clis.clear();
+  await closeAllNodes();
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+interface Cli {
+  proc: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `llm-manager serve` as its own process (through tsx, like `npm run serve` without the build). */
+async function startCli(configPath: string, port: number): Promise<Cli> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src-main/cli.ts'), 'serve', '--config', configPath, '--port', String(port)], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  clis.add(proc);
+  let output = '';
+  proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  await waitFor(() => output.includes('Press Ctrl+C to stop') || proc.exitCode !== null, 20_000, 'the CLI to serve', 25);
+  if (proc.exitCode !== null) throw new Error(`the CLI exited ${proc.exitCode}:\n${output}`);
+  return { proc, output: () => output, exited };
+}
+
+describe.runIf(linux)('a node killed with SIGKILL', () => {
+  it('leaves its engine running; the next start stops that engine before serving, and nothing else', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-orphan-'));
+    dirs.push(dir);
+    const [routerPort, enginePort] = await freePorts(2);
+    const configPath = path.join(dir, 'config.yaml');
+    fs.writeFileSync(
+      configPath,
+      stringify({
+        program: { host: '127.0.0.1', port: routerPort, log_level: 'INFO', alive_time: 0, Disable_GPU_monitoring: true, log_dir: 'logs' },
+        'Local-Models': {
+          demo: { mode: 'Chat', port: enginePort, 'CPU-Config': { required_devices: [], command: process.execPath, args: [DEMO_ENGINE, '--load-ms', '20'] } },
+        },
+      }),
+    );
+
+    const first = await startCli(configPath, routerPort!);
+    expect((await postJson(`http://127.0.0.1:${routerPort}/v1/chat/completions`, chat('demo'))).status).toBe(200);
+    const info = (await (await fetch(`http://127.0.0.1:${routerPort}/api/models/demo/info`)).json()) as { pid: number };
+    const engine = info.pid;
+    const identity = processIdentity(engine);
+    const ledger = JSON.parse(fs.readFileSync(path.join(dir, 'logs', LEDGER_FILE_NAME), 'utf8'));
+    expect(ledger.owner.pid).toBe(first.proc.pid);
+    expect(ledger.engines).toMatchObject([{ model: 'demo', pid: engine, startTime: identity }]);
+
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    // The engine runs on without its node (its own process group, nobody to stop it).
+    expect(isProcessRunning(engine, identity)).toBe(true);
+    const bystander = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
+    try {
+      const second = await startCli(configPath, routerPort!);
+      // Stopped before the new node served anything, so the model's port was free for a fresh start.
+      expect(isProcessRunning(engine, identity)).toBe(false);
+      expect(second.output()).toContain(`stopping demo (pid ${engine}), left running by an LLM Manager that did not shut down`);
+      expect(isProcessRunning(bystander.pid!)).toBe(true);
+      expect((await postJson(`http://127.0.0.1:${routerPort}/v1/chat/completions`, chat('demo'))).status).toBe(200);
+
+      // A clean shutdown stops the engine and leaves no record to act on.
+      second.proc.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+      expect(fs.existsSync(path.join(dir, 'logs', LEDGER_FILE_NAME))).toBe(false);
+    } finally {
+      bystander.kill('SIGKILL');
+    }
+  }, 60_000);
+});
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid && fields[0] !== 'Z') out.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+const openFds = () => fs.readdirSync('/proc/self/fd').length;
+
+describe.runIf(linux)('100 start/stop cycles', () => {
+  it('keep the number of child processes and open file descriptors flat', async () => {
+    const fx = await startNode({ models: [{ name: 'cycler', flags: ['--load-ms', '0', '--quiet'] }], nodeOptions: { webUiDir: null } });
+    const cycle = async (viaHttp: boolean) => {
+      if (viaHttp) {
+        expect((await postJson(`${fx.url}/v1/chat/completions`, chat('cycler', { max_tokens: 1 }))).status).toBe(200);
+      } else {
+        await fx.node.api.startModel('cycler');
+      }
+      await fx.node.api.stopModel('cycler');
+    };
+    for (let i = 0; i < 3; i++) await cycle(true); // warm up: agents, log file, lazily loaded modules
+    const children = childrenOf(process.pid).length;
+    const fds = openFds();
+    for (let i = 0; i < 100; i++) await cycle(i % 2 === 0);
+    // Sockets of the last request may take a moment to be closed.
+    await waitFor(() => childrenOf(process.pid).length === children && openFds() <= fds + 4, 5000, 'counts to settle', 50);
+    expect(childrenOf(process.pid)).toHaveLength(children);
+    expect(openFds()).toBeLessThanOrEqual(fds + 4);
+    expect(await fx.spawnCount('cycler')).toBe(103);
+    expect(new Set(fx.pids()).size).toBe(103);
+  }, 60_000);
+});
