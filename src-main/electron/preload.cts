@@ -1,0 +1,54 @@
+// The window's preload: exposes ManagerApi as `window.llmManager` over IPC, and nothing else (no
+// ipcRenderer, no event objects). Sandboxed preloads are CommonJS and may require only 'electron',
+// so everything else here is imported for types only; the literals below are checked against them.
+import electron = require('electron');
+import type { ManagerApi, ManagerCallName, ManagerEvent } from '../../src-shared/contract.js';
+import type { CallArgs, CallResult, EVENT_CHANNEL, EVENTS_SWITCH_CHANNEL, IpcReply, ManagerChannel } from './ipc-contract.js';
+
+const { contextBridge, ipcRenderer } = electron;
+const EVENTS: typeof EVENT_CHANNEL = 'manager:event';
+const EVENTS_SWITCH: typeof EVENTS_SWITCH_CHANNEL = 'manager:events';
+
+async function call<N extends ManagerCallName>(name: N, ...args: CallArgs<N>): Promise<CallResult<N>> {
+  const channel: ManagerChannel<N> = `manager:${name}`;
+  const reply = (await ipcRenderer.invoke(channel, ...args)) as IpcReply<CallResult<N>>;
+  if (reply.ok) return reply.value;
+  // A plain object crosses contextBridge whole; an Error would arrive with its message only.
+  throw reply.error;
+}
+
+const listeners = new Set<(event: ManagerEvent) => void>();
+ipcRenderer.on(EVENTS, (_event, payload: ManagerEvent) => {
+  for (const listener of listeners) {
+    try {
+      listener(payload);
+    } catch (err) {
+      console.error(err);
+    }
+  }
+});
+
+const llmManager = {
+  health: () => call('health'),
+  listModels: () => call('listModels'),
+  modelInfo: (name: string) => call('modelInfo', name),
+  startModel: (name: string) => call('startModel', name),
+  stopModel: (name: string) => call('stopModel', name),
+  stopAll: () => call('stopAll'),
+  modelLogs: (name: string, tail?: number) => call('modelLogs', name, tail),
+  getDevices: () => call('getDevices'),
+  getConfig: () => call('getConfig'),
+  saveConfig: (text: string) => call('saveConfig', text),
+  subscribe(listener: (event: ManagerEvent) => void): () => void {
+    if (typeof listener !== 'function') throw new TypeError('subscribe expects a function');
+    // A wrapper per call, so the same function subscribed twice is also unsubscribed twice.
+    const entry = (event: ManagerEvent) => listener(event);
+    listeners.add(entry);
+    if (listeners.size === 1) void ipcRenderer.invoke(EVENTS_SWITCH, true);
+    return () => {
+      if (listeners.delete(entry) && listeners.size === 0) void ipcRenderer.invoke(EVENTS_SWITCH, false);
+    };
+  },
+} satisfies ManagerApi;
+
+contextBridge.exposeInMainWorld('llmManager', llmManager);
