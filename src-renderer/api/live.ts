@@ -1,0 +1,82 @@
+// Live events → the react-query cache: model events patch the list, log lines append (batched per
+// frame so a chatty engine doesn't re-render per line), device readings replace the snapshot,
+// config saves refresh the config and the model list.
+import { useEffect } from 'react';
+import { useQueryClient, type QueryClient } from '@tanstack/react-query';
+import type { LogLine, ManagerEvent, ModelInfo } from '../../src-shared/contract.js';
+import { eventsConnected, manager } from './manager.js';
+import { appendLines, forgetLiveLines, noteDevicesEvent, patchModel, queryKeys, rememberLiveLine, setDevices } from './queries.js';
+
+const LOG_FLUSH_MS = 50;
+
+export function useLiveEvents(): void {
+  const client = useQueryClient();
+  useEffect(() => {
+    const pending = new Map<string, LogLine[]>();
+    let flushTimer: ReturnType<typeof setTimeout> | null = null;
+    const flush = () => {
+      flushTimer = null;
+      for (const [model, lines] of pending) {
+        client.setQueryData<LogLine[]>(queryKeys.logs(model), (old) => (old ? appendLines(old, lines) : old));
+      }
+      pending.clear();
+    };
+
+    const onEvent = (event: ManagerEvent) => {
+      switch (event.type) {
+        case 'model':
+          patchModel(client, event.model);
+          break;
+        case 'log': {
+          rememberLiveLine(event.model, event.line);
+          let list = pending.get(event.model);
+          if (!list) pending.set(event.model, (list = []));
+          list.push(event.line);
+          flushTimer ??= setTimeout(flush, LOG_FLUSH_MS);
+          break;
+        }
+        case 'devices':
+          noteDevicesEvent();
+          setDevices(client, event.devices);
+          break;
+        case 'config':
+          onConfigApplied(client, event.result.removed, event.result.added);
+          break;
+      }
+    };
+    const unsubscribe = manager.subscribe(onEvent);
+
+    // After the stream was down, events were missed: refetch what they would have patched.
+    let wasConnected = eventsConnected.get();
+    const unwatch = eventsConnected.subscribe(() => {
+      const connected = eventsConnected.get();
+      if (connected && !wasConnected) {
+        void client.invalidateQueries({ queryKey: queryKeys.models });
+        void client.invalidateQueries({ queryKey: queryKeys.devices });
+        void client.invalidateQueries({ queryKey: queryKeys.config });
+        void client.invalidateQueries({ queryKey: ['logs'] });
+      }
+      wasConnected = connected;
+    });
+
+    return () => {
+      unsubscribe();
+      unwatch();
+      if (flushTimer) clearTimeout(flushTimer);
+    };
+  }, [client]);
+}
+
+function onConfigApplied(client: QueryClient, removed: string[], added: string[]): void {
+  if (removed.length > 0) {
+    client.setQueryData<ModelInfo[]>(queryKeys.models, (list) => list?.filter((m) => !removed.includes(m.name)));
+  }
+  // A model removed and added again starts its log (and its seq) from scratch.
+  for (const name of [...removed, ...added]) {
+    forgetLiveLines(name);
+    client.removeQueries({ queryKey: queryKeys.logs(name) });
+  }
+  void client.invalidateQueries({ queryKey: queryKeys.models });
+  void client.invalidateQueries({ queryKey: queryKeys.config });
+  void client.invalidateQueries({ queryKey: queryKeys.health });
+}

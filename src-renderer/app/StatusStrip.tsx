@@ -1,0 +1,72 @@
+// Top of every page: is the endpoint up, where is it, what runs, and what it holds in VRAM.
+import { useDevices, useHealth, useModels } from '../api/queries.js';
+import { eventsConnected, transport } from '../api/manager.js';
+import { formatMb } from '../lib/format.js';
+import { useStore } from '../lib/store.js';
+import { CopyButton, Skeleton } from './common.js';
+
+export function StatusStrip() {
+  const health = useHealth();
+  const models = useModels();
+  const devices = useDevices();
+  const live = useStore(eventsConnected);
+
+  const router = health.isError
+    ? { tone: 'bad', text: 'Not reachable', title: 'LLM Manager does not answer. Start it again, then this page reconnects.' }
+    : !health.data
+      ? { tone: 'idle', text: 'Connecting…', title: '' }
+      : transport === 'http' && !live
+        ? { tone: 'warn', text: 'Reconnecting', title: 'The endpoint answers but live updates dropped; reconnecting.' }
+        : { tone: 'ok', text: 'Online', title: `LLM Manager ${health.data.version}, up ${Math.round(health.data.uptimeS / 60)} min` };
+
+  const list = models.data ?? [];
+  const running = list.filter((m) => m.state === 'ready').length;
+  const starting = list.filter((m) => m.state === 'starting').length;
+
+  const gpus = (devices.data?.devices ?? []).filter((d) => d.kind === 'gpu' && d.online && d.memory);
+  const totalMb = gpus.reduce((sum, d) => sum + (d.memory?.totalMb ?? 0), 0);
+  const heldByHolders = gpus.reduce((sum, d) => sum + d.holders.filter((h) => h.model !== null).reduce((s, h) => s + h.usedMb, 0), 0);
+  const heldByModels = list.reduce((sum, m) => sum + (m.vramMb ?? 0), 0);
+  const heldMb = Math.max(heldByHolders, heldByModels);
+
+  return (
+    <header className="status-strip" aria-label="Status">
+      <div className="status-item" title={router.title}>
+        <span className={`status-dot status-${router.tone}`} aria-hidden="true" />
+        <span data-testid="router-state">{router.text}</span>
+      </div>
+      <div className="status-item status-endpoint">
+        <span className="status-label">Endpoint</span>
+        {health.data ? (
+          <>
+            <code className="mono" data-testid="endpoint">{health.data.endpoint}</code>
+            <CopyButton text={health.data.endpoint} label="Copy endpoint URL" />
+          </>
+        ) : (
+          <Skeleton width="15em" />
+        )}
+      </div>
+      <div className="status-item">
+        <span className="status-label">Running</span>
+        {models.data ? (
+          <span data-testid="running-count">
+            <span className="num">{running}</span> of <span className="num">{list.length}</span>
+            {starting > 0 && <span className="status-sub"> · {starting} starting</span>}
+          </span>
+        ) : (
+          <Skeleton width="4em" />
+        )}
+      </div>
+      <div className="status-item" title={totalMb > 0 ? 'GPU memory held by our engines / total GPU memory' : 'No GPUs are monitored'}>
+        <span className="status-label">VRAM</span>
+        {devices.data || devices.isError ? (
+          <span className="num" data-testid="vram">
+            {totalMb > 0 ? `${formatMb(heldMb)} / ${formatMb(totalMb)}` : '—'}
+          </span>
+        ) : (
+          <Skeleton width="6em" />
+        )}
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,89 @@
+// The window's own OpenAI calls (the Chat page), straight to the endpoint local apps use.
+import { ApiError, apiErrorFromBody } from '../../../src-shared/errors.js';
+import { openAiBase } from '../../api/manager.js';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface StreamResult {
+  finishReason: string | null;
+  /** completion_tokens when the engine reports usage, else null. */
+  completionTokens: number | null;
+  /** Content chunks received (a fallback token count). */
+  chunks: number;
+}
+
+export async function postJson<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  const res = await send(path, body, signal);
+  return (await res.json()) as T;
+}
+
+async function send(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+  const base = await openAiBase();
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      ...(signal ? { signal } : {}),
+    });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw new ApiError(0, 'unreachable', `Can't reach the endpoint at ${base}. Is LLM Manager still running?`, 'service_unavailable');
+  }
+  if (!res.ok) throw apiErrorFromBody(res.status, await res.json().catch(() => null));
+  return res;
+}
+
+/** Streams a chat completion, calling onDelta with each piece of text as it arrives. */
+export async function streamChat(
+  request: { model: string; messages: ChatMessage[]; temperature: number },
+  onDelta: (text: string) => void,
+  signal: AbortSignal,
+): Promise<StreamResult> {
+  const res = await send('/v1/chat/completions', { ...request, stream: true, stream_options: { include_usage: true } }, signal);
+  if (!res.body) throw new ApiError(502, 'no_body', 'The engine answered without a body.');
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  const result: StreamResult = { finishReason: null, completionTokens: null, chunks: 0 };
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let cut: number;
+    while ((cut = buffer.search(/\r?\n\r?\n/)) !== -1) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut).replace(/^\r?\n\r?\n/, '');
+      const data = block
+        .split(/\r?\n/)
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trimStart())
+        .join('\n');
+      if (!data) continue;
+      if (data === '[DONE]') return result;
+      handleChunk(JSON.parse(data) as ChatChunk, result, onDelta);
+    }
+  }
+  return result;
+}
+
+interface ChatChunk {
+  choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
+  usage?: { completion_tokens?: number } | null;
+  error?: { message?: string };
+}
+
+function handleChunk(chunk: ChatChunk, result: StreamResult, onDelta: (text: string) => void): void {
+  if (chunk.error) throw new ApiError(502, 'upstream_error', chunk.error.message ?? 'The engine reported an error mid-answer.');
+  const choice = chunk.choices?.[0];
+  const text = choice?.delta?.content;
+  if (text) {
+    result.chunks += 1;
+    onDelta(text);
+  }
+  if (choice?.finish_reason) result.finishReason = choice.finish_reason;
+  if (typeof chunk.usage?.completion_tokens === 'number') result.completionTokens = chunk.usage.completion_tokens;
+}

@@ -1,0 +1,176 @@
+import type { Ref } from 'react';
+import type { ModelInfo } from '../../../src-shared/contract.js';
+import { StateBadge } from '../../app/common.js';
+import { ChevronIcon } from '../../app/icons.js';
+import { DASH, formatDateTime, formatDuration, formatMb, formatRemaining } from '../../lib/format.js';
+import { navigate } from '../../lib/router.js';
+import { LogText } from '../logs/LogText.js';
+
+interface ModelRowProps {
+  model: ModelInfo;
+  vramMb: number | null;
+  now: number;
+  open: boolean;
+  tabIndex: number;
+  rowRef: Ref<HTMLTableRowElement>;
+  onFocus: () => void;
+  onToggleDetails: () => void;
+  onToggleRunning: () => void;
+  columns: number;
+}
+
+export function ModelRow({ model, vramMb, now, open, tabIndex, rowRef, onFocus, onToggleDetails, onToggleRunning, columns }: ModelRowProps) {
+  const detailsId = `model-details-${model.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const idle = model.idleStopAt ? `stops in ${formatRemaining(Date.parse(model.idleStopAt) - now)}` : DASH;
+  const canStart = model.state === 'stopped' || model.state === 'failed';
+  return (
+    <>
+      <tr
+        ref={rowRef}
+        tabIndex={tabIndex}
+        className={`model-row state-${model.state}${open ? ' is-open' : ''}`}
+        data-model={model.name}
+        aria-expanded={open}
+        aria-controls={detailsId}
+        onFocus={(e) => e.target === e.currentTarget && onFocus()}
+        onClick={(e) => {
+          if ((e.target as HTMLElement).closest('button, a')) return;
+          onToggleDetails();
+        }}
+      >
+        <td className="col-state">
+          <StateBadge state={model.state} startedAt={model.startedAt} now={now} />
+        </td>
+        <td className="col-name">
+          <span className="disclosure">
+            <ChevronIcon open={open} />
+          </span>
+          <span className="model-name">{model.name}</span>
+          {model.aliases.map((alias) => (
+            <span key={alias} className="chip" title="alias">
+              {alias}
+            </span>
+          ))}
+        </td>
+        <td className="col-mode">{model.mode}</td>
+        <td className="num col-port mono">{model.port}</td>
+        <td className="col-profile">{model.profile ?? <span className="muted">{DASH}</span>}</td>
+        <td className="num col-vram">{model.pid !== null ? formatMb(vramMb) : DASH}</td>
+        <td className="num col-inflight">{model.state === 'ready' || model.inFlight > 0 ? model.inFlight : DASH}</td>
+        <td className="col-idle muted">{idle}</td>
+        <td className="col-action">
+          <button
+            type="button"
+            className={canStart ? 'button button-primary' : 'button'}
+            disabled={model.state === 'stopping'}
+            onClick={onToggleRunning}
+            aria-label={`${canStart ? 'Start' : 'Stop'} ${model.name}`}
+          >
+            {canStart ? 'Start' : 'Stop'}
+          </button>
+        </td>
+      </tr>
+      {open && (
+        <tr className="details-row" id={detailsId}>
+          <td colSpan={columns}>
+            <ModelDetails model={model} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+function ModelDetails({ model }: { model: ModelInfo }) {
+  const error = model.lastError;
+  return (
+    <div className="model-details">
+      {error && (
+        <section className="failure" aria-label="Why it failed">
+          <p className="failure-reason">
+            <strong>{model.state === 'failed' ? 'Failed: ' : 'Last failure: '}</strong>
+            {error.message}
+          </p>
+          <p className="muted small">
+            {error.exitCode !== null && <>Exit code {error.exitCode} · </>}
+            {error.signal && <>Signal {error.signal} · </>}
+            {formatDateTime(error.at)}
+          </p>
+          {error.logTail.length > 0 ? (
+            <pre className="log-tail mono">
+              {error.logTail.map((line, i) => (
+                <div key={i}>
+                  <LogText text={line} search="" />
+                </div>
+              ))}
+            </pre>
+          ) : (
+            <p className="muted small">The engine wrote nothing before it failed.</p>
+          )}
+          <div className="failure-actions">
+            <button type="button" className="button" onClick={() => navigate('logs', model.name)}>
+              Open full log
+            </button>
+          </div>
+        </section>
+      )}
+      <dl className="facts">
+        <div className="fact-narrow">
+          <dt>Mode</dt>
+          <dd>{model.mode}</dd>
+        </div>
+        <div className="fact-narrow">
+          <dt>In flight</dt>
+          <dd className="num">{model.inFlight}</dd>
+        </div>
+        <div>
+          <dt>PID</dt>
+          <dd className="mono">{model.pid ?? DASH}</dd>
+        </div>
+        <div>
+          <dt>Profile</dt>
+          <dd>{model.profile ?? DASH}</dd>
+        </div>
+        <div>
+          <dt>Started</dt>
+          <dd>{formatDateTime(model.startedAt)}</dd>
+        </div>
+        <div>
+          <dt>Ready</dt>
+          <dd>{formatDateTime(model.readyAt)}</dd>
+        </div>
+        <div>
+          <dt>Last request</dt>
+          <dd>{formatDateTime(model.lastUsed)}</dd>
+        </div>
+        <div>
+          <dt>Stops when idle for</dt>
+          <dd>{model.aliveTimeMs > 0 ? formatDuration(model.aliveTimeMs) : 'never'}</dd>
+        </div>
+        <div>
+          <dt>Starts with the app</dt>
+          <dd>{model.autoStart ? 'yes' : 'no'}</dd>
+        </div>
+      </dl>
+      {model.skippedProfiles.length > 0 && (
+        <div className="skipped">
+          <p className="muted small">Profiles passed over at the last start:</p>
+          <ul>
+            {model.skippedProfiles.map((s) => (
+              <li key={s.profile}>
+                <strong>{s.profile}</strong>: {s.reason}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {!error && (
+        <div className="failure-actions">
+          <button type="button" className="button" onClick={() => navigate('logs', model.name)}>
+            Open log
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,148 @@
+// One row per configured model: its state, what it holds, and one action. Keyboard: ↑/↓ move
+// between rows, Enter opens details, S starts or stops.
+import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import type { DevicesSnapshot, ModelInfo } from '../../../src-shared/contract.js';
+import { EmptyState, ErrorNotice, PageHeader, Skeleton } from '../../app/common.js';
+import { toggleRunning } from '../../api/actions.js';
+import { useDevices, useModels } from '../../api/queries.js';
+import { useNow } from '../../lib/clock.js';
+import { hrefFor } from '../../lib/router.js';
+import { errorText } from '../../lib/toasts.js';
+import { ModelRow } from './ModelRow.js';
+
+const COLUMNS = 9;
+
+export function ModelsPage() {
+  const models = useModels();
+  const devices = useDevices();
+  const now = useNow();
+  const [focused, setFocused] = useState(0);
+  const [opened, setOpened] = useState<ReadonlySet<string>>(new Set());
+  const [closedFailures, setClosedFailures] = useState<ReadonlySet<string>>(new Set());
+  const rows = useRef<(HTMLTableRowElement | null)[]>([]);
+  const vramByModel = useMemo(() => vramFromDevices(devices.data), [devices.data]);
+
+  const list = models.data ?? [];
+  const isOpen = (m: ModelInfo) => opened.has(m.name) || (m.state === 'failed' && !closedFailures.has(m.name));
+  const toggleDetails = (m: ModelInfo) => {
+    const open = isOpen(m);
+    setOpened((s) => withToggled(s, m.name, !open));
+    if (m.state === 'failed') setClosedFailures((s) => withToggled(s, m.name, open));
+  };
+
+  const onKeyDown = (e: KeyboardEvent<HTMLTableSectionElement>) => {
+    const index = rows.current.findIndex((r) => r === e.target);
+    if (index === -1) return; // a key on a button inside the row
+    const model = list[index];
+    if (!model) return;
+    const move = (to: number) => {
+      e.preventDefault();
+      const next = Math.max(0, Math.min(list.length - 1, to));
+      setFocused(next);
+      rows.current[next]?.focus();
+    };
+    if (e.key === 'ArrowDown') move(index + 1);
+    else if (e.key === 'ArrowUp') move(index - 1);
+    else if (e.key === 'Home') move(0);
+    else if (e.key === 'End') move(list.length - 1);
+    else if (e.key === 'Enter') {
+      e.preventDefault();
+      toggleDetails(model);
+    } else if ((e.key === 's' || e.key === 'S') && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      e.preventDefault();
+      toggleRunning(model);
+    }
+  };
+
+  return (
+    <div className="page-body">
+      <PageHeader title="Models">
+        <span className="hint">
+          <kbd>↑</kbd> <kbd>↓</kbd> move · <kbd>Enter</kbd> details · <kbd>S</kbd> start/stop
+        </span>
+      </PageHeader>
+      {models.isError && !models.data ? (
+        <ErrorNotice title="Couldn't load the models" message={`${errorText(models.error)} The list will appear once LLM Manager answers.`} retry={() => void models.refetch()} />
+      ) : models.data && list.length === 0 ? (
+        <EmptyState title="No models yet">
+          <p>
+            Add one in <a href={hrefFor('config')}>Config</a>: each model names a port and how to start its engine.
+          </p>
+        </EmptyState>
+      ) : (
+        <div className="table-wrap">
+          <table className="table models-table">
+            <thead>
+              <tr>
+                <th className="col-state">State</th>
+                <th>Model</th>
+                <th className="col-mode">Mode</th>
+                <th className="num col-port">Port</th>
+                <th className="col-profile">Profile</th>
+                <th className="num col-vram">VRAM</th>
+                <th className="num col-inflight">In flight</th>
+                <th className="col-idle">Idle stop</th>
+                <th className="col-action">
+                  <span className="visually-hidden">Action</span>
+                </th>
+              </tr>
+            </thead>
+            {!models.data ? (
+              <tbody>
+                {[0, 1, 2].map((i) => (
+                  <tr key={i} className="skeleton-row">
+                    {Array.from({ length: COLUMNS }, (_, c) => (
+                      <td key={c}>
+                        <Skeleton width={c === 1 ? '60%' : '70%'} />
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            ) : (
+              <tbody onKeyDown={onKeyDown}>
+                {list.map((model, i) => (
+                  <ModelRow
+                    key={model.name}
+                    model={model}
+                    vramMb={vramByModel.get(model.name) ?? model.vramMb}
+                    now={now}
+                    open={isOpen(model)}
+                    tabIndex={i === Math.min(focused, list.length - 1) ? 0 : -1}
+                    rowRef={(el) => {
+                      rows.current[i] = el;
+                    }}
+                    onFocus={() => setFocused(i)}
+                    onToggleDetails={() => toggleDetails(model)}
+                    onToggleRunning={() => toggleRunning(model)}
+                    columns={COLUMNS}
+                  />
+                ))}
+              </tbody>
+            )}
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function withToggled(set: ReadonlySet<string>, name: string, on: boolean): ReadonlySet<string> {
+  if (set.has(name) === on) return set;
+  const next = new Set(set);
+  if (on) next.add(name);
+  else next.delete(name);
+  return next;
+}
+
+/** GPU memory per model in the latest device reading (all GPUs together): fresher than the model list. */
+function vramFromDevices(snapshot: DevicesSnapshot | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const device of snapshot?.devices ?? []) {
+    if (device.kind !== 'gpu') continue;
+    for (const holder of device.holders) {
+      if (holder.model !== null) out.set(holder.model, (out.get(holder.model) ?? 0) + holder.usedMb);
+    }
+  }
+  return out;
+}
