@@ -64,6 +64,8 @@ export interface DeviceReading {
   /** nvidia, amd, intel, … or the plugin's name. */
   vendor: string;
   index: number | null;
+  /** NVIDIA's "GPU-…" id when known: stays with the card when nvidia-smi renumbers them. */
+  uuid?: string | null;
   name: string;
   online: boolean;
   /** Why it is offline (nvidia-smi missing, timed out, card gone …). */
@@ -136,8 +138,8 @@ export interface ManagerApi {
   getConfig(): Promise<ConfigDocument>;
   /** Validates, saves atomically (keeping a .bak) and applies; an invalid text is refused, nothing written. */
   saveConfig(text: string): Promise<ConfigSaveResult>;
-  /** Live events; returns the unsubscribe function. */
-  subscribe(listener: (event: ManagerEvent) => void): () => void;
+  /** Live events (only `types`, when given); returns the unsubscribe function. */
+  subscribe(listener: (event: ManagerEvent) => void, types?: readonly ManagerEvent['type'][]): () => void;
 }
 
 /** Methods that are plain request → response calls (subscribe is a stream, carried separately). */

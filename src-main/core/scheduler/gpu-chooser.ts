@@ -1,0 +1,213 @@
+// The GPU-aware ProfileChooser: reads the devices, asks planStart what to do, and does it — stops
+// idle engines to make room (then waits until the memory is really free), waits for busy ones to
+// finish their requests, or fails with every profile's reason. Starts that need devices are
+// decided one at a time, and what a start was promised stays reserved until its engine's own use
+// is measured, so two starts never count the same free memory.
+import type { LaunchProfile, ModelConfig } from '../../../src-shared/config.js';
+import type { DeviceReading, ModelState } from '../../../src-shared/contract.js';
+import { formatDuration } from '../../../src-shared/duration.js';
+import type { DeviceState } from '../devices/monitor.js';
+import type { Logger } from '../logger.js';
+import { profileClaims } from './device-match.js';
+import { cudaEnv, planStart, type DevicePick, type EngineView, type Placement } from './placement.js';
+import { NoProfileError, type ProfileChoice, type ProfileChooser } from './profile.js';
+
+/** What the chooser needs of a model's supervisor (ModelSupervisor has all of it). */
+export interface SchedulableEngine {
+  readonly name: string;
+  readonly currentState: ModelState;
+  readonly busy: number;
+  readonly lastActivityAt: number;
+  stop(reason: string): Promise<void>;
+  onChange(listener: () => void): () => void;
+  readonly log?: { system(text: string): void };
+}
+
+export interface DeviceSource {
+  read(maxAgeMs: number): Promise<DeviceState>;
+  watch(): () => void;
+  onReading(listener: (state: DeviceState) => void): () => void;
+}
+
+export interface GpuChooserOptions {
+  devices: DeviceSource;
+  /** Our engines (the registry's supervisors); a getter, as the registry is built after the chooser. */
+  engines: () => Iterable<SchedulableEngine>;
+  settings: () => { headroomMb: number; monitoringDisabled: boolean };
+  launchProblem: (profile: LaunchProfile) => string | null;
+  logger: Logger;
+  now?: () => number;
+  /** How long to wait, after stopping engines, for their memory to show up as free. */
+  freeWaitMs?: number;
+  /** Readings begun at most this long ago are good enough for a decision (default 0: a new one). */
+  freshMs?: number;
+}
+
+type WaitPlacement = Extract<Placement, { kind: 'wait' }>;
+
+const FREE_POLL_MS = 200;
+const WAIT_RECHECK_MS = 1000;
+
+export interface GpuChooser {
+  choose: ProfileChooser;
+  /** MB per memory id promised to each model's start (for tests and the UI). */
+  declared(model: string): Readonly<Record<string, number>> | undefined;
+}
+
+export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
+  const now = options.now ?? Date.now;
+  const freeWaitMs = options.freeWaitMs ?? 30_000;
+  const freshMs = options.freshMs ?? 0;
+  /** Memory each model's current (or last) start was placed with. */
+  const declared = new Map<string, Record<string, number>>();
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  const find = (name: string) => [...options.engines()].find((e) => e.name === name);
+
+  const plan = (model: ModelConfig, state: DeviceState | null): Placement =>
+    planStart({
+      model,
+      devices: state?.snapshot.devices ?? [],
+      engines: [...options.engines()].filter((e) => e.name !== model.name).map((e) => engineView(e, state, declared.get(e.name))),
+      headroomMb: options.settings().headroomMb,
+      monitoringDisabled: options.settings().monitoringDisabled,
+      launchProblem: options.launchProblem,
+    });
+
+  const commit = (model: ModelConfig, placement: Extract<Placement, { kind: 'start' }>): ProfileChoice => {
+    declared.set(model.name, reservationOf(placement.picks));
+    if (placement.forced) {
+      find(model.name)?.log?.system(`GPU monitoring is disabled: starting ${placement.profile.name} anyway (${placement.forcedReason ?? 'it may not fit'})`);
+    }
+    return { profile: placement.profile, skipped: placement.skipped, env: cudaEnv(placement.profile, placement.picks) };
+  };
+
+  /** Inside the queue: decide, and when it takes stopping engines, stop them and wait for the memory. */
+  const decide = async (model: ModelConfig, deadline: number): Promise<ProfileChoice | WaitPlacement> => {
+    const placement = plan(model, await options.devices.read(freshMs));
+    if (placement.kind === 'start') return commit(model, placement);
+    if (placement.kind === 'none') throw new NoProfileError(model.name, placement.skipped);
+    if (placement.kind === 'wait') return placement;
+
+    const victims = placement.victims.map(find).filter((e): e is SchedulableEngine => !!e);
+    const names = victims.map((v) => v.name).join(', ');
+    const where = [...new Set(placement.picks.filter((p) => p.needMb > 0).map((p) => p.claim))].join(', ');
+    options.logger.info(`stopping ${names} to make room for ${model.name} on ${where}`);
+    find(model.name)?.log?.system(`stopping idle ${names} to make room on ${where}`);
+    // Chosen and stopped in the same turn: no request can slip into a victim in between.
+    await Promise.all(victims.map((v) => v.stop(`making room for ${model.name} on ${where}`)));
+
+    // The engines are gone; wait until the driver reports their memory free.
+    const until = Math.min(now() + freeWaitMs, deadline);
+    for (;;) {
+      const fresh = plan(model, await options.devices.read(0));
+      if (fresh.kind === 'start') return commit(model, fresh);
+      if (now() >= until) return { kind: 'wait', profile: placement.profile, picks: placement.picks, blockers: [], skipped: fresh.skipped };
+      await sleep(FREE_POLL_MS);
+    }
+  };
+
+  const choose: ProfileChooser = async (model) => {
+    if (!model.profiles.some((p) => profileClaims(p).length > 0)) {
+      // Nothing to measure or reserve (CPU-only profiles): no reading, no queue.
+      const placement = plan(model, null);
+      if (placement.kind !== 'start') throw new NoProfileError(model.name, placement.skipped);
+      return commit(model, placement);
+    }
+    const deadline = now() + model.startTimeoutMs;
+    const release = options.settings().monitoringDisabled ? () => undefined : options.devices.watch();
+    let announced = '';
+    try {
+      for (;;) {
+        const self = find(model.name);
+        if (self && self.currentState !== 'starting') throw new Error(`the start of ${model.name} was cancelled`);
+        const outcome = await serially(() => decide(model, deadline));
+        if (!('kind' in outcome)) return outcome;
+        if (now() >= deadline) {
+          const gaveUp = `gave up after waiting ${formatDuration(model.startTimeoutMs)} (start_timeout)`;
+          throw new NoProfileError(
+            model.name,
+            outcome.skipped.map((skip) => (skip.profile === outcome.profile.name ? { ...skip, reason: `${skip.reason}; ${gaveUp}` } : skip)),
+          );
+        }
+        const line =
+          outcome.blockers.length > 0
+            ? `waiting for ${outcome.blockers.join(', ')} to finish before ${outcome.profile.name} fits`
+            : `waiting for memory to be freed for ${outcome.profile.name}`;
+        if (line !== announced) {
+          announced = line;
+          self?.log?.system(line);
+        }
+        await nextChange(options, [...outcome.blockers, model.name], Math.min(WAIT_RECHECK_MS, Math.max(0, deadline - now())));
+      }
+    } finally {
+      release();
+    }
+  };
+
+  return { choose, declared: (model) => declared.get(model) };
+}
+
+/** How one of our engines weighs on each memory, from the readings and what its start declared. */
+export function engineView(
+  engine: Pick<SchedulableEngine, 'name' | 'currentState' | 'busy' | 'lastActivityAt'>,
+  state: Pick<DeviceState, 'snapshot' | 'holdersKnown'> | null,
+  declared: Readonly<Record<string, number>> | undefined,
+): EngineView {
+  const live = engine.currentState === 'starting' || engine.currentState === 'ready' || engine.currentState === 'stopping';
+  const heldMb: Record<string, number> = {};
+  const reservedMb: Record<string, number> = {};
+  if (live) {
+    const measured = measuredUse(engine.name, state?.snapshot.devices ?? []);
+    const ids = new Set([...Object.keys(measured), ...Object.keys(declared ?? {})]);
+    for (const id of ids) {
+      const known = state?.holdersKnown.has(id) ?? false;
+      const use = measured[id] ?? 0;
+      const promised = declared?.[id] ?? 0;
+      // Where per-process memory isn't reported (plugin devices, Windows WDDM), trust the declaration.
+      heldMb[id] = known ? use : Math.max(use, promised);
+      if (engine.currentState === 'starting') reservedMb[id] = known ? Math.max(0, promised - use) : promised;
+    }
+  }
+  return { name: engine.name, state: engine.currentState, busy: engine.busy, lastActivityAt: engine.lastActivityAt, heldMb, reservedMb };
+}
+
+function measuredUse(model: string, devices: readonly DeviceReading[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const device of devices) {
+    for (const holder of device.holders) {
+      if (holder.model === model) out[device.id] = (out[device.id] ?? 0) + holder.usedMb;
+    }
+  }
+  return out;
+}
+
+function reservationOf(picks: readonly DevicePick[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pick of picks) if (pick.needMb > 0) out[pick.memoryId] = (out[pick.memoryId] ?? 0) + pick.needMb;
+  return out;
+}
+
+/** Resolves when one of `watched` changes (a request ended, the start was cancelled), a new reading arrives, or after `ms`. */
+function nextChange(options: GpuChooserOptions, watched: readonly string[], ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const offs: (() => void)[] = [];
+    const done = () => {
+      clearTimeout(timer);
+      for (const off of offs) off();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    for (const engine of options.engines()) if (watched.includes(engine.name)) offs.push(engine.onChange(done));
+    offs.push(options.devices.onReading(done));
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
