@@ -83,8 +83,8 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
       if (typeof text !== 'string') throw new ApiError(400, 'invalid_config_text', 'send the config as {"text": "..."}');
       return ctx.config.save(text);
     },
-    subscribe(listener: (event: ManagerEvent) => void) {
-      return ctx.events.subscribe(listener);
+    subscribe(listener: (event: ManagerEvent) => void, types?: readonly ManagerEvent['type'][]) {
+      return ctx.events.subscribe(listener, types);
     },
   };
 }

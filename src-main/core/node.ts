@@ -101,11 +101,11 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     disabled: () => current().program.disableGpuMonitoring,
     pluginDir: () => current().program.devicePluginDir,
     engines: () => (registryRef?.list() ?? []).flatMap((s) => (s.pid !== null && s.pid > 0 ? [{ model: s.name, pid: s.pid }] : [])),
-    demand: () => events.size > 0,
+    demand: () => events.wants('devices'),
     ...options.deviceMonitor,
   });
   monitor.onReading((state) => {
-    if (events.size > 0) events.publish({ type: 'devices', devices: state.snapshot });
+    if (events.wants('devices')) events.publish({ type: 'devices', devices: state.snapshot });
   });
   const pollMs = options.deviceMonitor?.intervalMs ?? DEFAULT_POLL_MS;
   const enrichModel = options.enrichModel ?? ((info: ModelInfo): ModelInfo => ({ ...info, vramMb: vramOf(monitor.latest(), info.name, Date.now(), Math.max(pollMs * 3, 10_000)) }));
@@ -125,7 +125,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     const supervisor = new ModelSupervisor(modelConfig, log, deps);
     supervisor.onChange((model) => events.publish({ type: 'model', model: enrichModel(model) }));
     log.onLine((line) => {
-      if (events.size > 0) events.publish({ type: 'log', model: supervisor.name, line });
+      if (events.wants('log')) events.publish({ type: 'log', model: supervisor.name, line });
     });
     return supervisor;
   });

@@ -97,7 +97,7 @@ export function setupTray(deps: TrayDeps): AppTray {
       // Models may have been added or removed; the list keeps the config's order.
       void reload();
     }
-  });
+  }, ['model', 'config']); // not devices/logs: the tray alone must not keep nvidia-smi polling
   tray.on('click', () => actions.openWindow());
   render();
   void reload();

@@ -39,9 +39,17 @@ export function createManagementApp(api: ManagerApi, registry: ModelRegistry): e
 
   app.get(EVENTS_PATH, (req, res) => {
     let unsubscribe = () => {};
-    const sse = openSse(req, res, () => unsubscribe());
-    for (const supervisor of registry.list()) sse.send('model', { type: 'model', model: supervisor.info() });
-    unsubscribe = api.subscribe((event) => sse.send(event.type, event));
+    let closed = false;
+    const sse = openSse(req, res, () => {
+      closed = true;
+      unsubscribe();
+    });
+    // The snapshot goes through the API so it carries what the supervisor doesn't know (VRAM held).
+    void api.listModels().then((models) => {
+      if (closed) return;
+      for (const model of models) sse.send('model', { type: 'model', model });
+      unsubscribe = api.subscribe((event) => sse.send(event.type, event));
+    });
   });
 
   app.get(LOG_STREAM_PATH, (req, res) => {
