@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Headless entry: `llm-manager serve [--config PATH] [--host H] [--port N]`.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, ensureConfigFile, resolveConfigPath } from './core/config/load.js';
@@ -98,6 +99,7 @@ export async function main(argv: string[]): Promise<number> {
 function printBanner(node: LlmNode): void {
   const lines = [
     `LLM Manager ${appVersion()} — OpenAI-compatible endpoint: ${node.url}/v1`,
+    ...(existsSync(join(appRoot(), 'dist', 'renderer', 'index.html')) ? [`window (web UI): ${node.url}/`] : []),
     `config: ${node.configPath}`,
     node.config.models.length === 0 ? 'No models configured yet: add them under Local-Models in the config.' : 'models:',
     ...node.config.models.map((m) => {

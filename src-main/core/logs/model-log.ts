@@ -1,0 +1,130 @@
+import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import type { LogLine } from '../../../src-shared/contract.js';
+
+export const LOG_CAPACITY = 2000;
+/** A log file larger than this is moved to `<name>.log.1` when the model's log is opened. */
+const ROTATE_BYTES = 20 * 1024 * 1024;
+/** One pathological line (a progress bar without newlines) must not grow without bound. */
+const MAX_LINE_CHARS = 16 * 1024;
+
+type Stream = LogLine['stream'];
+
+/**
+ * One model's engine output: a ring buffer of the last lines for the window and API, mirrored
+ * to a per-model file. Chunks from a pipe are split into lines, keeping partial lines per stream.
+ */
+export class ModelLog {
+  private readonly ring: (LogLine | undefined)[];
+  private next = 0;
+  private seq = 0;
+  private readonly partial: Record<Stream, string> = { stdout: '', stderr: '', system: '' };
+  private file: WriteStream | null = null;
+  private fileBroken = false;
+  private readonly listeners = new Set<(line: LogLine) => void>();
+
+  constructor(
+    readonly model: string,
+    readonly filePath: string | null,
+    private readonly capacity = LOG_CAPACITY,
+  ) {
+    this.ring = new Array(capacity);
+  }
+
+  static fileNameFor(model: string): string {
+    // Model names come from the user's YAML: keep them readable but never a path.
+    return `${model.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_') || 'model'}.log`;
+  }
+
+  static inDir(model: string, dir: string | null): ModelLog {
+    return new ModelLog(model, dir ? join(dir, ModelLog.fileNameFor(model)) : null);
+  }
+
+  onLine(listener: (line: LogLine) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Feeds a chunk of process output; complete lines are stored and emitted. */
+  write(stream: Stream, chunk: string | Buffer): void {
+    const text = this.partial[stream] + chunk.toString();
+    const parts = text.split(/\r?\n/);
+    this.partial[stream] = parts.pop() ?? '';
+    if (this.partial[stream].length > MAX_LINE_CHARS) {
+      parts.push(this.partial[stream]);
+      this.partial[stream] = '';
+    }
+    for (const part of parts) this.push(stream, part);
+  }
+
+  /** A line of our own (spawned, ready, stopped ...), shown among the engine's lines. */
+  system(text: string): void {
+    this.push('system', text);
+  }
+
+  /** Emits any unterminated last line (called when the process exits). */
+  flush(): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      if (this.partial[stream]) {
+        const rest = this.partial[stream];
+        this.partial[stream] = '';
+        this.push(stream, rest);
+      }
+    }
+  }
+
+  tail(n = this.capacity): LogLine[] {
+    const count = Math.min(Math.max(0, Math.floor(n)), this.seq, this.capacity);
+    const out: LogLine[] = [];
+    for (let i = count; i > 0; i--) {
+      const line = this.ring[(this.next - i + this.capacity) % this.capacity];
+      if (line) out.push(line);
+    }
+    return out;
+  }
+
+  /** Text of the last n engine lines, for failure reasons. */
+  tailText(n: number): string[] {
+    return this.tail(n).map((line) => line.text);
+  }
+
+  close(): void {
+    this.flush();
+    this.file?.end();
+    this.file = null;
+  }
+
+  private push(stream: Stream, rawText: string): void {
+    const text = rawText.length > MAX_LINE_CHARS ? `${rawText.slice(0, MAX_LINE_CHARS)}…` : rawText;
+    const line: LogLine = { seq: ++this.seq, ts: Date.now(), stream, text };
+    this.ring[this.next] = line;
+    this.next = (this.next + 1) % this.capacity;
+    this.fileStream()?.write(`${new Date(line.ts).toISOString()} ${stream.padEnd(6)} ${text}\n`);
+    for (const listener of this.listeners) listener(line);
+  }
+
+  private fileStream(): WriteStream | null {
+    if (this.file || !this.filePath || this.fileBroken) return this.file;
+    try {
+      mkdirSync(join(this.filePath, '..'), { recursive: true });
+      rotateIfLarge(this.filePath);
+      this.file = createWriteStream(this.filePath, { flags: 'a' });
+      // A full disk or a vanished folder must not take the node down: keep the ring buffer only.
+      this.file.on('error', () => {
+        this.file = null;
+        this.fileBroken = true;
+      });
+    } catch {
+      this.fileBroken = true;
+    }
+    return this.file;
+  }
+}
+
+function rotateIfLarge(path: string): void {
+  try {
+    if (statSync(path).size > ROTATE_BYTES) renameSync(path, `${path}.1`);
+  } catch {
+    // no file yet
+  }
+}
