@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
   if (values.port !== undefined) {
     port = Number(values.port);
     if (!/^\d+$/.test(values.port) || port < 0 || port > 65535) {
-      process.stderr.write(`--port expects a number 0-65535, got "${values.port}"\n`);
+      process.stderr.write(`--port expects a number 0-65535, got "${values.port}"\n\n${USAGE}\n`);
       return 2;
     }
   }

@@ -1,0 +1,125 @@
+// `llm-manager serve` as users run it: its own process, a real config, real engines.
+// (Run from the repo folder so `--import tsx` resolves; every config path is given explicitly.)
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/http.js';
+import { DEMO_ENGINE } from '../helpers/node-fixture.js';
+import { freePorts } from '../helpers/ports.js';
+import { isProcessRunning } from '../helpers/processes.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = ['--import', 'tsx', path.join(REPO, 'src-main/cli.ts')];
+const running = new Set<ChildProcess>();
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const proc of running) proc.kill('SIGKILL');
+  running.clear();
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function serve(args: string[], cwd: string) {
+  const proc = spawn(process.execPath, [...CLI, 'serve', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
+  let output = '';
+  proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return { proc, output: () => output, exited };
+}
+
+async function writeConfig(dir: string, autoStart: boolean) {
+  const [routerPort, enginePort] = await freePorts(2);
+  const configPath = path.join(dir, 'config.yaml');
+  fs.writeFileSync(
+    configPath,
+    stringify({
+      program: { port: 8080, alive_time: 0, Disable_GPU_monitoring: true },
+      'Local-Models': {
+        'auto-model': {
+          aliases: ['am'],
+          port: enginePort,
+          auto_start: autoStart,
+          'CPU-Config': { required_devices: [], command: process.execPath, args: [DEMO_ENGINE, '--load-ms', '50'] },
+        },
+      },
+    }),
+  );
+  return { configPath, routerPort: routerPort! };
+}
+
+describe('llm-manager serve', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('starts auto_start models with the node, prints where it listens, and on %s stops every engine before exiting', async (signal) => {
+    const dir = tempDir();
+    const { configPath, routerPort } = await writeConfig(dir, true);
+    const cli = serve(['--config', configPath, '--port', String(routerPort)], REPO);
+    await waitFor(() => cli.output().includes('Press Ctrl+C to stop'), 20_000, 'the banner');
+    expect(cli.output()).toContain(`OpenAI-compatible endpoint: http://127.0.0.1:${routerPort}/v1`);
+    expect(cli.output()).toMatch(/auto-model \(aliases: am\) — Chat, port \d+, auto start/);
+
+    // Nobody asked for it: auto_start alone brings it up.
+    let pid = 0;
+    await waitFor(async () => {
+      const info = (await (await fetch(`http://127.0.0.1:${routerPort}/api/models/auto-model/info`)).json()) as { state: string; pid: number };
+      pid = info.pid;
+      return info.state === 'ready';
+    }, 10_000, 'the auto_start model to be ready');
+    expect(isProcessRunning(pid)).toBe(true);
+
+    cli.proc.kill(signal);
+    expect(await cli.exited).toBe(0);
+    expect(isProcessRunning(pid)).toBe(false);
+    expect(cli.output()).toContain('All engines stopped');
+  });
+
+  it('creates a missing config from config.example.yaml and says so', async () => {
+    const dir = tempDir();
+    const [port] = await freePorts(1);
+    const configPath = path.join(dir, 'nested', 'config.yaml');
+    const cli = serve(['--config', configPath, '--port', String(port)], REPO);
+    await waitFor(() => cli.output().includes('Press Ctrl+C to stop'), 20_000, 'the banner');
+    expect(cli.output()).toContain(`No config found: created ${configPath} from config.example.yaml`);
+    expect(cli.output()).toMatch(/demo \(aliases: gpt-3\.5-turbo, demo-chat\)/);
+    expect(fs.existsSync(configPath)).toBe(true);
+    cli.proc.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+  });
+
+  it('refuses an invalid config with file:line:col and the key, never a stack trace, and exits 1', async () => {
+    const dir = tempDir();
+    const configPath = path.join(dir, 'config.yaml');
+    fs.writeFileSync(configPath, 'program:\n  port: 8080\nLocal-Models:\n  bad:\n    port: "abc"\n    P:\n      command: node\n');
+    const run = spawnSync(process.execPath, [...CLI, 'serve', '--config', configPath], { cwd: REPO, encoding: 'utf8', timeout: 20_000 });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('config.yaml:5:11 Local-Models.bad.port: expected an integer 1-65535, got "abc"');
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it.each([
+    [['--port', 'abc'], 2, '--port expects a number 0-65535, got "abc"'],
+    [['frobnicate'], 2, 'unknown command: frobnicate'],
+    [['--bogus'], 2, "Unknown option '--bogus'"],
+  ])('answers bad arguments %j with exit %i and a usage message', (args, code, message) => {
+    const run = spawnSync(process.execPath, [...CLI, ...args], { cwd: REPO, encoding: 'utf8', timeout: 20_000 });
+    expect(run.status).toBe(code);
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).toContain('Usage: llm-manager serve');
+  });
+
+  it('prints its help', () => {
+    const run = spawnSync(process.execPath, [...CLI, '--help'], { cwd: REPO, encoding: 'utf8', timeout: 20_000 });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('--config PATH');
+  });
+});
