@@ -74,3 +74,12 @@ describe('idleDeadline', () => {
     expect(idleDeadline(input)).toBe(expected);
   });
 });
+
+describe('parseProcStat', () => {
+  it('reads state, parent, group and start time even when the command name holds spaces and parentheses', async () => {
+    const { parseProcStat } = await import('../../src-main/core/models/proc-stat.js');
+    const line = '4242 (llama (server) x) S 4000 4242 4000 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1000 10';
+    expect(parseProcStat(line)).toEqual({ state: 'S', ppid: 4000, pgid: 4242, startTime: '987654' });
+    expect(parseProcStat('garbage')).toBeNull();
+  });
+});

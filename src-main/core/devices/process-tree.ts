@@ -2,6 +2,7 @@
 // leader is the supervisor's pid, so a script's children (the real llama-server) count as that
 // engine too: on Linux /proc/<pid>/stat gives pgid and ppid, elsewhere one process listing does.
 import fs from 'node:fs';
+import { readProcStat } from '../models/proc-stat.js';
 import { formatSeconds, type RunCommand } from './run-command.js';
 
 export interface ProcessLink {
@@ -49,27 +50,14 @@ function linuxLinks(pids: number[]): Map<number, ProcessLink> {
   for (const start of pids) {
     let pid = start;
     for (let depth = 0; depth < 64 && pid > 1 && !links.has(pid); depth++) {
-      const link = readProcStat(pid);
+      const stat = readProcStat(pid);
+      const link = stat ? { ppid: stat.ppid, pgid: stat.pgid } : null;
       if (!link) break;
       links.set(pid, link);
       pid = link.ppid;
     }
   }
   return links;
-}
-
-function readProcStat(pid: number): ProcessLink | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // "pid (comm) state ppid pgrp ..." — comm may hold spaces and parentheses: split after the last ")".
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const ppid = Number(fields[1]);
-  const pgid = Number(fields[2]);
-  return Number.isInteger(ppid) && Number.isInteger(pgid) ? { ppid, pgid } : null;
 }
 
 /** Lines of "pid ppid [pgid]". */

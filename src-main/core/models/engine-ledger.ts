@@ -5,8 +5,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import treeKill from 'tree-kill';
 import type { Logger } from '../logger.js';
+import { readProcStat } from './proc-stat.js';
+import { signalTree, treeAlive } from './process.js';
 
 export const LEDGER_FILE_NAME = '.llm-manager-engines.json';
 
@@ -39,13 +40,7 @@ export function ledgerPath(logDir: string): string {
 export function processStartTime(pid: number, platform: NodeJS.Platform = process.platform): string | null {
   if (!Number.isInteger(pid) || pid <= 0) return null;
   if (platform === 'linux') {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // "pid (comm) state ..." — comm may hold spaces and ")": split after the last ")".
-      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-    } catch {
-      return null;
-    }
+    return readProcStat(pid)?.startTime ?? null;
   }
   const query = startTimeQuery(pid, platform);
   if (!query) return null;
@@ -143,7 +138,7 @@ export class EngineLedger {
   /** Clean shutdown: every engine is stopped, nothing to remember. */
   close(): void {
     // Engines whose exit was not yet noted (it is noted once their whole group is gone).
-    this.engines = this.engines.filter((e) => groupAlive(e.pid));
+    this.engines = this.engines.filter((e) => treeAlive(e.pid));
     if (this.engines.length > 0) return this.save();
     try {
       fs.rmSync(this.file, { force: true });
@@ -200,14 +195,14 @@ export async function reapLeftoverEngines(file: string, options: ReapOptions): P
   if (victims.length === 0) return result;
   for (const v of victims) {
     options.logger.warn(`stopping ${v.model} (pid ${v.pid}), left running by an LLM Manager that did not shut down: ${v.command}`);
-    signalGroup(v.pid, 'SIGTERM');
+    signalTree(v.pid, 'SIGTERM');
   }
   const grace = options.graceMs ?? 2000;
-  await waitUntil(() => victims.every((v) => !groupAlive(v.pid)), grace);
-  for (const v of victims) if (groupAlive(v.pid)) signalGroup(v.pid, 'SIGKILL');
-  await waitUntil(() => victims.every((v) => !groupAlive(v.pid)), 3000);
+  await waitUntil(() => victims.every((v) => !treeAlive(v.pid)), grace);
+  for (const v of victims) if (treeAlive(v.pid)) signalTree(v.pid, 'SIGKILL');
+  await waitUntil(() => victims.every((v) => !treeAlive(v.pid)), 3000);
   for (const v of victims) {
-    if (groupAlive(v.pid)) result.skipped.push({ record: v, reason: 'still present after SIGKILL' });
+    if (treeAlive(v.pid)) result.skipped.push({ record: v, reason: 'still present after SIGKILL' });
     else result.reaped.push(v);
   }
   return result;
@@ -219,52 +214,8 @@ function whyNotOurs(record: EngineRecord): string | null {
   if (now === record.startTime) return null;
   if (now !== null) return 'the pid belongs to another process now';
   // The leader is gone. Its group (a script's engine) may live on; a group id is not reused while it exists.
-  if (process.platform !== 'win32' && groupAlive(record.pid)) return null;
+  if (process.platform !== 'win32' && treeAlive(record.pid)) return null;
   return 'no longer running';
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  if (process.platform === 'win32') {
-    treeKill(pid, signal, () => undefined);
-    return;
-  }
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // gone
-  }
-}
-
-function groupAlive(pid: number): boolean {
-  try {
-    process.kill(process.platform === 'win32' ? pid : -pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // Zombies (exited, waiting for a parent that is gone to reap them) hold nothing.
-  if (process.platform === 'linux') return groupHasLiveMember(pid);
-  return true;
-}
-
-function groupHasLiveMember(pgid: number): boolean {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return true;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // fields[0] = state, fields[2] = pgrp
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
-    } catch {
-      // exited while we looked
-    }
-  }
-  return false;
 }
 
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -1,12 +1,13 @@
 // The operating-system side of running an engine: how a profile becomes a command line, how a
 // process tree is signalled, and the two network probes (port taken? health answering?).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { delimiter, extname, isAbsolute, join } from 'node:path';
 import treeKill from 'tree-kill';
 import type { LaunchProfile } from '../../../src-shared/config.js';
+import { readProcStat } from './proc-stat.js';
 
 export interface LaunchCommand {
   file: string;
@@ -121,15 +122,8 @@ function groupHasLiveMember(pgid: number): boolean {
   for (const entry of entries) {
     const c = entry.charCodeAt(0);
     if (c < 48 || c > 57) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-    } catch {
-      continue; // exited meanwhile
-    }
-    // "pid (comm) state ppid pgrp ..." — comm may contain spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+    const stat = readProcStat(entry);
+    if (stat && stat.pgid === pgid && stat.state !== 'Z' && stat.state !== 'X') return true;
   }
   return false;
 }
