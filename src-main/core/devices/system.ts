@@ -1,6 +1,7 @@
 // The CPU and system memory, through systeminformation (reads /proc on Linux, sysctl on macOS,
 // WMI on Windows). The CPU's make is read once; load and free memory on every probe.
-import si from 'systeminformation';
+// The module is loaded on the first probe: it is large (≈10 MB of RSS), and a headless node that
+// nobody watches never needs it.
 import type { DeviceReading } from '../../../src-shared/contract.js';
 import { withTimeout } from './process-tree.js';
 
@@ -10,7 +11,12 @@ export type SystemProbe = () => Promise<DeviceReading[]>;
 
 export function systemProbe(timeoutMs: number): SystemProbe {
   let cpuInfo: Promise<{ name: string; vendor: string }> | null = null;
+  let module: Promise<typeof import('systeminformation')> | null = null;
   return async () => {
+    module ??= import('systeminformation');
+    // A CommonJS module: its exports arrive as `default` at run time; the typings describe them flat.
+    const loaded = await module;
+    const si = ((loaded as unknown as { default?: typeof loaded }).default ?? loaded);
     cpuInfo ??= withTimeout(si.cpu(), timeoutMs, 'CPU info')
       .then((c) => ({
         name: `${[c.manufacturer, c.brand].filter(Boolean).join(' ')} (${c.physicalCores || c.cores} cores, ${c.cores} threads)`,
