@@ -5,6 +5,7 @@ import type { ModelMode } from '../../../src-shared/config.js';
 import { formatDuration } from '../../../src-shared/duration.js';
 import { ApiError, errorBody } from '../../../src-shared/errors.js';
 import { modelNotFound } from '../api.js';
+import { UpstreamPools } from './upstream.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 
@@ -23,10 +24,10 @@ const MAX_MODEL_NAME = 256;
 // Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus ones we set ourselves.
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
-  'proxy-authenticate', 'proxy-authorization', 'host', 'content-length',
+  'proxy-authenticate', 'proxy-authorization', 'host', 'content-length', 'expect',
 ]);
-// The client's credentials are for us, never for the engine (nor its logs).
-const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'authorization', 'x-api-key', 'cookie']);
+// The client's credentials are for us, never for the engine (nor its logs); and no compression.
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'authorization', 'x-api-key', 'cookie', 'accept-encoding']);
 
 export interface OpenAIRouterOptions {
   registry: ModelRegistry;
@@ -42,9 +43,9 @@ export function isOpenAIPath(pathname: string): boolean {
 }
 
 export function createOpenAIHandler(options: OpenAIRouterOptions) {
-  const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' });
+  const upstream = new UpstreamPools();
 
-  return function handleOpenAI(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): void {
+  const handleOpenAI = function handleOpenAI(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): void {
     if (pathname === '/v1/models' || pathname.startsWith('/v1/models/')) {
       if (req.method !== 'GET') return sendError(res, new ApiError(405, 'method_not_allowed', `use GET for ${pathname}`));
       return listModels(res, options.registry, pathname);
@@ -76,7 +77,7 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
             `model "${model}" is a ${supervisor.model.mode} model; ${pathname} needs a ${modes.join(' or ')} model`,
           );
         }
-        return forward(req, res, supervisor, body, agent, options.queueLimit?.());
+        return forward(req, res, supervisor, body, upstream, options.queueLimit?.());
       })
       .catch((err: unknown) => {
         if (err instanceof BodyTimeout) {
@@ -94,6 +95,7 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
         sendError(res, err);
       });
   };
+  return Object.assign(handleOpenAI, { close: () => upstream.close() });
 }
 
 async function forward(
@@ -101,57 +103,47 @@ async function forward(
   res: http.ServerResponse,
   supervisor: ModelSupervisor,
   body: Buffer,
-  agent: http.Agent,
+  upstream: UpstreamPools,
   queueLimit: number | undefined,
 ): Promise<void> {
   const release = supervisor.acquire();
-  let clientGone = false;
-  res.once('close', () => {
-    clientGone = true;
-    release();
-  });
-  await supervisor.ensureReady(queueLimit === undefined ? {} : { queueLimit });
-  if (clientGone) return;
+  res.once('close', release);
+  if (supervisor.currentState !== 'ready') await supervisor.ensureReady(queueLimit === undefined ? {} : { queueLimit });
+  if (res.destroyed) return;
 
-  const headers: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (!NOT_FORWARDED.has(name) && value !== undefined) headers[name] = value;
+  // From the raw list (cheaper than the parsed object); no added compression, so streamed tokens
+  // reach the client as they are written; host and length are set by the client library.
+  const raw = req.rawHeaders;
+  const headers: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!NOT_FORWARDED.has(name)) headers.push(raw[i]!, raw[i + 1]!);
   }
-  headers['host'] = `127.0.0.1:${supervisor.port}`;
-  headers['content-length'] = body.length;
-  // No added compression: streamed tokens must reach the client as they are written.
-  delete headers['accept-encoding'];
-
-  const upstream = http.request({ host: '127.0.0.1', port: supervisor.port, method: 'POST', path: req.url, headers, agent });
-  res.once('close', () => {
-    if (!res.writableFinished) upstream.destroy();
+  let streaming = false;
+  upstream.forward({ port: supervisor.port, path: req.url ?? '/', headers, body }, res, {
+    onHead(status, upHeaders) {
+      const outHeaders: http.OutgoingHttpHeaders = {};
+      for (const name in upHeaders) {
+        const value = upHeaders[name];
+        // CORS is our decision (engines like llama-server allow every origin).
+        if (value !== undefined && !HOP_BY_HOP.has(name) && !name.startsWith('access-control-')) outHeaders[name] = value;
+      }
+      if (upHeaders['content-length'] !== undefined) outHeaders['content-length'] = upHeaders['content-length'];
+      res.writeHead(status, outHeaders);
+      streaming = String(upHeaders['content-type'] ?? '').includes('text/event-stream');
+      if (streaming) res.flushHeaders();
+    },
+    onError(err, answered) {
+      // Nothing listens on a port of an engine we think is ready: have its health checked now.
+      if (err.code === 'ECONNREFUSED') supervisor.reportUnreachable();
+      if (res.destroyed) return;
+      if (!answered && !res.headersSent) {
+        sendError(res, new ApiError(502, 'engine_unavailable', `the engine of model "${supervisor.name}" closed the connection before answering (state: ${supervisor.currentState})`));
+      } else {
+        endBroken(res, supervisor, streaming);
+      }
+    },
   });
-  upstream.once('response', (upRes) => {
-    const outHeaders: http.OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(upRes.headers)) {
-      // CORS is our decision (engines like llama-server allow every origin).
-      if (!HOP_BY_HOP.has(name) && value !== undefined && !name.startsWith('access-control-')) outHeaders[name] = value;
-    }
-    if (upRes.headers['content-length'] !== undefined) outHeaders['content-length'] = upRes.headers['content-length'];
-    res.writeHead(upRes.statusCode ?? 502, outHeaders);
-    const streaming = String(upRes.headers['content-type'] ?? '').includes('text/event-stream');
-    if (streaming) res.flushHeaders();
-    // pipe() writes each chunk as it arrives (no batching) and respects a slow client's backpressure.
-    upRes.pipe(res);
-    upRes.once('error', () => endBroken(res, supervisor, streaming));
-    upRes.once('aborted', () => endBroken(res, supervisor, streaming));
-  });
-  upstream.once('error', (err: NodeJS.ErrnoException) => {
-    // Nothing listens on a port of an engine we think is ready: have its health checked now.
-    if (err.code === 'ECONNREFUSED') supervisor.reportUnreachable();
-    if (clientGone) return;
-    if (!res.headersSent) {
-      sendError(res, new ApiError(502, 'engine_unavailable', `the engine of model "${supervisor.name}" closed the connection before answering (state: ${supervisor.currentState})`));
-    } else {
-      endBroken(res, supervisor, String(res.getHeader('content-type') ?? '').includes('text/event-stream'));
-    }
-  });
-  upstream.end(body);
 }
 
 /** The engine died mid-answer: tell a streaming client in-band, cut a plain one off. */

@@ -57,6 +57,7 @@ export function createRouterServer(options: RouterOptions): http.Server {
     },
   );
   applyServerTimeouts(server, limits?.() ?? { headerTimeoutMs: 30_000, requestTimeoutMs: 0 });
+  server.once('close', () => void openai.close());
   return server;
 }
 
