@@ -1,0 +1,107 @@
+// Streaming through each target with a raw socket: time to first byte, the gaps between chunks,
+// and whether chunks the engine sent apart (20 ms) arrived merged in one read (batching).
+// Requests are interleaved (direct, nginx, bare, router, rotating) so that a pause of this shared
+// machine hits every target alike; TTFB is compared pairwise with the direct request next to it.
+import { RawClient, type RawResponse } from '../raw-client.js';
+import { awaitQuiet } from '../quiet.js';
+import { median, rotate } from '../stats.js';
+import { TARGETS, type TargetName, type Targets } from '../targets.js';
+import { settings } from '../settings.js';
+
+export interface StreamStats {
+  requests: number;
+  /** TTFB of the i-th interleaved request (NaN when it failed). */
+  ttfbMs: number[];
+  firstEventMs: number[];
+  /** Events the engine sent (role + tokens + finish + [DONE]) vs events received, summed. */
+  sentEvents: number;
+  receivedEvents: number;
+  /** Reads that held events of more than one send time (each extra send time counts one). */
+  batched: number;
+  gapsMs: number[];
+  errors: string[];
+}
+
+const body = () => ({ model: 'stream', messages: [{ role: 'user', content: 'Stream me a few tokens.' }], stream: true, max_tokens: settings.streamTokens });
+
+export async function streaming(targets: Targets, log: (line: string) => void): Promise<Record<TargetName, StreamStats>> {
+  const clients = {} as Record<TargetName, RawClient>;
+  const stats = {} as Record<TargetName, StreamStats>;
+  try {
+    for (const target of TARGETS) {
+      clients[target] = new RawClient(targets.port(target, 'stream'));
+      stats[target] = { requests: 0, ttfbMs: [], firstEventMs: [], sentEvents: 0, receivedEvents: 0, batched: 0, gapsMs: [], errors: [] };
+      for (let i = 0; i < settings.streamWarmup; i++) await clients[target].post('/v1/chat/completions', body());
+    }
+    const total = settings.streamRequests * settings.rounds;
+    for (let i = 0; i < total; i++) {
+      if (i % TARGETS.length === 0) await awaitQuiet(500);
+      for (const target of rotate(TARGETS, i)) {
+        const s = stats[target];
+        try {
+          analyse(await clients[target].post('/v1/chat/completions', body()), s);
+        } catch (err) {
+          s.errors.push((err as Error).message);
+          s.ttfbMs.push(NaN);
+          s.firstEventMs.push(NaN);
+        }
+      }
+    }
+  } finally {
+    for (const c of Object.values(clients)) c.close();
+  }
+  for (const target of TARGETS) {
+    const s = stats[target];
+    log(
+      `  ${target.padEnd(6)} ${s.requests} streams: TTFB p50 ${median(s.ttfbMs).toFixed(3)} ms, first event p50 ${median(s.firstEventMs).toFixed(3)} ms, ` +
+        `gap p50 ${median(s.gapsMs).toFixed(2)} ms, events ${s.receivedEvents}/${s.sentEvents}, batched ${s.batched}${s.errors.length ? `, errors ${s.errors.length}` : ''}`,
+    );
+  }
+  return stats;
+}
+
+/** Median over the interleaved requests of (target's TTFB − the direct TTFB measured beside it). */
+export function pairedAddedTtfb(stats: Record<TargetName, StreamStats>, target: TargetName): number {
+  const d = stats.direct.ttfbMs;
+  return median(stats[target].ttfbMs.map((t, i) => t - (d[i] ?? NaN)));
+}
+
+/**
+ * Send times of the demo engine: the role chunk at step 0, token k at step k, and the finish chunk
+ * plus [DONE] together with the last token. An event's group is its step.
+ */
+function analyse(res: RawResponse, stats: StreamStats): void {
+  if (res.status !== 200) {
+    stats.errors.push(`status ${res.status}`);
+    stats.ttfbMs.push(NaN);
+    stats.firstEventMs.push(NaN);
+    return;
+  }
+  const n = settings.streamTokens;
+  stats.requests++;
+  stats.sentEvents += n + 3;
+  stats.ttfbMs.push(res.firstByteAt - res.sentAt);
+  const groupAt = new Map<number, number>();
+  let tokens = 0;
+  let firstEventAt = 0;
+  for (const read of res.reads) {
+    const groups = new Set<number>();
+    for (const event of read.events) {
+      stats.receivedEvents++;
+      if (firstEventAt === 0) firstEventAt = read.t;
+      let group: number;
+      if (event.includes('"role"')) group = 0;
+      else if (event.includes('[DONE]') || /"finish_reason":"/.test(event)) group = n;
+      else group = ++tokens;
+      groups.add(group);
+      if (!groupAt.has(group)) groupAt.set(group, read.t);
+    }
+    if (groups.size > 1) stats.batched += groups.size - 1;
+  }
+  stats.firstEventMs.push(firstEventAt - res.sentAt);
+  for (let g = 1; g <= n; g++) {
+    const a = groupAt.get(g - 1);
+    const b = groupAt.get(g);
+    if (a !== undefined && b !== undefined) stats.gapsMs.push(b - a);
+  }
+}

@@ -1,0 +1,145 @@
+// Turns the raw measurements into the figures with their targets, prints the table, writes JSON.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LatencyRound } from './phases/latency.js';
+import { pairedAddedTtfb, type StreamStats } from './phases/streaming.js';
+import type { BurstResult, ColdResult, StopResult } from './phases/lifecycle.js';
+import type { FootprintResult } from './phases/footprint.js';
+import type { ScaleResult } from './phases/scale.js';
+import { median, percentile, round } from './stats.js';
+import { TARGETS, type TargetName } from './targets.js';
+
+export interface Row {
+  figure: string;
+  measured: number;
+  unit: string;
+  /** e.g. "≤ 0.2 ms"; empty for a figure shown for reference. */
+  target: string;
+  pass: boolean | null;
+}
+
+export interface Raw {
+  latency: LatencyRound[];
+  streaming: Record<TargetName, StreamStats> | null;
+  cold?: ColdResult;
+  burst?: BurstResult;
+  stop?: StopResult;
+  footprint?: FootprintResult;
+  scale?: ScaleResult;
+}
+
+const info = (figure: string, measured: number, unit: string): Row => ({ figure, measured, unit, target: '', pass: null });
+const atMost = (figure: string, measured: number, unit: string, limit: number, label = `≤ ${limit} ${unit}`.trim()): Row => ({
+  figure,
+  measured,
+  unit,
+  target: label,
+  pass: Number.isFinite(measured) && measured <= limit,
+});
+const atLeast = (figure: string, measured: number, unit: string, limit: number, label = `≥ ${limit} ${unit}`.trim()): Row => ({
+  figure,
+  measured,
+  unit,
+  target: label,
+  pass: Number.isFinite(measured) && measured >= limit,
+});
+
+export function figures(raw: Raw): Row[] {
+  const rows: Row[] = [];
+  const lat = raw.latency;
+  if (lat.length > 0) {
+    const p = (t: TargetName, q: 'p50' | 'p99', c: 'c1' | 'c64') => lat.map((r) => r[c][t].latencyUs[q] / 1000);
+    const added = (t: TargetName) => median(lat.map((r) => (r.c1[t].latencyUs.p50 - r.c1.direct.latencyUs.p50) / 1000));
+    for (const t of TARGETS) rows.push(info(`c=1 p50 latency, ${t}`, median(p(t, 'p50', 'c1')), 'ms'));
+    for (const t of TARGETS) rows.push(info(`c=1 p99 latency, ${t}`, median(p(t, 'p99', 'c1')), 'ms'));
+    rows.push(info('c=1 added p50, nginx', added('nginx'), 'ms'));
+    rows.push(info('c=1 added p50, bare Node proxy', added('bare'), 'ms'));
+    rows.push(atMost('c=1 added p50, router (over direct)', added('router'), 'ms', 0.2));
+    rows.push(atMost('c=1 router added ÷ bare proxy added', added('router') / added('bare'), '×', 1.15, '≤ 1.15 ×'));
+    const rps = (t: TargetName) => median(lat.map((r) => r.c64[t].rps));
+    for (const t of TARGETS) rows.push(info(`c=64 throughput, ${t}`, rps(t), 'req/s'));
+    for (const t of TARGETS) rows.push(info(`c=64 p99 latency, ${t}`, median(p(t, 'p99', 'c64')), 'ms'));
+    rows.push(atLeast('c=64 router ÷ direct throughput', median(lat.map((r) => r.c64.router.rps / r.c64.direct.rps)), '×', 0.2, '≥ 0.2 ×'));
+    rows.push(atLeast('c=64 router ÷ bare proxy throughput', median(lat.map((r) => r.c64.router.rps / r.c64.bare.rps)), '×', 0.9, '≥ 0.9 ×'));
+    const errors = lat.reduce((sum, r) => sum + r.c1.router.errors + r.c64.router.errors, 0);
+    rows.push(atMost('router wrk errors (all rounds)', errors, '', 0, '= 0'));
+  }
+  const st = raw.streaming;
+  if (st) {
+    for (const t of TARGETS) rows.push(info(`stream TTFB p50, ${t}`, median(st[t].ttfbMs), 'ms'));
+    rows.push(info('stream added TTFB (paired), nginx', pairedAddedTtfb(st, 'nginx'), 'ms'));
+    rows.push(info('stream added TTFB (paired), bare Node proxy', pairedAddedTtfb(st, 'bare'), 'ms'));
+    rows.push(atMost('stream added TTFB (paired), router', pairedAddedTtfb(st, 'router'), 'ms', 0.3));
+    for (const t of TARGETS) rows.push(info(`stream chunk gap p50 / p99, ${t}`, median(st[t].gapsMs), `ms / ${percentile(st[t].gapsMs, 99).toFixed(2)} ms`));
+    for (const t of TARGETS) rows.push(info(`stream batched chunks, ${t}`, st[t].batched, ''));
+    // Reads holding two send times also come from stalls of the engine or of this machine (the engine
+    // then writes overdue chunks back to back); those show up in the direct requests beside them.
+    rows.push(atMost('stream batched chunks, router, beyond direct', Math.max(0, st.router.batched - st.direct.batched), '', 0, '= 0'));
+    rows.push(atMost('stream events lost or failed, router', st.router.sentEvents - st.router.receivedEvents + st.router.errors.length, '', 0, '= 0'));
+  }
+  if (raw.cold) {
+    const c = raw.cold;
+    const engine = median(c.engineReadyMs);
+    const router = median(c.routerTtfbMs);
+    rows.push(info('cold: engine alone, spawn → ready p50', engine, 'ms'));
+    rows.push(info('cold: router log, spawn → engine ready p50', median(c.logSpawnToReadyMs), 'ms'));
+    rows.push(info('cold: via router, request → first byte p50', router, 'ms'));
+    // The engine's own ready time as the router saw it ("starting" → "listening" in its log): what is
+    // left is the router's part (request → spawn, readiness detection, proxying the first answer).
+    const byLog = median(c.routerTtfbMs.map((t, i) => t - (c.logSpawnToReadyMs[i] ?? NaN)));
+    rows.push(atMost('cold start added p50 (over the engine\'s ready time)', byLog, 'ms', 50));
+    rows.push(info('cold start added p50 (over the engine alone, paired)', median(c.routerTtfbMs.map((t, i) => t - (c.engineReadyMs[i] ?? NaN))), 'ms'));
+  }
+  if (raw.burst) {
+    rows.push({ figure: `cold burst: engine spawns for ${raw.burst.requests} requests`, measured: raw.burst.spawns, unit: '', target: '= 1', pass: raw.burst.spawns === 1 });
+    rows.push(atMost(`cold burst: failed requests of ${raw.burst.requests}`, raw.burst.failures, '', 0, '= 0'));
+  }
+  if (raw.stop) {
+    const engine = median(raw.stop.engineExitMs);
+    const router = median(raw.stop.routerStopMs);
+    rows.push(info('stop: engine alone, SIGTERM → exit p50', engine, 'ms'));
+    rows.push(info('stop: router, stop request → answer p50', router, 'ms'));
+    const paired = median(raw.stop.routerStopMs.map((t, i) => t - (raw.stop!.engineExitMs[i] ?? NaN)));
+    rows.push(atMost('stop added p50 (router − engine alone, paired)', paired, 'ms', 100));
+    rows.push(info('stop: router log, stopping → engine exited p50', median(raw.stop.logStopToExitMs), 'ms'));
+  }
+  if (raw.footprint) {
+    const f = raw.footprint;
+    rows.push(atMost(`idle RSS, ${f.models} models configured`, f.rssIdleMb, 'MB', 80));
+    rows.push(atMost(`idle CPU over ${f.idleSeconds.toFixed(0)} s, device polling on (${f.deviceEvents} readings)`, f.cpuPercentOfCore, '% of a core', 1, '≤ 1 %'));
+    rows.push(info(`idle CPU over ${f.quietSeconds.toFixed(0)} s, nobody watching`, f.quietCpuPercentOfCore, '% of a core'));
+    rows.push(info('idle RSS after the quiet window', f.rssQuietMb, 'MB'));
+  }
+  if (raw.scale) {
+    const s = raw.scale;
+    rows.push(info(`scale: streams completed of ${s.streams}`, s.completed, ''));
+    rows.push(atMost(`scale: ${s.streams} concurrent streams, errors`, s.errors, '', 0, '= 0'));
+    rows.push(info('scale: peak streams open at once', s.peakConcurrent, ''));
+    rows.push(info('scale: router RSS at peak', s.routerRssPeakMb, 'MB'));
+  }
+  return rows;
+}
+
+function fmt(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  if (Number.isInteger(value) && abs >= 1) return String(value);
+  return value.toFixed(abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3);
+}
+
+export function table(rows: Row[]): string {
+  const cells = rows.map((r) => [r.figure, `${fmt(r.measured)} ${r.unit}`.trim(), r.target, r.pass === null ? '' : r.pass ? 'PASS' : 'FAIL']);
+  const head = ['figure', 'measured', 'target', 'result'];
+  const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((v, i) => v.padEnd(width[i]!)).join(' | ');
+  return [line(head), width.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line)].join('\n');
+}
+
+export function writeJson(dir: string, data: unknown): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const text = `${JSON.stringify(data, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? round(v, 4) : v), 2)}\n`;
+  fs.writeFileSync(file, text);
+  fs.writeFileSync(path.join(dir, 'latest.json'), text);
+  return file;
+}

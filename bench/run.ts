@@ -1,0 +1,236 @@
+// npm run bench — the router beside the engine itself, nginx and a bare Node proxy, on loopback.
+// Servers run pinned to CPU 0, wrk and the bench's own clients to CPU 1. See bench/README.md.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { latencyRound, FAST_BODY, type LatencyRound } from './phases/latency.js';
+import { streaming, type StreamStats } from './phases/streaming.js';
+import { coldBurst, coldStart, stopTimes } from './phases/lifecycle.js';
+import { startFootprint } from './phases/footprint.js';
+import { scaleStreams } from './phases/scale.js';
+import { formatSummary, summarize, type ProfileSummary } from './profile.js';
+import { foreignPercent, foreignTicks, freePorts, readCpuTimes, sleep, start, stealPercent, stopAll, sweep, waitForPort, type CpuTimes } from './procs.js';
+import { figures, table, writeJson, type Raw } from './report.js';
+import { settings } from './settings.js';
+import { buildRouter, modelInfo, startBareProxy, startModel, startProxies, startRouter, writeRouterConfig, type RouterBuild, type TargetName } from './targets.js';
+import { ensureTools, pinAndRaiseLimits, raisePriority, toolVersions } from './tools.js';
+import { quietStats } from './quiet.js';
+import { runWrk } from './wrk.js';
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const began = Date.now();
+const elapsed = () => `${((Date.now() - began) / 1000).toFixed(0)}s`;
+
+let interrupted = false;
+let cleaning: Promise<void> | null = null;
+let tmpDir: string | null = null;
+const cleanup = () =>
+  (cleaning ??= stopAll()
+    .catch(() => undefined)
+    .finally(() => {
+      if (tmpDir && !settings.keepTmp) fs.rmSync(tmpDir, { recursive: true, force: true });
+    }));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log(`\n${signal}: stopping every process the bench started ...`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+process.on('exit', () => sweep());
+
+async function main(): Promise<number> {
+  ensureTools(log);
+  if (os.cpus().length < 2) log('warning: fewer than 2 CPUs: servers and load generator share one core');
+  pinAndRaiseLimits(settings.clientCpu, log);
+  const nice = raisePriority(log);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-bench-'));
+  tmpDir = tmp;
+  const steal: Record<string, { all: number; perCpu: Record<string, number> }> = {};
+  const foreign: Record<string, number> = {};
+  const phaseSeconds: Record<string, number> = {};
+  let mark: CpuTimes = readCpuTimes();
+  let foreignMark = { ticks: foreignTicks(), at: Date.now() };
+  const start0 = mark;
+  const cpus = os.cpus().length;
+  const phase = (name: string) => {
+    const now = readCpuTimes();
+    steal[name] = stealPercent(mark, now);
+    mark = now;
+    const f = { ticks: foreignTicks(), at: Date.now() };
+    phaseSeconds[name] = (f.at - foreignMark.at) / 1000;
+    foreign[name] = foreignPercent(foreignMark.ticks, f.ticks, phaseSeconds[name]!, cpus);
+    foreignMark = f;
+    if (foreign[name]! > 5) log(`  warning: other processes used ${foreign[name]!.toFixed(1)} % of the machine's CPUs during ${name}: figures are noisy`);
+  };
+  const busy = await busyBefore();
+  if (busy > 5) log(`warning: the machine is not idle: ${busy.toFixed(1)} % of its CPU time was in use by other processes just before the run`);
+  const raw: Raw = { latency: [], streaming: null };
+  let profile: { router: ProfileSummary; bare: ProfileSummary } | null = null;
+  let build: RouterBuild | null = null;
+  try {
+    log(`LLM Manager bench${settings.quick ? ' (BENCH_QUICK)' : ''}: ${settings.rounds} rounds × ${settings.durationS} s, idle window ${settings.idleS} s; servers on CPU ${settings.serverCpu}, load on CPU ${settings.clientCpu}${nice ? `, all at nice ${nice}` : ''}`);
+    build = buildRouter();
+    log(`router: ${build.runtime} (${build.note})`);
+
+    const footprint = await startFootprint(build, path.join(tmp, 'footprint'));
+    log(`[${elapsed()}] footprint node started (20 models, idle, on CPU ${settings.clientCpu}); its idle window runs beside the next phases`);
+
+    const [routerPort, fastPort, streamPort, coldPort, scalePort, nginxFast, nginxStream, barePort] = (await freePorts(8)) as [number, number, number, number, number, number, number, number];
+    const configPath = path.join(tmp, 'main', 'config.yaml');
+    fs.mkdirSync(path.dirname(configPath), { recursive: true });
+    writeRouterConfig(configPath, routerPort, path.join(tmp, 'main', 'logs'), [
+      { name: 'fast', port: fastPort, flags: ['--load-ms', '0', '--tokens-per-second', '0'], aliveTime: settings.aliveTimeMin },
+      { name: 'stream', port: streamPort, flags: ['--load-ms', '0', '--stream-delay-ms', String(settings.streamDelayMs)], aliveTime: settings.aliveTimeMin },
+      { name: 'cold', port: coldPort, flags: ['--load-ms', String(settings.coldLoadMs), '--tokens-per-second', '0'], aliveTime: settings.aliveTimeMin, stopTimeout: '5s' },
+      { name: 'scale', port: scalePort, flags: ['--load-ms', '0', '--stream-delay-ms', String(settings.scaleDelayMs)], aliveTime: settings.aliveTimeMin },
+    ]);
+    const router = await startRouter(build, configPath, routerPort, settings.serverCpu);
+    for (const model of ['fast', 'stream', 'scale']) await startModel(router.url, model);
+    const targets = await startProxies({
+      dir: tmp,
+      router,
+      engines: { fast: fastPort, stream: streamPort },
+      nginxPorts: { fast: nginxFast, stream: nginxStream },
+      barePort,
+      cpu: settings.serverCpu,
+    });
+    phase('setup');
+
+    log(`[${elapsed()}] non-streaming latency (c=1) and throughput (c=64) with wrk`);
+    for (let r = 0; r < settings.rounds; r++) raw.latency.push(await latencyRound(targets, r, log));
+    phase('latency');
+
+    log(`[${elapsed()}] streaming (${settings.streamTokens} tokens, ${settings.streamDelayMs} ms apart) with a raw socket, ${settings.streamRequests * settings.rounds} interleaved requests per target`);
+    raw.streaming = await streaming(targets, log);
+    phase('streaming');
+    await targets.stopProxies();
+
+    log(`[${elapsed()}] cold start (engine ready after ${settings.coldLoadMs} ms), ${settings.coldBurst} concurrent cold requests, stop`);
+    raw.cold = await coldStart(router, log);
+    raw.burst = await coldBurst(router, log);
+    raw.stop = await stopTimes(router, log);
+    phase('lifecycle');
+
+    log(`[${elapsed()}] scale: ${settings.scaleStreams} concurrent streams through the router`);
+    const enginePid = (await modelInfo(router.url, 'scale')).pid;
+    raw.scale = await scaleStreams(router, enginePid, log);
+    phase('scale');
+
+    log(`[${elapsed()}] waiting for the end of the idle window of the footprint node`);
+    raw.footprint = await footprint.finish();
+    log(`  RSS ${raw.footprint.rssIdleMb.toFixed(1)} MB, CPU ${raw.footprint.cpuPercentOfCore.toFixed(3)} % of a core over ${raw.footprint.idleSeconds.toFixed(0)} s`);
+    phase('footprint-tail');
+    await router.stop('SIGTERM', 10_000);
+
+    if (settings.profile) {
+      log(`[${elapsed()}] CPU profile of the router under c=64 for ${settings.profileS} s`);
+      profile = await profileRouter(build, configPath, routerPort, barePort, { fast: fastPort });
+      log(formatSummary(profile.router, 'router'));
+      log(formatSummary(profile.bare, 'bare Node proxy'));
+      phase('profile');
+    }
+  } finally {
+    await cleanup();
+    if (settings.keepTmp) log(`temp folder kept: ${tmp}`);
+  }
+
+  const total = stealPercent(start0, readCpuTimes());
+  // Per phase (processes that came and went between two snapshots are counted in their phase).
+  const allSeconds = Object.values(phaseSeconds).reduce((a, b) => a + b, 0);
+  const foreignTotal = allSeconds > 0 ? Object.entries(foreign).reduce((sum, [k, pct]) => sum + pct * phaseSeconds[k]!, 0) / allSeconds : 0;
+  const rows = figures(raw);
+  log('');
+  log(table(rows));
+  log('');
+  log(`steal time during the run: ${total.all.toFixed(2)} % (${Object.entries(total.perCpu).map(([c, p]) => `${c} ${p.toFixed(2)} %`).join(', ')}); per phase: ${Object.entries(steal).map(([k, v]) => `${k} ${v.all.toFixed(2)} %`).join(', ')}`);
+  log(`other processes' CPU during the run: ${foreignTotal.toFixed(1)} % of the machine (per phase: ${Object.entries(foreign).map(([k, v]) => `${k} ${v.toFixed(1)} %`).join(', ')})${busy > 5 || foreignTotal > 5 ? ' — NOT a quiet machine: treat the figures as noisy' : ''}; ${quietStats.retries} measurement(s) repeated, ${(quietStats.waitedMs / 1000).toFixed(1)} s spent waiting for quiet`);
+  const failed = rows.filter((r) => r.pass === false);
+  const file = writeJson(settings.resultsDir, {
+    startedAt: new Date(began).toISOString(),
+    wallSeconds: (Date.now() - began) / 1000,
+    machine: toolVersions(),
+    settings,
+    nice,
+    router: build,
+    steal: { total, perPhase: steal },
+    otherProcessesCpuPercent: { before: busy, total: foreignTotal, perPhase: foreign, repeatedMeasurements: quietStats.retries, waitedForQuietMs: quietStats.waitedMs },
+    figures: rows,
+    failed: failed.map((r) => r.figure),
+    raw: slim(raw),
+    profile,
+  });
+  log(`results: ${file}`);
+  log(failed.length === 0 ? 'all targets met' : `${failed.length} target(s) missed: ${failed.map((r) => r.figure).join('; ')}`);
+  log(`wall time ${elapsed()}`);
+  return 0;
+}
+
+/** The router, then the bare proxy (the same engine behind both), each under --cpu-prof at c=64. */
+async function profileRouter(
+  build: RouterBuild,
+  configPath: string,
+  routerPort: number,
+  barePort: number,
+  engines: Record<string, number>,
+): Promise<{ router: ProfileSummary; bare: ProfileSummary }> {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const routerDir = path.join(settings.resultsDir, `profile-${stamp}`, 'router');
+  const bareDir = path.join(settings.resultsDir, `profile-${stamp}`, 'bare');
+  const prof = (dir: string) => ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+  const router = await startRouter(build, configPath, routerPort, settings.serverCpu, prof(routerDir));
+  await startModel(router.url, 'fast');
+  const load = async (port: number, what: string) => {
+    const url = `http://127.0.0.1:${port}/v1/chat/completions`;
+    await runWrk({ url, body: FAST_BODY, connections: 64, durationS: 1, cpu: settings.clientCpu });
+    const result = await runWrk({ url, body: FAST_BODY, connections: 64, durationS: settings.profileS, cpu: settings.clientCpu });
+    log(`  ${what} under the profiler: ${result.rps.toFixed(0)} req/s, p99 ${(result.latencyUs.p99 / 1000).toFixed(2)} ms`);
+  };
+  await load(routerPort, 'router');
+  await router.stop('SIGTERM', 15_000);
+  // The bare proxy gets an engine of its own (same flags), so that each profile covers only its own run.
+  const enginePort = engines['fast']!;
+  const engine = start('engine', process.execPath, [settings.engineScript, '--quiet', '--port', String(enginePort), '--load-ms', '0', '--tokens-per-second', '0'], { cpu: settings.serverCpu });
+  await waitForPort(enginePort, 10_000, 'the engine for the bare proxy');
+  const bare = await startBareProxy(barePort, engines, settings.serverCpu, prof(bareDir));
+  await load(barePort, 'bare proxy');
+  await bare.stop('SIGTERM', 10_000);
+  await engine.stop('SIGTERM', 5000);
+  return { router: summarize(await profileFile(routerDir)), bare: summarize(await profileFile(bareDir)) };
+}
+
+async function profileFile(dir: string): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const file = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+    if (file) return path.join(dir, file);
+    await sleep(100);
+  }
+  throw new Error(`no .cpuprofile was written to ${dir}`);
+}
+
+/** Share of CPU time other processes use over one second before the run (0-100 % of the machine). */
+async function busyBefore(): Promise<number> {
+  const a = foreignTicks();
+  const t = Date.now();
+  await sleep(1000);
+  return foreignPercent(a, foreignTicks(), (Date.now() - t) / 1000, os.cpus().length);
+}
+
+/** The raw figures without the per-chunk gaps (they would make the JSON huge). */
+function slim(raw: Raw): unknown {
+  const stream = (s: Record<TargetName, StreamStats>) =>
+    Object.fromEntries(Object.entries(s).map(([t, v]) => [t, { ...v, gapsMs: undefined, gapCount: v.gapsMs.length }]));
+  return { ...raw, latency: raw.latency.map((r: LatencyRound) => r), streaming: raw.streaming ? stream(raw.streaming) : null };
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  async (err: unknown) => {
+    await cleanup();
+    process.stderr.write(`bench failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

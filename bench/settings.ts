@@ -1,0 +1,64 @@
+// Knobs of `npm run bench`, read once from the environment.
+//   BENCH_QUICK=1          everything shorter (a smoke run of about a minute)
+//   BENCH_ROUNDS=N         rounds of the latency / throughput / streaming figures (median reported)
+//   BENCH_DURATION_S=N     seconds of each wrk measurement (whole seconds)
+//   BENCH_IDLE_S=N         seconds the 20-model node is watched while idle (CPU figure)
+//   BENCH_PROFILE=1        also run the router under --cpu-prof at c=64 and print its top frames
+//   BENCH_KEEP_TMP=1       keep the temp folder (configs, nginx.conf, process logs)
+//   BENCH_ROUTER_ENTRY=F   run this built cli.js instead of building (A/B a patched copy; it must live
+//                          inside the repository so that node_modules resolve)
+//   BENCH_ROUTER_FLAGS=..  extra node flags for every router process (A/B a V8 flag, e.g. --max-semi-space-size=1)
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const env = process.env;
+const quick = isOn(env['BENCH_QUICK']);
+
+function isOn(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase());
+}
+
+function num(name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+
+export const settings = {
+  quick,
+  rounds: Math.round(num('BENCH_ROUNDS', quick ? 3 : 10)),
+  durationS: Math.round(num('BENCH_DURATION_S', 1)),
+  warmupS: quick ? 1 : 1,
+  idleS: num('BENCH_IDLE_S', quick ? 10 : 60),
+  /** Interleaved streaming requests per target and round. */
+  streamRequests: quick ? 4 : 6,
+  streamWarmup: quick ? 3 : 5,
+  streamTokens: 8,
+  streamDelayMs: 20,
+  coldReps: quick ? 3 : 5,
+  coldLoadMs: 500,
+  coldBurst: 500,
+  stopReps: quick ? 3 : 5,
+  scaleStreams: 1000,
+  scaleDelayMs: 100,
+  scaleTokens: quick ? 10 : 20,
+  footprintModels: 20,
+  profile: isOn(env['BENCH_PROFILE']) || process.argv.includes('--profile'),
+  profileS: quick ? 4 : 8,
+  keepTmp: isOn(env['BENCH_KEEP_TMP']),
+  routerFlags: (env['BENCH_ROUTER_FLAGS'] ?? '').split(/\s+/).filter(Boolean),
+  /** Servers (engines, nginx, proxies, router) run on this core; wrk and the bench's clients on the other. */
+  serverCpu: '0',
+  clientCpu: os.cpus().length >= 2 ? '1' : '0',
+  /** alive_time of the hot-path models: long enough never to fire, but armed like a real config's. */
+  aliveTimeMin: 60,
+  engineScript: join(ROOT, 'scripts', 'demo-engine.mjs'),
+  resultsDir: join(ROOT, 'bench-results'),
+};
+
+export type Settings = typeof settings;
