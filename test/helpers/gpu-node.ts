@@ -10,7 +10,7 @@ import type { ModelInfo } from '../../src-shared/contract.js';
 import type { Logger } from '../../src-main/core/logger.js';
 import { createNode, type LlmNode, type NodeOptions } from '../../src-main/core/node.js';
 import { freePorts } from './ports.js';
-import { isProcessRunning, processIdentity } from './processes.js';
+import { trackEngines } from './processes.js';
 
 export const DEMO_ENGINE_PATH = fileURLToPath(new URL('../../scripts/demo-engine.mjs', import.meta.url));
 
@@ -88,14 +88,7 @@ export async function startGpuNode(options: GpuNodeOptions): Promise<GpuNode> {
   const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
   const node = await createNode({ configPath, port: routerPort!, logger, watchConfig: false, webUiDir: null, ...(options.deviceMonitor ? { deviceMonitor: options.deviceMonitor } : {}) });
 
-  const seen = new Map<number, string | null>();
-  const remember = (pid: number | null | undefined) => {
-    if (typeof pid === 'number' && pid > 0 && !seen.has(pid)) seen.set(pid, processIdentity(pid));
-  };
-  const unsubscribe = node.events.subscribe((event) => {
-    if (event.type === 'model') remember(event.model.pid);
-    if (event.type === 'log') remember(Number(/\bpid (\d+)\b/.exec(event.line.text)?.[1] ?? NaN));
-  });
+  const engines = trackEngines(node);
 
   let closed: Promise<void> | null = null;
   const fixture: GpuNode = {
@@ -115,22 +108,7 @@ export async function startGpuNode(options: GpuNodeOptions): Promise<GpuNode> {
     close() {
       closed ??= (async () => {
         open.delete(fixture);
-        for (const supervisor of node.registry.list()) remember(supervisor.pid);
-        try {
-          await node.close();
-        } finally {
-          unsubscribe();
-        }
-        const survivors = [...seen].filter(([pid, identity]) => isProcessRunning(pid, identity)).map(([pid]) => pid);
-        for (const pid of survivors) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // gone meanwhile
-          }
-        }
-        fs.rmSync(dir, { recursive: true, force: true });
-        if (survivors.length > 0) throw new Error(`processes still running after node.close(): ${survivors.join(', ')}`);
+        await engines.closeNode(dir);
       })();
       return closed;
     },

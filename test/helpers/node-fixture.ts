@@ -11,7 +11,7 @@ import type { ModelInfo } from '../../src-shared/contract.js';
 import { silentLogger } from '../../src-main/core/logger.js';
 import { createNode, type LlmNode, type NodeOptions } from '../../src-main/core/node.js';
 import { freePorts } from './ports.js';
-import { isProcessRunning, processIdentity } from './processes.js';
+import { trackEngines } from './processes.js';
 
 export const DEMO_ENGINE = fileURLToPath(new URL('../../scripts/demo-engine.mjs', import.meta.url));
 
@@ -114,16 +114,7 @@ export async function startNode(options: FixtureOptions): Promise<NodeFixture> {
   const node = await createNode({ configPath, port: routerPort!, logger: silentLogger, webUiDir: null, ...options.nodeOptions });
   const apiKey = (options.program?.['api_keys'] as string[] | undefined)?.[0];
 
-  // pid → identity (start time), captured while the process runs.
-  const seen = new Map<number, string | null>();
-  const remember = (pid: number | null | undefined) => {
-    if (typeof pid === 'number' && pid > 0 && !seen.has(pid)) seen.set(pid, processIdentity(pid));
-  };
-  const unsubscribe = node.events.subscribe((event) => {
-    if (event.type === 'model') remember(event.model.pid);
-    // Scripts in these tests log their own and their engine's pid ("engine pid 1234").
-    if (event.type === 'log') remember(Number(/\bpid (\d+)\b/.exec(event.line.text)?.[1] ?? NaN));
-  });
+  const engines = trackEngines(node);
 
   let closed: Promise<void> | null = null;
   const fixture: NodeFixture = {
@@ -133,7 +124,7 @@ export async function startNode(options: FixtureOptions): Promise<NodeFixture> {
     configPath,
     routerPort: routerPort!,
     ports,
-    pids: () => [...seen.keys()],
+    pids: engines.pids,
     async info(name) {
       const res = await fetch(`${node.url}/api/models/${encodeURIComponent(name)}/info`, apiKey ? { headers: { authorization: `Bearer ${apiKey}` } } : {});
       if (res.status !== 200) throw new Error(`info ${name}: HTTP ${res.status} ${await res.text()}`);
@@ -146,22 +137,7 @@ export async function startNode(options: FixtureOptions): Promise<NodeFixture> {
     close() {
       closed ??= (async () => {
         open.delete(fixture);
-        for (const supervisor of node.registry.list()) remember(supervisor.info().pid);
-        try {
-          await node.close();
-        } finally {
-          unsubscribe();
-        }
-        const survivors = [...seen].filter(([pid, identity]) => isProcessRunning(pid, identity)).map(([pid]) => pid);
-        for (const pid of survivors) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // gone meanwhile
-          }
-        }
-        fs.rmSync(dir, { recursive: true, force: true });
-        if (survivors.length > 0) throw new Error(`processes still running after node.close(): ${survivors.join(', ')}`);
+        await engines.closeNode(dir);
       })();
       return closed;
     },

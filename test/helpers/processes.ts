@@ -1,5 +1,6 @@
 // Is a process still running? For the "no engine survives" checks of the integration tests.
 import fs from 'node:fs';
+import type { LlmNode } from '../../src-main/core/node.js';
 
 /**
  * What tells this process apart from a later one that reuses its pid: its start time in clock
@@ -41,4 +42,42 @@ function procStat(pid: number): { state: string; startTime: string } | null {
   const state = fields[0];
   const startTime = fields[19]; // field 22 overall; fields[] starts at field 3
   return state !== undefined && startTime !== undefined ? { state, startTime } : null;
+}
+
+/**
+ * Records every engine process a node spawns (leaders from model events, and any pid a script
+ * logs as "pid N"), so that closing the node can prove none of them survived.
+ */
+export function trackEngines(node: LlmNode) {
+  // pid → identity (start time), captured while the process runs.
+  const seen = new Map<number, string | null>();
+  const remember = (pid: number | null | undefined) => {
+    if (typeof pid === 'number' && pid > 0 && !seen.has(pid)) seen.set(pid, processIdentity(pid));
+  };
+  const unsubscribe = node.events.subscribe((event) => {
+    if (event.type === 'model') remember(event.model.pid);
+    if (event.type === 'log') remember(Number(/\bpid (\d+)\b/.exec(event.line.text)?.[1] ?? NaN));
+  });
+  return {
+    pids: (): number[] => [...seen.keys()],
+    /** Closes the node and removes `dir`; throws (after killing them) if any engine process survived. */
+    async closeNode(dir: string): Promise<void> {
+      for (const supervisor of node.registry.list()) remember(supervisor.pid);
+      try {
+        await node.close();
+      } finally {
+        unsubscribe();
+      }
+      const survivors = [...seen].filter(([pid, identity]) => isProcessRunning(pid, identity)).map(([pid]) => pid);
+      for (const pid of survivors) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (survivors.length > 0) throw new Error(`processes still running after node.close(): ${survivors.join(', ')}`);
+    },
+  };
 }

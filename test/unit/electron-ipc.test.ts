@@ -11,28 +11,12 @@ import { reviveError, withRevivedErrors, type SerializedError } from '../../src-
 import { bindManagerApi, createSenderCheck, type IpcMainLike, type SenderCheck } from '../../src-main/electron/ipc.js';
 import { channelFor, EVENT_CHANNEL, EVENTS_SWITCH_CHANNEL, managerCallNames } from '../../src-main/electron/ipc-contract.js';
 
+import { modelInfo } from '../helpers/model-info.js';
+
 const ORIGIN = 'http://127.0.0.1:8080';
 const PRELOAD = new URL('../../src-main/electron/preload.cts', import.meta.url);
 
-const model = (name: string, state: ModelInfo['state'] = 'stopped'): ModelInfo => ({
-  name,
-  aliases: [],
-  mode: 'Chat',
-  port: 10090,
-  state,
-  autoStart: false,
-  pid: null,
-  profile: null,
-  skippedProfiles: [],
-  startedAt: null,
-  readyAt: null,
-  lastUsed: null,
-  inFlight: 0,
-  idleStopAt: null,
-  aliveTimeMs: 0,
-  lastError: null,
-  vramMb: null,
-});
+const model = (name: string, state: ModelInfo['state'] = 'stopped'): ModelInfo => modelInfo(name, { state });
 
 /** A ManagerApi whose calls are recorded and answer canned values; `missing` is an unknown model. */
 function fakeApi() {

@@ -7,27 +7,12 @@ import { ApiError } from '../../src-shared/errors.js';
 import { setupTray } from '../../src-main/electron/tray.js';
 import { buildTrayMenu, notificationFor, trayStateOf, trayTooltip, type TrayActions, type TrayMenuState, type TrayNotification } from '../../src-main/electron/tray-menu.js';
 
+import { modelInfo } from '../helpers/model-info.js';
+
 const ENDPOINT = 'http://127.0.0.1:8080/v1';
 const m = (name: string, state: ModelState, lastError: ModelInfo['lastError'] = null) => ({ name, state, lastError });
-const fullModel = (name: string, state: ModelState, message?: string): ModelInfo => ({
-  name,
-  aliases: [],
-  mode: 'Chat',
-  port: 10090,
-  state,
-  autoStart: false,
-  pid: null,
-  profile: null,
-  skippedProfiles: [],
-  startedAt: null,
-  readyAt: null,
-  lastUsed: null,
-  inFlight: 0,
-  idleStopAt: null,
-  aliveTimeMs: 0,
-  lastError: message ? { message, exitCode: 1, signal: null, logTail: [], at: 'now' } : null,
-  vramMb: null,
-});
+const fullModel = (name: string, state: ModelState, message?: string): ModelInfo =>
+  modelInfo(name, { state, lastError: message ? { message, exitCode: 1, signal: null, logTail: [], at: 'now' } : null });
 
 const baseState: TrayMenuState = { endpoint: ENDPOINT, startAtLogin: false, startHidden: false, quitting: false };
 const ACTION_NAMES = ['startModel', 'stopModel', 'stopAll', 'openWindow', 'copyEndpoint', 'openConfigFolder', 'openLogsFolder', 'setStartAtLogin', 'setStartHidden', 'quit'] as const satisfies readonly (keyof TrayActions)[];
