@@ -23,6 +23,7 @@ import { DEFAULT_POLL_MS, DeviceMonitor, vramOf, type DeviceMonitorOptions } fro
 import { createGpuChooser } from './scheduler/gpu-chooser.js';
 import type { ProfileChooser } from './scheduler/profile.js';
 import { appRoot, appVersion } from './version.js';
+import { startIdleGc } from './idle-gc.js';
 import { join } from 'node:path';
 
 export interface NodeOptions {
@@ -187,6 +188,16 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
 
   if (options.watchConfig ?? true) service.watch();
 
+  // Busy = a request in flight, or one that ended since the last look.
+  let lastGcLook = Date.now();
+  const idleGc = startIdleGc({
+    busy: () => {
+      const since = lastGcLook;
+      lastGcLook = Date.now();
+      return registry.list().some((s) => s.busy > 0 || s.lastActivityAt > since);
+    },
+  });
+
   let closing: Promise<void> | null = null;
   const node: LlmNode = {
     api,
@@ -204,6 +215,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     close() {
       closing ??= (async () => {
         monitor.close();
+        idleGc.stop();
         server.close();
         service.close();
         await Promise.all(registry.list().map((s) => s.stop('LLM Manager is shutting down')));

@@ -1,0 +1,40 @@
+// An idle node gives memory back: V8 alone rarely runs a full collection when nothing allocates,
+// so start-up garbage (modules, the parsed config) and what a burst left behind stay resident.
+// Runs only where `gc` is exposed (`node --expose-gc`, as `npm run serve` starts the node).
+
+type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async'; flavor?: 'regular' | 'last-resort' }) => void;
+
+export interface IdleGcOptions {
+  /** True while requests are in flight or arrived since the last check. */
+  busy: () => boolean;
+  firstCheckMs?: number;
+  intervalMs?: number;
+  /** Collect again only after RSS grew this much since the last collection. */
+  minGrowthBytes?: number;
+  gc?: GcFunction | null;
+}
+
+export function startIdleGc(options: IdleGcOptions): { stop(): void } {
+  const gc = options.gc === undefined ? ((globalThis as { gc?: GcFunction }).gc ?? null) : options.gc;
+  if (!gc) return { stop() {} };
+  const minGrowth = options.minGrowthBytes ?? 2 * 1024 * 1024;
+  let rssAfterLast = 0;
+  const check = () => {
+    if (options.busy()) return;
+    const rss = process.memoryUsage.rss();
+    if (rssAfterLast > 0 && rss - rssAfterLast < minGrowth) return;
+    // A compacting collection: the point is returning pages to the OS, not throughput.
+    gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    rssAfterLast = process.memoryUsage.rss();
+  };
+  const first = setTimeout(check, options.firstCheckMs ?? 5_000);
+  const every = setInterval(check, options.intervalMs ?? 30_000);
+  first.unref();
+  every.unref();
+  return {
+    stop() {
+      clearTimeout(first);
+      clearInterval(every);
+    },
+  };
+}
