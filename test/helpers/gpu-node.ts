@@ -10,7 +10,7 @@ import type { ModelInfo } from '../../src-shared/contract.js';
 import type { Logger } from '../../src-main/core/logger.js';
 import { createNode, type LlmNode, type NodeOptions } from '../../src-main/core/node.js';
 import { freePorts } from './ports.js';
-import { trackEngines } from './processes.js';
+import { closeEvery, trackEngines } from './processes.js';
 
 export const DEMO_ENGINE_PATH = fileURLToPath(new URL('../../scripts/demo-engine.mjs', import.meta.url));
 
@@ -119,9 +119,7 @@ export async function startGpuNode(options: GpuNodeOptions): Promise<GpuNode> {
 
 /** For afterEach: closes every node a test started; fails if an engine process survived. */
 export async function closeGpuNodes(): Promise<void> {
-  const results = await Promise.allSettled([...open].map((f) => f.close()));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  await closeEvery(open);
 }
 
 /** The environment a running process was started with (Linux). */

@@ -11,7 +11,7 @@ import type { ModelInfo } from '../../src-shared/contract.js';
 import { silentLogger } from '../../src-main/core/logger.js';
 import { createNode, type LlmNode, type NodeOptions } from '../../src-main/core/node.js';
 import { freePorts } from './ports.js';
-import { trackEngines } from './processes.js';
+import { closeEvery, trackEngines } from './processes.js';
 
 export const DEMO_ENGINE = fileURLToPath(new URL('../../scripts/demo-engine.mjs', import.meta.url));
 
@@ -148,9 +148,7 @@ export async function startNode(options: FixtureOptions): Promise<NodeFixture> {
 
 /** For afterEach: closes every node a test started and fails if any engine process survived. */
 export async function closeAllNodes(): Promise<void> {
-  const results = await Promise.allSettled([...open].map((f) => f.close()));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  await closeEvery(open);
 }
 
 /** Waits until the model reaches `state` (polling its info through the API). */

@@ -81,3 +81,10 @@ export function trackEngines(node: LlmNode) {
     },
   };
 }
+
+/** For afterEach: closes every fixture still open; fails if any of them left an engine running. */
+export async function closeEvery(fixtures: Iterable<{ close(): Promise<void> }>): Promise<void> {
+  const results = await Promise.allSettled([...fixtures].map((f) => f.close()));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LaunchProfile, ModelConfig } from '../../src-shared/config.js';
 import { launchCommandFor, launchProblem } from '../../src-main/core/models/process.js';
 import { idleDeadline } from '../../src-main/core/scheduler/idle.js';
-import { firstLaunchable, NoProfileError } from '../../src-main/core/scheduler/profile.js';
+import { NoProfileError } from '../../src-main/core/scheduler/profile.js';
 
 const profile = (over: Partial<LaunchProfile>): LaunchProfile => ({
   name: 'P',
@@ -38,7 +38,7 @@ describe('launchCommandFor', () => {
   });
 });
 
-describe('launchProblem and firstLaunchable', () => {
+describe('launchProblem', () => {
   const model = (profiles: LaunchProfile[]): ModelConfig => ({
     name: 'm', aliases: [], mode: 'Chat', port: 1, autoStart: false, aliveTimeMs: 0, healthPath: '/health', startTimeoutMs: 1, stopTimeoutMs: 1, profiles,
   });
@@ -50,17 +50,9 @@ describe('launchProblem and firstLaunchable', () => {
     expect(launchProblem(profile({ command: 'node' }))).toBeNull();
   });
 
-  it('takes the first launchable profile in file order and says why earlier ones were skipped', async () => {
-    const choose = firstLaunchable(launchProblem);
-    const choice = await choose(model([profile({ name: 'A', scriptPath: '/nope.sh' }), profile({ name: 'B', command: process.execPath })]));
-    expect(choice.profile.name).toBe('B');
-    expect(choice.skipped).toEqual([{ profile: 'A', reason: 'script not found: /nope.sh' }]);
-  });
-
-  it('fails with every reason when none can launch', async () => {
-    const choose = firstLaunchable(launchProblem);
-    const err = await choose(model([profile({ name: 'A', scriptPath: '/nope.sh' }), profile({ name: 'B', command: 'nope-cmd-xyz' })])).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(NoProfileError);
+  it('names every profile and why it could not start when none can launch', () => {
+    const m = model([profile({ name: 'A', scriptPath: '/nope.sh' }), profile({ name: 'B', command: 'nope-cmd-xyz' })]);
+    const err = new NoProfileError(m.name, m.profiles.map((p) => ({ profile: p.name, reason: launchProblem(p)! })));
     expect((err as Error).message).toBe('no launch profile of m can start: A: script not found: /nope.sh; B: command not found: nope-cmd-xyz');
   });
 });

@@ -1,5 +1,5 @@
-// Which launch profile a model starts with. The GPU-aware chooser replaces `firstLaunchable`
-// through the same ProfileChooser seam.
+// Which launch profile a model starts with: the seam between the supervisor and the scheduler
+// (scheduler/gpu-chooser.ts implements it; createNode's chooseProfile option replaces it).
 import type { LaunchProfile, ModelConfig } from '../../../src-shared/config.js';
 import type { ProfileSkip } from '../../../src-shared/contract.js';
 
@@ -21,16 +21,3 @@ export class NoProfileError extends Error {
 }
 
 export type ProfileChooser = (model: ModelConfig) => Promise<ProfileChoice>;
-
-/** The first profile whose script or command exists (`problem` returns why one can't launch). */
-export function firstLaunchable(problem: (profile: LaunchProfile) => string | null): ProfileChooser {
-  return async (model) => {
-    const skipped: ProfileSkip[] = [];
-    for (const profile of model.profiles) {
-      const reason = problem(profile);
-      if (reason === null) return { profile, skipped, env: {} };
-      skipped.push({ profile: profile.name, reason });
-    }
-    throw new NoProfileError(model.name, skipped);
-  };
-}
