@@ -2,11 +2,11 @@
 // process tree is signalled, and the two network probes (port taken? health answering?).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { delimiter, extname, isAbsolute, join } from 'node:path';
 import treeKill from 'tree-kill';
 import type { LaunchProfile } from '../../../src-shared/config.js';
+import { http } from '../node-http.js';
 import { readProcStat } from './proc-stat.js';
 
 export interface LaunchCommand {

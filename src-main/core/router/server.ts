@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import http from 'node:http';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import express from 'express';
+import { http } from '../node-http.js';
 import { ApiError } from '../../../src-shared/errors.js';
 import type { ManagerApi } from '../../../src-shared/contract.js';
 import type { ProgramConfig } from '../../../src-shared/config.js';
@@ -27,7 +28,7 @@ export interface RouterOptions {
 export type ServerLimits = Pick<ProgramConfig, 'maxQueuedRequests' | 'headerTimeoutMs' | 'requestTimeoutMs' | 'bodyTimeoutMs'>;
 
 /** One HTTP server: /v1 goes straight to the proxy (hot path), everything else to express. */
-export function createRouterServer(options: RouterOptions): http.Server {
+export function createRouterServer(options: RouterOptions): Server {
   const limits = options.limits;
   const openai = createOpenAIHandler({
     registry: options.registry,
@@ -66,7 +67,7 @@ export function createRouterServer(options: RouterOptions): http.Server {
  * requestTimeoutMs. Node counts both only until the request is read, so a ten-minute stream of an
  * answer is never cut. Safe to call again after a config change.
  */
-export function applyServerTimeouts(server: http.Server, limits: Pick<ServerLimits, 'headerTimeoutMs' | 'requestTimeoutMs'>): void {
+export function applyServerTimeouts(server: Server, limits: Pick<ServerLimits, 'headerTimeoutMs' | 'requestTimeoutMs'>): void {
   server.requestTimeout = limits.requestTimeoutMs;
   server.headersTimeout = limits.requestTimeoutMs > 0 ? Math.min(limits.headerTimeoutMs, limits.requestTimeoutMs) : limits.headerTimeoutMs;
 }
