@@ -1,6 +1,6 @@
 // The hot path: /v1 requests are matched to a model by their JSON `model`, the engine is made
 // ready (one start however many requests wait), and the answer is streamed straight through.
-import http from 'node:http';
+import type http from 'node:http';
 import type { ModelMode } from '../../../src-shared/config.js';
 import { formatDuration } from '../../../src-shared/duration.js';
 import { ApiError, errorBody } from '../../../src-shared/errors.js';
@@ -131,7 +131,10 @@ async function forward(
       if (upHeaders['content-length'] !== undefined) outHeaders['content-length'] = upHeaders['content-length'];
       res.writeHead(status, outHeaders);
       streaming = String(upHeaders['content-type'] ?? '').includes('text/event-stream');
-      if (streaming) res.flushHeaders();
+      // A stream's client should see the status at once, even if the first token takes a while;
+      // but when the first chunk came in the same read (the usual case) it carries the headers,
+      // one write instead of two.
+      if (streaming) setImmediate(() => res.headersSent || res.destroyed || res.flushHeaders());
     },
     onError(err, answered) {
       // Nothing listens on a port of an engine we think is ready: have its health checked now.
