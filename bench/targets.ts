@@ -78,8 +78,8 @@ export interface RouterProcess extends Started {
 }
 
 export async function startRouter(build: RouterBuild, configPath: string, port: number, cpu: string, nodeFlags: string[] = []): Promise<RouterProcess> {
-  // --expose-gc: the node as `npm run serve` starts it (its idle collector needs gc()).
-  const proc = start('router', process.execPath, ['--expose-gc', ...settings.routerFlags, ...nodeFlags, ...build.entry, 'serve', '--config', configPath], {
+  // No node flags of our own: the node as `npm run serve` and bin/llm-manager.js start it.
+  const proc = start('router', process.execPath, [...settings.routerFlags, ...nodeFlags, ...build.entry, 'serve', '--config', configPath], {
     cpu,
     capture: true,
     graceful: true,

@@ -1,6 +1,9 @@
 // An idle node gives memory back: V8 alone rarely runs a full collection when nothing allocates,
 // so start-up garbage (modules, the parsed config) and what a burst left behind stay resident.
-// Runs only where `gc` is exposed (`node --expose-gc`, as `npm run serve` starts the node).
+// `gc` is V8's own collector: exposed by `node --expose-gc`, or else switched on here at run time
+// (the bin/ entry and Electron's main process start without the flag).
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async'; flavor?: 'regular' | 'last-resort' }) => void;
 
@@ -14,8 +17,24 @@ export interface IdleGcOptions {
   gc?: GcFunction | null;
 }
 
+/**
+ * The process's `gc()`: the global one when node runs with --expose-gc, else one taken from a fresh
+ * context after turning the flag on (V8 reads it when a context is made); null if neither works.
+ */
+export function exposedGc(): GcFunction | null {
+  const global = (globalThis as { gc?: GcFunction }).gc;
+  if (typeof global === 'function') return global;
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? (gc as GcFunction) : null;
+  } catch {
+    return null;
+  }
+}
+
 export function startIdleGc(options: IdleGcOptions): { stop(): void } {
-  const gc = options.gc === undefined ? ((globalThis as { gc?: GcFunction }).gc ?? null) : options.gc;
+  const gc = options.gc === undefined ? exposedGc() : options.gc;
   if (!gc) return { stop() {} };
   const minGrowth = options.minGrowthBytes ?? 2 * 1024 * 1024;
   let rssAfterLast = 0;

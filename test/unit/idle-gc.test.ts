@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startIdleGc } from '../../src-main/core/idle-gc.js';
+import { exposedGc, startIdleGc } from '../../src-main/core/idle-gc.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -41,5 +41,21 @@ describe('startIdleGc', () => {
     startIdleGc({ busy, gc: null, firstCheckMs: 10, intervalMs: 10 }).stop();
     vi.advanceTimersByTime(100);
     expect(busy).not.toHaveBeenCalled();
+  });
+});
+
+describe('exposedGc', () => {
+  it('returns a working collector even where node started without --expose-gc', async () => {
+    // vitest's forks run without the flag (asserted, so this test keeps meaning what it says).
+    expect(process.execArgv).not.toContain('--expose-gc');
+    const gc = exposedGc();
+    expect(typeof gc).toBe('function');
+    // A full collection frees what nothing references any more.
+    let garbage: number[][] | null = Array.from({ length: 200 }, () => new Array(10_000).fill(1));
+    const ref = new WeakRef(garbage);
+    garbage = null;
+    await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target until the job ends
+    gc!({ type: 'major', execution: 'sync' });
+    expect(ref.deref()).toBeUndefined();
   });
 });
