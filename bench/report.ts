@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LatencyRound } from './phases/latency.js';
-import { pairedAddedTtfb, type StreamStats } from './phases/streaming.js';
+import { pairedAddedTtfb, type StreamStats, type StreamTarget } from './phases/streaming.js';
 import type { BurstResult, ColdResult, StopResult } from './phases/lifecycle.js';
 import type { FootprintResult } from './phases/footprint.js';
 import type { ScaleResult } from './phases/scale.js';
@@ -20,7 +20,7 @@ export interface Row {
 
 export interface Raw {
   latency: LatencyRound[];
-  streaming: Record<TargetName, StreamStats> | null;
+  streaming: Record<StreamTarget, StreamStats> | null;
   cold?: ColdResult;
   burst?: BurstResult;
   stop?: StopResult;
@@ -69,6 +69,7 @@ export function figures(raw: Raw): Row[] {
     for (const t of TARGETS) rows.push(info(`stream TTFB p50, ${t}`, median(st[t].ttfbMs), 'ms'));
     rows.push(info('stream added TTFB (paired), nginx', pairedAddedTtfb(st, 'nginx'), 'ms'));
     rows.push(info('stream added TTFB (paired), bare Node proxy', pairedAddedTtfb(st, 'bare'), 'ms'));
+    rows.push(info('stream added TTFB (paired), Node byte pipe, no HTTP', pairedAddedTtfb(st, 'pipe'), 'ms'));
     rows.push(atMost('stream added TTFB (paired), router', pairedAddedTtfb(st, 'router'), 'ms', 0.3));
     for (const t of TARGETS) rows.push(info(`stream chunk gap p50 / p99, ${t}`, median(st[t].gapsMs), `ms / ${percentile(st[t].gapsMs, 99).toFixed(2)} ms`));
     for (const t of TARGETS) rows.push(info(`stream batched chunks, ${t}`, st[t].batched, ''));

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { latencyRound, FAST_BODY, type LatencyRound } from './phases/latency.js';
-import { streaming, type StreamStats } from './phases/streaming.js';
+import { streaming, type StreamStats, type StreamTarget } from './phases/streaming.js';
 import { coldBurst, coldStart, stopTimes } from './phases/lifecycle.js';
 import { startFootprint } from './phases/footprint.js';
 import { scaleStreams } from './phases/scale.js';
@@ -77,7 +77,9 @@ async function main(): Promise<number> {
     const footprint = await startFootprint(build, path.join(tmp, 'footprint'));
     log(`[${elapsed()}] footprint node started (20 models, idle, on CPU ${settings.clientCpu}); its idle window runs beside the next phases`);
 
-    const [routerPort, fastPort, streamPort, coldPort, scalePort, nginxFast, nginxStream, barePort] = (await freePorts(8)) as [number, number, number, number, number, number, number, number];
+    const [routerPort, fastPort, streamPort, coldPort, scalePort, nginxFast, nginxStream, barePort, pipePort] = (await freePorts(9)) as [
+      number, number, number, number, number, number, number, number, number,
+    ];
     const configPath = path.join(tmp, 'main', 'config.yaml');
     fs.mkdirSync(path.dirname(configPath), { recursive: true });
     writeRouterConfig(configPath, routerPort, path.join(tmp, 'main', 'logs'), [
@@ -94,6 +96,7 @@ async function main(): Promise<number> {
       engines: { fast: fastPort, stream: streamPort },
       nginxPorts: { fast: nginxFast, stream: nginxStream },
       barePort,
+      pipePort,
       cpu: settings.serverCpu,
     });
     phase('setup');
@@ -219,7 +222,7 @@ async function busyBefore(): Promise<number> {
 
 /** The raw figures without the per-chunk gaps (they would make the JSON huge). */
 function slim(raw: Raw): unknown {
-  const stream = (s: Record<TargetName, StreamStats>) =>
+  const stream = (s: Record<StreamTarget, StreamStats>) =>
     Object.fromEntries(Object.entries(s).map(([t, v]) => [t, { ...v, gapsMs: undefined, gapCount: v.gapsMs.length }]));
   return { ...raw, latency: raw.latency.map((r: LatencyRound) => r), streaming: raw.streaming ? stream(raw.streaming) : null };
 }

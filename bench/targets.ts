@@ -129,9 +129,23 @@ export async function startBareProxy(port: number, routes: Record<string, number
   return proc;
 }
 
+export async function startBytePipe(port: number, enginePort: number, cpu: string): Promise<Started> {
+  const script = path.join(ROOT, 'bench', 'byte-pipe.mjs');
+  const proc = start('byte-pipe', process.execPath, [script, String(port), String(enginePort)], { cpu, capture: true });
+  await Promise.race([
+    waitForPort(port, 10_000, 'the byte pipe'),
+    proc.exited.then((code) => {
+      throw new Error(`the byte pipe exited (code ${code}): ${proc.output()}`);
+    }),
+  ]);
+  return proc;
+}
+
 export interface Targets {
   /** Port to send a request for `model` to, per target. */
   port(target: TargetName, model: string): number;
+  /** The byte pipe to the "stream" engine (a reference for the streaming figures). */
+  pipePort: number;
   router: RouterProcess;
   stopProxies(): Promise<void>;
 }
@@ -142,13 +156,17 @@ export async function startProxies(opts: {
   engines: Record<string, number>;
   nginxPorts: Record<string, number>;
   barePort: number;
+  /** A byte pipe on this port to engines.stream. */
+  pipePort: number;
   cpu: string;
 }): Promise<Targets> {
   const routes = Object.entries(opts.nginxPorts).map(([model, listen]) => ({ listen, upstream: opts.engines[model]! }));
   const nginx = await startNginx(path.join(opts.dir, 'nginx'), routes, opts.cpu);
   const bare = await startBareProxy(opts.barePort, opts.engines, opts.cpu);
+  const pipe = await startBytePipe(opts.pipePort, opts.engines['stream']!, opts.cpu);
   return {
     router: opts.router,
+    pipePort: opts.pipePort,
     port(target, model) {
       switch (target) {
         case 'direct':
@@ -162,7 +180,7 @@ export async function startProxies(opts: {
       }
     },
     async stopProxies() {
-      await Promise.all([nginx.stop('SIGTERM', 3000), bare.stop('SIGTERM', 3000)]);
+      await Promise.all([nginx.stop('SIGTERM', 3000), bare.stop('SIGTERM', 3000), pipe.stop('SIGTERM', 3000)]);
     },
   };
 }

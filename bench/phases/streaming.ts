@@ -22,21 +22,25 @@ export interface StreamStats {
   errors: string[];
 }
 
+/** The four targets, plus a byte pipe (no HTTP) as the reference for one Node hop. */
+export type StreamTarget = TargetName | 'pipe';
+const STREAM_TARGETS: StreamTarget[] = [...TARGETS, 'pipe'];
+
 const body = () => ({ model: 'stream', messages: [{ role: 'user', content: 'Stream me a few tokens.' }], stream: true, max_tokens: settings.streamTokens });
 
-export async function streaming(targets: Targets, log: (line: string) => void): Promise<Record<TargetName, StreamStats>> {
-  const clients = {} as Record<TargetName, RawClient>;
-  const stats = {} as Record<TargetName, StreamStats>;
+export async function streaming(targets: Targets, log: (line: string) => void): Promise<Record<StreamTarget, StreamStats>> {
+  const clients = {} as Record<StreamTarget, RawClient>;
+  const stats = {} as Record<StreamTarget, StreamStats>;
   try {
-    for (const target of TARGETS) {
-      clients[target] = new RawClient(targets.port(target, 'stream'));
+    for (const target of STREAM_TARGETS) {
+      clients[target] = new RawClient(target === 'pipe' ? targets.pipePort : targets.port(target, 'stream'));
       stats[target] = { requests: 0, ttfbMs: [], firstEventMs: [], sentEvents: 0, receivedEvents: 0, batched: 0, gapsMs: [], errors: [] };
       for (let i = 0; i < settings.streamWarmup; i++) await clients[target].post('/v1/chat/completions', body());
     }
     const total = settings.streamRequests * settings.rounds;
     for (let i = 0; i < total; i++) {
-      if (i % TARGETS.length === 0) await awaitQuiet(500);
-      for (const target of rotate(TARGETS, i)) {
+      if (i % STREAM_TARGETS.length === 0) await awaitQuiet(500);
+      for (const target of rotate(STREAM_TARGETS, i)) {
         const s = stats[target];
         try {
           analyse(await clients[target].post('/v1/chat/completions', body()), s);
@@ -50,7 +54,7 @@ export async function streaming(targets: Targets, log: (line: string) => void): 
   } finally {
     for (const c of Object.values(clients)) c.close();
   }
-  for (const target of TARGETS) {
+  for (const target of STREAM_TARGETS) {
     const s = stats[target];
     log(
       `  ${target.padEnd(6)} ${s.requests} streams: TTFB p50 ${median(s.ttfbMs).toFixed(3)} ms, first event p50 ${median(s.firstEventMs).toFixed(3)} ms, ` +
@@ -61,7 +65,7 @@ export async function streaming(targets: Targets, log: (line: string) => void): 
 }
 
 /** Median over the interleaved requests of (target's TTFB − the direct TTFB measured beside it). */
-export function pairedAddedTtfb(stats: Record<TargetName, StreamStats>, target: TargetName): number {
+export function pairedAddedTtfb(stats: Record<StreamTarget, StreamStats>, target: StreamTarget): number {
   const d = stats.direct.ttfbMs;
   return median(stats[target].ttfbMs.map((t, i) => t - (d[i] ?? NaN)));
 }
