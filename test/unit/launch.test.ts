@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LaunchProfile, ModelConfig } from '../../src-shared/config.js';
-import { launchCommandFor, launchProblem } from '../../src-main/core/models/process.js';
+import { engineSpawnOptions, launchCommandFor, launchProblem } from '../../src-main/core/models/process.js';
 import { idleDeadline } from '../../src-main/core/scheduler/idle.js';
 import { NoProfileError } from '../../src-main/core/scheduler/profile.js';
 
@@ -35,6 +35,23 @@ describe('launchCommandFor', () => {
 
   it('runs command + args as given, without a shell', () => {
     expect(launchCommandFor(profile({ command: 'llama-server', args: ['-m', 'a b.gguf'] }), 'linux')).toEqual({ file: 'llama-server', args: ['-m', 'a b.gguf'] });
+  });
+});
+
+describe('engineSpawnOptions', () => {
+  const where = { cwd: '/m', env: { A: '1' } };
+
+  it('gives a POSIX engine its own process group, so a stop reaches what its script started', () => {
+    const options = engineSpawnOptions({ file: 'bash', args: ['/m/run.sh'] }, where, 'linux');
+    expect(options).toMatchObject({ cwd: '/m', env: { A: '1' }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  });
+
+  it("keeps a Windows engine attached, so it stays in libuv's kill-on-close job and dies with the app", () => {
+    const launch = launchCommandFor(profile({ scriptPath: 'C:\\m\\run.bat' }), 'win32');
+    const options = engineSpawnOptions(launch, where, 'win32');
+    expect(options.detached).toBe(false);
+    expect(options.windowsHide).toBe(true); // no console window flashing up
+    expect(options.windowsVerbatimArguments).toBe(true); // cmd /s /c "..." quoting is ours
   });
 });
 

@@ -1,6 +1,6 @@
 // The operating-system side of running an engine: how a profile becomes a command line, how a
 // process tree is signalled, and the two network probes (port taken? health answering?).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions as NodeSpawnOptions } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { delimiter, extname, isAbsolute, join } from 'node:path';
@@ -75,16 +75,26 @@ export interface SpawnOptions {
 }
 
 export function spawnEngine(launch: LaunchCommand, options: SpawnOptions): ChildProcess {
-  const posix = process.platform !== 'win32';
-  return spawn(launch.file, launch.args, {
+  return spawn(launch.file, launch.args, engineSpawnOptions(launch, options));
+}
+
+/**
+ * POSIX: the engine leads its own process group, so a stop (and the reaper) reaches the script's
+ * children too. Windows: never detached, because libuv puts every non-detached child into one job
+ * object of the app's with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE: Windows kills that child when the
+ * app exits in any way, crash and Task Manager included. The job also allows silent breakaway, so
+ * processes a .bat or .ps1 script starts are outside it; those are stopped with the tree
+ * (taskkill /T) and, after a crash, by the reaper at the next start.
+ */
+export function engineSpawnOptions(launch: LaunchCommand, options: SpawnOptions, platform: NodeJS.Platform = process.platform): NodeSpawnOptions {
+  return {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Own process group on POSIX, so a stop reaches the script's children too.
-    detached: posix,
+    detached: platform !== 'win32',
     windowsHide: true,
     windowsVerbatimArguments: launch.windowsVerbatimArguments ?? false,
-  });
+  };
 }
 
 /** Signals every process of the engine: its group on POSIX, its tree on Windows. */
