@@ -115,27 +115,23 @@ export const stopModel = (url: string, name: string) => api<{ state: string }>(u
 export const modelInfo = (url: string, name: string) => api<{ state: string; pid: number | null }>(url, 'GET', `/api/models/${name}/info`);
 export const modelLogs = (url: string, name: string) => api<LogLine[]>(url, 'GET', `/api/models/${name}/logs?tail=2000`);
 
-// ---- nginx and the bare proxy ---------------------------------------------------------------
+// ---- nginx, the bare proxy and the byte pipe -------------------------------------------------
 
-export async function startBareProxy(port: number, routes: Record<string, number>, cpu: string, nodeFlags: string[] = []): Promise<Started> {
-  const script = path.join(ROOT, 'bench', 'bare-proxy.mjs');
-  const proc = start('bare-proxy', process.execPath, [...nodeFlags, script, String(port), JSON.stringify(routes)], { cpu, capture: true });
-  await Promise.race([
-    waitForPort(port, 10_000, 'the bare proxy'),
-    proc.exited.then((code) => {
-      throw new Error(`the bare proxy exited (code ${code}): ${proc.output()}`);
-    }),
-  ]);
-  return proc;
+export function startBareProxy(port: number, routes: Record<string, number>, cpu: string, nodeFlags: string[] = []): Promise<Started> {
+  return startNodeServer('bare-proxy', 'the bare proxy', port, [...nodeFlags, path.join(ROOT, 'bench', 'bare-proxy.mjs'), String(port), JSON.stringify(routes)], cpu);
 }
 
-export async function startBytePipe(port: number, enginePort: number, cpu: string): Promise<Started> {
-  const script = path.join(ROOT, 'bench', 'byte-pipe.mjs');
-  const proc = start('byte-pipe', process.execPath, [script, String(port), String(enginePort)], { cpu, capture: true });
+export function startBytePipe(port: number, enginePort: number, cpu: string): Promise<Started> {
+  return startNodeServer('byte-pipe', 'the byte pipe', port, [path.join(ROOT, 'bench', 'byte-pipe.mjs'), String(port), String(enginePort)], cpu);
+}
+
+/** Runs `node args` pinned to `cpu`; resolves once it listens on `port`, fails with its output if it exits first. */
+async function startNodeServer(name: string, what: string, port: number, args: string[], cpu: string): Promise<Started> {
+  const proc = start(name, process.execPath, args, { cpu, capture: true });
   await Promise.race([
-    waitForPort(port, 10_000, 'the byte pipe'),
+    waitForPort(port, 10_000, what),
     proc.exited.then((code) => {
-      throw new Error(`the byte pipe exited (code ${code}): ${proc.output()}`);
+      throw new Error(`${what} exited (code ${code}): ${proc.output()}`);
     }),
   ]);
   return proc;
