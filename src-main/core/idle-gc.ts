@@ -17,20 +17,25 @@ export interface IdleGcOptions {
   gc?: GcFunction | null;
 }
 
+let found: GcFunction | null | undefined;
+
 /**
  * The process's `gc()`: the global one when node runs with --expose-gc, else one taken from a fresh
  * context after turning the flag on (V8 reads it when a context is made); null if neither works.
+ * Looked up once per process: every node a process creates shares it.
  */
 export function exposedGc(): GcFunction | null {
+  if (found !== undefined) return found;
   const global = (globalThis as { gc?: GcFunction }).gc;
-  if (typeof global === 'function') return global;
+  if (typeof global === 'function') return (found = global);
   try {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as unknown;
-    return typeof gc === 'function' ? (gc as GcFunction) : null;
+    found = typeof gc === 'function' ? (gc as GcFunction) : null;
   } catch {
-    return null;
+    found = null;
   }
+  return found;
 }
 
 export function startIdleGc(options: IdleGcOptions): { stop(): void } {
