@@ -9,10 +9,15 @@ import {
   type RouteSpec,
 } from '../../src-shared/contract.js';
 import { ApiError, apiErrorFromBody } from '../../src-shared/errors.js';
+import { readSse, type SseMessage } from '../lib/sse.js';
 
 export interface HttpClientOptions {
   /** Told when the live event stream connects (true) or drops (false); it reconnects by itself. */
   onConnectionChange?: (connected: boolean) => void;
+  /** Headers added to every request (the API key). */
+  headers?: () => Record<string, string>;
+  /** A request was refused with 401; the event stream passes `retry`, to be called once a key is known. */
+  onUnauthorized?: (err: ApiError, retry?: () => void) => void;
 }
 
 type CallMethods = { [K in keyof typeof managerRoutes]: ManagerApi[K] };
@@ -23,6 +28,7 @@ const RECONNECT_MAX_MS = 10_000;
 
 export function createHttpManagerApi(baseUrl: string, options: HttpClientOptions = {}): ManagerApi {
   const base = baseUrl.replace(/\/+$/, '');
+  const extraHeaders = options.headers ?? (() => ({}));
 
   const call = async (spec: RouteSpec, args: readonly unknown[]): Promise<unknown> => {
     let path = spec.path;
@@ -40,14 +46,18 @@ export function createHttpManagerApi(baseUrl: string, options: HttpClientOptions
     try {
       res = await fetch(url, {
         method: spec.method,
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...extraHeaders() },
         ...(body === undefined ? {} : { body }),
       });
     } catch {
       throw new ApiError(0, 'unreachable', `Can't reach LLM Manager at ${base}. Is it still running?`, 'service_unavailable');
     }
     const parsed: unknown = await res.json().catch(() => null);
-    if (!res.ok) throw apiErrorFromBody(res.status, parsed);
+    if (!res.ok) {
+      const err = apiErrorFromBody(res.status, parsed);
+      if (res.status === 401) options.onUnauthorized?.(err);
+      throw err;
+    }
     return parsed;
   };
 
@@ -61,22 +71,26 @@ export function createHttpManagerApi(baseUrl: string, options: HttpClientOptions
   return {
     ...calls,
     subscribe(listener) {
-      return subscribeEvents(`${base}${EVENTS_PATH}`, listener, options.onConnectionChange);
+      return subscribeEvents(`${base}${EVENTS_PATH}`, listener, { ...options, headers: extraHeaders });
     },
   } satisfies ManagerApi;
 }
 
 /**
- * One EventSource on /api/events. The browser retries a dropped stream by itself; when it gives
- * up (readyState CLOSED, e.g. the node was restarted and answered an error) we open a new one.
+ * /api/events read with fetch (EventSource can't send the key): reconnects with a growing delay
+ * after a drop, and waits for a key after a 401 instead of retrying.
  */
-function subscribeEvents(url: string, listener: (event: ManagerEvent) => void, onConnection?: (connected: boolean) => void): () => void {
-  let source: EventSource | null = null;
+function subscribeEvents(
+  url: string,
+  listener: (event: ManagerEvent) => void,
+  options: Pick<HttpClientOptions, 'onConnectionChange' | 'onUnauthorized'> & { headers: () => Record<string, string> },
+): () => void {
+  const abort = new AbortController();
   let retryTimer: ReturnType<typeof setTimeout> | null = null;
   let delay = RECONNECT_MIN_MS;
-  let closed = false;
 
-  const onMessage = (message: MessageEvent<string>) => {
+  const onMessage = (message: SseMessage) => {
+    if (!EVENT_TYPES.includes(message.event as ManagerEvent['type'])) return;
     let event: ManagerEvent;
     try {
       event = JSON.parse(message.data) as ManagerEvent;
@@ -86,29 +100,33 @@ function subscribeEvents(url: string, listener: (event: ManagerEvent) => void, o
     listener(event);
   };
 
-  const open = () => {
-    if (closed) return;
-    const es = new EventSource(url);
-    source = es;
-    for (const type of EVENT_TYPES) es.addEventListener(type, onMessage);
-    es.onopen = () => {
-      delay = RECONNECT_MIN_MS;
-      onConnection?.(true);
-    };
-    es.onerror = () => {
-      onConnection?.(false);
-      if (es.readyState === EventSource.CLOSED && !closed) {
-        es.close();
-        retryTimer = setTimeout(open, delay);
-        delay = Math.min(delay * 2, RECONNECT_MAX_MS);
+  const open = async () => {
+    retryTimer = null;
+    let connected = false;
+    try {
+      const res = await fetch(url, { headers: { accept: 'text/event-stream', ...options.headers() }, cache: 'no-store', signal: abort.signal });
+      if (res.status === 401) {
+        const err = apiErrorFromBody(401, await res.json().catch(() => null));
+        options.onUnauthorized?.(err, () => void open());
+        return;
       }
-    };
+      if (!res.ok || !res.body) throw new Error(`status ${res.status}`);
+      connected = true;
+      delay = RECONNECT_MIN_MS;
+      options.onConnectionChange?.(true);
+      await readSse(res.body, onMessage);
+    } catch {
+      // dropped or unreachable: retried below
+    }
+    if (abort.signal.aborted) return;
+    options.onConnectionChange?.(false);
+    retryTimer = setTimeout(() => void open(), connected ? RECONNECT_MIN_MS : delay);
+    if (!connected) delay = Math.min(delay * 2, RECONNECT_MAX_MS);
   };
-  open();
+  void open();
 
   return () => {
-    closed = true;
+    abort.abort();
     if (retryTimer) clearTimeout(retryTimer);
-    source?.close();
   };
 }

@@ -4,6 +4,7 @@ import type { ManagerApi } from '../../src-shared/contract.js';
 import { withRevivedErrors } from '../../src-shared/serialized-error.js';
 import type {} from '../../src-shared/window-api.js';
 import { createStore } from '../lib/store.js';
+import { authHeaders, noteUnauthorized } from './auth.js';
 import { createHttpManagerApi } from './http-client.js';
 
 export type Transport = 'ipc' | 'http';
@@ -15,7 +16,12 @@ function pick(): { api: ManagerApi; transport: Transport } {
   // IPC rejects with plain data (contextBridge keeps nothing else): revive ApiErrors as HTTP does.
   if (window.llmManager) return { api: withRevivedErrors(window.llmManager), transport: 'ipc' };
   eventsConnected.set(false);
-  return { api: createHttpManagerApi(window.location.origin, { onConnectionChange: (c) => eventsConnected.set(c) }), transport: 'http' };
+  const api = createHttpManagerApi(window.location.origin, {
+    onConnectionChange: (c) => eventsConnected.set(c),
+    headers: authHeaders,
+    onUnauthorized: noteUnauthorized,
+  });
+  return { api, transport: 'http' };
 }
 
 const chosen = pick();

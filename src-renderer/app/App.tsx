@@ -4,6 +4,7 @@ import { useRoute, type PageId } from '../lib/router.js';
 import { ChatPage } from '../pages/chat/ChatPage.js';
 import { LogsPage } from '../pages/logs/LogsPage.js';
 import { ModelsPage } from '../pages/models/ModelsPage.js';
+import { KeyGate } from './KeyGate.js';
 import { PageBoundary } from './PageBoundary.js';
 import { Sidebar } from './Sidebar.js';
 import { StatusStrip } from './StatusStrip.js';
@@ -46,6 +47,7 @@ export function App() {
         </main>
       </div>
       <Toasts />
+      <KeyGate />
     </div>
   );
 }

@@ -1,5 +1,6 @@
 // Top of every page: is the endpoint up, where is it, what runs, and what it holds in VRAM.
 import { useDevices, useHealth, useModels } from '../api/queries.js';
+import { apiKey, forgetKey, isUnauthorized } from '../api/auth.js';
 import { eventsConnected, transport } from '../api/manager.js';
 import { formatMb } from '../lib/format.js';
 import { useStore } from '../lib/store.js';
@@ -10,14 +11,17 @@ export function StatusStrip() {
   const models = useModels();
   const devices = useDevices();
   const live = useStore(eventsConnected);
+  const key = useStore(apiKey);
 
-  const router = health.isError
-    ? { tone: 'bad', text: 'Not reachable', title: 'LLM Manager does not answer. Start it again, then this page reconnects.' }
-    : !health.data
-      ? { tone: 'idle', text: 'Connecting…', title: '' }
-      : transport === 'http' && !live
-        ? { tone: 'warn', text: 'Reconnecting', title: 'The endpoint answers but live updates dropped; reconnecting.' }
-        : { tone: 'ok', text: 'Online', title: `LLM Manager ${health.data.version}, up ${Math.round(health.data.uptimeS / 60)} min` };
+  const router = isUnauthorized(health.error)
+    ? { tone: 'warn', text: 'Needs an API key', title: 'LLM Manager answers, but only to requests with one of program.api_keys.' }
+    : health.isError
+      ? { tone: 'bad', text: 'Not reachable', title: 'LLM Manager does not answer. Start it again, then this page reconnects.' }
+      : !health.data
+        ? { tone: 'idle', text: 'Connecting…', title: '' }
+        : transport === 'http' && !live
+          ? { tone: 'warn', text: 'Reconnecting', title: 'The endpoint answers but live updates dropped; reconnecting.' }
+          : { tone: 'ok', text: 'Online', title: `LLM Manager ${health.data.version}, up ${Math.round(health.data.uptimeS / 60)} min` };
 
   const list = models.data ?? [];
   const running = list.filter((m) => m.state === 'ready').length;
@@ -67,6 +71,21 @@ export function StatusStrip() {
           <Skeleton width="6em" />
         )}
       </div>
+      {transport === 'http' && key && (
+        <div className="status-item status-key">
+          <button
+            type="button"
+            className="button button-quiet"
+            title="This browser sends an API key; forget it, and the page asks again"
+            onClick={() => {
+              forgetKey();
+              window.location.reload();
+            }}
+          >
+            Forget key
+          </button>
+        </div>
+      )}
     </header>
   );
 }

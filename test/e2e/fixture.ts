@@ -35,8 +35,8 @@ export interface E2eNode {
   close(): Promise<void>;
 }
 
-/** `empty`: no models and GPU monitoring off, for the empty states. */
-export async function startE2eNode(options: { empty?: boolean } = {}): Promise<E2eNode> {
+/** `empty`: no models and GPU monitoring off, for the empty states; `apiKeys`: program.api_keys. */
+export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[] } = {}): Promise<E2eNode> {
   if (!fs.existsSync(path.join(WEB_UI_DIR, 'index.html'))) {
     throw new Error(`${WEB_UI_DIR}/index.html is missing: run "npm run build:renderer" first (npm test does)`);
   }
@@ -57,7 +57,7 @@ export async function startE2eNode(options: { empty?: boolean } = {}): Promise<E
     config.program.Disable_GPU_monitoring = true;
   }
   const configPath = path.join(dir, 'config.yaml');
-  fs.writeFileSync(configPath, stringify(config));
+  fs.writeFileSync(configPath, stringify(options.apiKeys ? { ...config, program: { ...config.program, api_keys: options.apiKeys } } : config));
 
   const pids = new Set<number>();
   let node: LlmNode | null = null;

@@ -1,6 +1,8 @@
 // The window's own OpenAI calls (the Chat page), straight to the endpoint local apps use.
 import { ApiError, apiErrorFromBody } from '../../../src-shared/errors.js';
-import { openAiBase } from '../../api/manager.js';
+import { authHeaders, noteUnauthorized } from '../../api/auth.js';
+import { openAiBase, transport } from '../../api/manager.js';
+import { readSse } from '../../lib/sse.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -26,7 +28,8 @@ async function send(path: string, body: unknown, signal?: AbortSignal): Promise<
   try {
     res = await fetch(`${base}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      // In the app, Electron adds the app's own key; a browser sends the one the user entered.
+      headers: { 'content-type': 'application/json', ...(transport === 'http' ? authHeaders() : {}) },
       body: JSON.stringify(body),
       ...(signal ? { signal } : {}),
     });
@@ -34,7 +37,11 @@ async function send(path: string, body: unknown, signal?: AbortSignal): Promise<
     if (signal?.aborted) throw err;
     throw new ApiError(0, 'unreachable', `Can't reach the endpoint at ${base}. Is LLM Manager still running?`, 'service_unavailable');
   }
-  if (!res.ok) throw apiErrorFromBody(res.status, await res.json().catch(() => null));
+  if (!res.ok) {
+    const err = apiErrorFromBody(res.status, await res.json().catch(() => null));
+    if (res.status === 401 && transport === 'http') noteUnauthorized(err);
+    throw err;
+  }
   return res;
 }
 
@@ -46,27 +53,11 @@ export async function streamChat(
 ): Promise<StreamResult> {
   const res = await send('/v1/chat/completions', { ...request, stream: true, stream_options: { include_usage: true } }, signal);
   if (!res.body) throw new ApiError(502, 'no_body', 'The engine answered without a body.');
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   const result: StreamResult = { finishReason: null, completionTokens: null, chunks: 0 };
-  let buffer = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let cut: number;
-    while ((cut = buffer.search(/\r?\n\r?\n/)) !== -1) {
-      const block = buffer.slice(0, cut);
-      buffer = buffer.slice(cut).replace(/^\r?\n\r?\n/, '');
-      const data = block
-        .split(/\r?\n/)
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).trimStart())
-        .join('\n');
-      if (!data) continue;
-      if (data === '[DONE]') return result;
-      handleChunk(JSON.parse(data) as ChatChunk, result, onDelta);
-    }
-  }
+  await readSse(res.body, (message) => {
+    if (message.data === '[DONE]') return 'stop';
+    if (message.data !== '') handleChunk(JSON.parse(message.data) as ChatChunk, result, onDelta);
+  });
   return result;
 }
 
