@@ -16,6 +16,7 @@ import { ModelRegistry } from './models/registry.js';
 import { ModelSupervisor, processDeps, type SupervisorDeps } from './models/supervisor.js';
 import { applyServerTimeouts, createRouterServer } from './router/server.js';
 import { EngineLedger, ledgerPath, reapLeftoverEngines } from './models/engine-ledger.js';
+import { EngineWatchdog } from './models/engine-watchdog.js';
 import { RequestGuard } from './security/guard.js';
 import { bindProblem, isLoopbackHost } from './security/host.js';
 import { randomBytes } from 'node:crypto';
@@ -93,6 +94,18 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   // Engines a crashed earlier run left behind go first, before any engine of ours starts.
   const ledger = new EngineLedger(ledgerPath(config.program.logDir), logger);
   await reapLeftoverEngines(ledger.file, { logger });
+  // The ledger covers the next start; the watchdog, a crash of this node while it runs.
+  const watchdog = new EngineWatchdog({ logger });
+  const engineRecords = {
+    add(entry: { model: string; pid: number; command: string }) {
+      ledger.add(entry);
+      watchdog.add(entry.pid);
+    },
+    remove(pid: number) {
+      ledger.remove(pid);
+      watchdog.remove(pid);
+    },
+  };
 
   const events = new EventHub();
   // Devices and the GPU-aware chooser need the registry, which needs the chooser: a getter breaks the knot.
@@ -120,7 +133,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   const baseChooser = options.chooseProfile ?? gpuChooser.choose;
   const adapt = options.adaptProfile;
   const chooseProfile: ProfileChooser = adapt ? (model) => baseChooser({ ...model, profiles: model.profiles.map(adapt) }) : baseChooser;
-  const deps = processDeps({ chooseProfile, defaultCwd: loaded.dir, ledger, ...options.supervisorDeps });
+  const deps = processDeps({ chooseProfile, defaultCwd: loaded.dir, ledger: engineRecords, ...options.supervisorDeps });
   const registry = new ModelRegistry((modelConfig) => {
     const log = ModelLog.inDir(modelConfig.name, current().program.logDir);
     const supervisor = new ModelSupervisor(modelConfig, log, deps);
@@ -221,6 +234,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
         await Promise.all(registry.list().map((s) => s.stop('LLM Manager is shutting down')));
         for (const supervisor of registry.list()) supervisor.log.close();
         ledger.close();
+        await watchdog.close();
         server.closeAllConnections();
       })();
       return closing;

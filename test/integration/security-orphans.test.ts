@@ -1,5 +1,6 @@
-// No orphans and no leaks: a node killed with SIGKILL leaves engines behind, and the next start
-// stops them (and only them); a hundred start/stop cycles leave the process and fd counts flat.
+// No orphans and no leaks: a node killed with SIGKILL has its engines stopped by its watchdog at
+// once; when the watchdog died too, the next start stops them (and only them); a hundred
+// start/stop cycles leave the process and fd counts flat.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LEDGER_FILE_NAME } from '../../src-main/core/models/engine-ledger.js';
+import { WATCHDOG_NAME } from '../../src-main/core/models/engine-watchdog.js';
 import { chat, postJson, waitFor } from '../helpers/http.js';
 import { closeAllNodes, DEMO_ENGINE, startNode } from '../helpers/node-fixture.js';
 import { freePorts } from '../helpers/ports.js';
@@ -47,41 +49,83 @@ async function startCli(configPath: string, port: number): Promise<Cli> {
   return { proc, output: () => output, exited };
 }
 
+/** A config whose one model runs through a shell script that starts the demo engine as its child. */
+function writeConfig(dir: string, routerPort: number, enginePort: number): string {
+  const script = path.join(dir, 'engine.sh');
+  fs.writeFileSync(script, `#!/bin/sh\n"${process.execPath}" "${DEMO_ENGINE}" --load-ms 20 &\nwait\n`);
+  const configPath = path.join(dir, 'config.yaml');
+  fs.writeFileSync(
+    configPath,
+    stringify({
+      program: { host: '127.0.0.1', port: routerPort, log_level: 'INFO', alive_time: 0, Disable_GPU_monitoring: true, log_dir: 'logs' },
+      'Local-Models': { demo: { mode: 'Chat', port: enginePort, 'CPU-Config': { required_devices: [], script_path: script } } },
+    }),
+  );
+  return configPath;
+}
+
+/** The model's engine (the script) and the demo engine it started, once the model answered. */
+async function runningEngine(routerPort: number): Promise<{ script: number; engine: number }> {
+  expect((await postJson(`http://127.0.0.1:${routerPort}/v1/chat/completions`, chat('demo'))).status).toBe(200);
+  const info = (await (await fetch(`http://127.0.0.1:${routerPort}/api/models/demo/info`)).json()) as { pid: number };
+  const [engine] = childrenOf(info.pid);
+  expect(engine).toBeDefined();
+  return { script: info.pid, engine: engine! };
+}
+
+function watchdogOf(cliPid: number): number | undefined {
+  return childrenOf(cliPid).find((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(WATCHDOG_NAME);
+    } catch {
+      return false;
+    }
+  });
+}
+
 describe.runIf(linux)('a node killed with SIGKILL', () => {
-  it('leaves its engine running; the next start stops that engine before serving, and nothing else', async () => {
+  it('has its engine stopped by its watchdog at once, the script and its child alike', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-orphan-'));
     dirs.push(dir);
-    const [routerPort, enginePort] = await freePorts(2);
-    const configPath = path.join(dir, 'config.yaml');
-    fs.writeFileSync(
-      configPath,
-      stringify({
-        program: { host: '127.0.0.1', port: routerPort, log_level: 'INFO', alive_time: 0, Disable_GPU_monitoring: true, log_dir: 'logs' },
-        'Local-Models': {
-          demo: { mode: 'Chat', port: enginePort, 'CPU-Config': { required_devices: [], command: process.execPath, args: [DEMO_ENGINE, '--load-ms', '20'] } },
-        },
-      }),
-    );
+    const [routerPort, enginePort] = (await freePorts(2)) as [number, number];
+    const cli = await startCli(writeConfig(dir, routerPort, enginePort), routerPort);
+    const { script, engine } = await runningEngine(routerPort);
+    const ids = { script: processIdentity(script), engine: processIdentity(engine) };
+    const watchdog = watchdogOf(cli.proc.pid!);
+    expect(watchdog).toBeDefined();
 
-    const first = await startCli(configPath, routerPort!);
-    expect((await postJson(`http://127.0.0.1:${routerPort}/v1/chat/completions`, chat('demo'))).status).toBe(200);
-    const info = (await (await fetch(`http://127.0.0.1:${routerPort}/api/models/demo/info`)).json()) as { pid: number };
-    const engine = info.pid;
+    cli.proc.kill('SIGKILL');
+    await cli.exited;
+    // No new node needed: the engine and its port are freed within moments.
+    await waitFor(() => !isProcessRunning(engine, ids.engine) && !isProcessRunning(script, ids.script), 8000, 'the watchdog to stop the engine', 25);
+    await waitFor(() => !isProcessRunning(watchdog!), 3000, 'the watchdog to exit', 25);
+  }, 60_000);
+
+  it('with its watchdog killed too, leaves the engine running; the next start stops it before serving, and nothing else', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-orphan-'));
+    dirs.push(dir);
+    const [routerPort, enginePort] = (await freePorts(2)) as [number, number];
+    const configPath = writeConfig(dir, routerPort, enginePort);
+    const first = await startCli(configPath, routerPort);
+    const { script, engine } = await runningEngine(routerPort);
     const identity = processIdentity(engine);
     const ledger = JSON.parse(fs.readFileSync(path.join(dir, 'logs', LEDGER_FILE_NAME), 'utf8'));
     expect(ledger.owner.pid).toBe(first.proc.pid);
-    expect(ledger.engines).toMatchObject([{ model: 'demo', pid: engine, startTime: identity }]);
+    expect(ledger.engines).toMatchObject([{ model: 'demo', pid: script, startTime: processIdentity(script) }]);
 
+    // Both gone at once (say, `kill -9` of every LLM Manager process).
+    process.kill(watchdogOf(first.proc.pid!)!, 'SIGKILL');
     first.proc.kill('SIGKILL');
     await first.exited;
     // The engine runs on without its node (its own process group, nobody to stop it).
+    await new Promise((resolve) => setTimeout(resolve, 500));
     expect(isProcessRunning(engine, identity)).toBe(true);
     const bystander = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
     try {
-      const second = await startCli(configPath, routerPort!);
+      const second = await startCli(configPath, routerPort);
       // Stopped before the new node served anything, so the model's port was free for a fresh start.
       expect(isProcessRunning(engine, identity)).toBe(false);
-      expect(second.output()).toContain(`stopping demo (pid ${engine}), left running by an LLM Manager that did not shut down`);
+      expect(second.output()).toContain(`stopping demo (pid ${script}), left running by an LLM Manager that did not shut down`);
       expect(isProcessRunning(bystander.pid!)).toBe(true);
       expect((await postJson(`http://127.0.0.1:${routerPort}/v1/chat/completions`, chat('demo'))).status).toBe(200);
 

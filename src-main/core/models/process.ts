@@ -84,7 +84,8 @@ export function spawnEngine(launch: LaunchCommand, options: SpawnOptions): Child
  * object of the app's with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE: Windows kills that child when the
  * app exits in any way, crash and Task Manager included. The job also allows silent breakaway, so
  * processes a .bat or .ps1 script starts are outside it; those are stopped with the tree
- * (taskkill /T) and, after a crash, by the reaper at the next start.
+ * (taskkill /T), but a crash orphans them (the README says to use command + args there).
+ * POSIX engines outlive a crashed node only until its watchdog notices (engine-watchdog.ts).
  */
 export function engineSpawnOptions(launch: LaunchCommand, options: SpawnOptions, platform: NodeJS.Platform = process.platform): NodeSpawnOptions {
   return {
