@@ -16,6 +16,8 @@
 //   --exit-before-ready CODE  log "error: failed to load model" to stderr and exit with CODE after load-ms/2,
 //                             before /health ever answers 200; env DEMO_EXIT_BEFORE_READY
 //   --ignore-sigterm          log "ignoring SIGTERM" and keep running (only SIGKILL stops it); env DEMO_IGNORE_SIGTERM=1
+//   --api-key KEY             as llama-server: completion, embedding and rerank requests need "Authorization: Bearer KEY"
+//                             (401 otherwise); /health and /v1/models stay open
 //   --quiet                   no log line per request; env DEMO_QUIET=1
 //   --help                    print this text
 // Flags win over env vars. Unknown flags (say, llama-server's own) are reported and ignored.
@@ -40,6 +42,7 @@ const OPTIONS = {
   'crash-after': { type: 'string' },
   'exit-before-ready': { type: 'string' },
   'ignore-sigterm': { type: 'boolean' },
+  'api-key': { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -127,6 +130,7 @@ function readConfig(argv, env) {
     exitBeforeReady: exitBeforeReady === undefined ? undefined : toNumber('exit-before-ready', exitBeforeReady, { max: 255 }),
     ignoreSigterm: values['ignore-sigterm'] === true || isTruthy(env.DEMO_IGNORE_SIGTERM),
     quiet: values.quiet === true || isTruthy(env.DEMO_QUIET),
+    apiKey: typeof values['api-key'] === 'string' && values['api-key'] !== '' ? values['api-key'] : undefined,
   };
 }
 
@@ -173,13 +177,18 @@ function pathOf(url = '/') {
 
 // Wraps a POST handler: reads the JSON body, counts the request and plays the --crash-after crash.
 function modelRequest(handler) {
-  return (req, res) =>
+  return (req, res) => {
+    if (config.apiKey !== undefined && req.headers.authorization !== `Bearer ${config.apiKey}`) {
+      req.resume();
+      return sendError(res, 401, 'Invalid API Key', 'authentication_error');
+    }
     readJsonBody(req, res, (body) => {
       state.modelRequests += 1;
       const crashing = config.crashAfter !== undefined && state.modelRequests > config.crashAfter;
       if (crashing && body.stream !== true) return crash();
       return handler(body, res, crashing);
     });
+  };
 }
 
 function readJsonBody(req, res, onBody) {

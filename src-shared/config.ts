@@ -30,6 +30,11 @@ export interface ProgramConfig {
   allowedHosts: string[];
   /** Listen on a non-loopback address without api_keys (anyone on the network may use it). */
   allowInsecureLan: boolean;
+  /**
+   * Give every engine a key of its own (LLAMA_API_KEY, VLLM_API_KEY, LLM_MANAGER_ENGINE_KEY in its
+   * environment) and send it on every forwarded request, so only the router can use an engine's port.
+   */
+  engineKeys: boolean;
   /** Requests that may wait for one model to start; more are answered 503 with Retry-After. */
   maxQueuedRequests: number;
   /** Time a client has to send a request's headers. */
@@ -163,6 +168,7 @@ const programSchema = z.object({
     })
     .default([]),
   allow_insecure_lan: z.boolean({ error: 'expected true or false' }).default(false),
+  engine_keys: z.boolean({ error: 'expected true or false' }).default(false),
   max_queued_requests: z.int({ error: 'expected a whole number ≥ 1' }).min(1, 'expected a whole number ≥ 1').default(1000),
   header_timeout: secondsField.refine((ms) => ms > 0, 'expected a duration above 0').default(30_000),
   request_timeout: secondsField.default(300_000),
@@ -279,6 +285,7 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
         corsOrigins: p.cors_origins,
         allowedHosts: p.allowed_hosts,
         allowInsecureLan: p.allow_insecure_lan,
+        engineKeys: p.engine_keys,
         maxQueuedRequests: p.max_queued_requests,
         headerTimeoutMs: p.header_timeout,
         requestTimeoutMs: p.request_timeout,

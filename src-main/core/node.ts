@@ -133,7 +133,9 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   const baseChooser = options.chooseProfile ?? gpuChooser.choose;
   const adapt = options.adaptProfile;
   const chooseProfile: ProfileChooser = adapt ? (model) => baseChooser({ ...model, profiles: model.profiles.map(adapt) }) : baseChooser;
-  const deps = processDeps({ chooseProfile, defaultCwd: loaded.dir, ledger: engineRecords, ...options.supervisorDeps });
+  // program.engine_keys: a fresh key for every engine start, known only to this process and that engine.
+  const engineKey = () => (current().program.engineKeys ? randomBytes(24).toString('base64url') : null);
+  const deps = processDeps({ chooseProfile, defaultCwd: loaded.dir, ledger: engineRecords, engineKey, ...options.supervisorDeps });
   const registry = new ModelRegistry((modelConfig) => {
     const log = ModelLog.inDir(modelConfig.name, current().program.logDir);
     const supervisor = new ModelSupervisor(modelConfig, log, deps);

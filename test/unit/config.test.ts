@@ -89,6 +89,7 @@ const DEFAULT_PROGRAM = {
   corsOrigins: [] as string[],
   allowedHosts: [] as string[],
   allowInsecureLan: false,
+  engineKeys: false,
   maxQueuedRequests: 1000,
   headerTimeoutMs: 30_000,
   requestTimeoutMs: 300_000,

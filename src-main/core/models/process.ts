@@ -155,10 +155,11 @@ export function isPortInUse(port: number, host = '127.0.0.1', timeoutMs = 500): 
 
 const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
-/** GET http://127.0.0.1:port/path → status code, or null when nothing answers. */
-export function probeHealth(port: number, path: string, timeoutMs = 2000): Promise<number | null> {
+/** GET http://127.0.0.1:port/path → status code, or null when nothing answers. `key`: the engine's own (program.engine_keys). */
+export function probeHealth(port: number, path: string, timeoutMs = 2000, key: string | null = null): Promise<number | null> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent: probeAgent, timeout: timeoutMs }, (res) => {
+    const headers = key ? { authorization: `Bearer ${key}` } : undefined;
+    const req = http.get({ host: '127.0.0.1', port, path, agent: probeAgent, timeout: timeoutMs, headers }, (res) => {
       res.resume();
       resolve(res.statusCode ?? null);
     });

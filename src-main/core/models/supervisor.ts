@@ -16,13 +16,15 @@ export interface SupervisorDeps {
   chooseProfile: ProfileChooser;
   spawn: (profile: LaunchProfile, env: NodeJS.ProcessEnv, cwd: string) => ChildProcess;
   describeLaunch: (profile: LaunchProfile) => string;
-  probeHealth: (port: number, path: string, timeoutMs?: number) => Promise<number | null>;
+  probeHealth: (port: number, path: string, timeoutMs?: number, key?: string | null) => Promise<number | null>;
   isPortInUse: (port: number) => Promise<boolean>;
   signalTree: (pid: number, signal: NodeJS.Signals) => void;
   treeAlive: (pid: number) => boolean;
   now: () => number;
   baseEnv: NodeJS.ProcessEnv;
   defaultCwd: string;
+  /** The key a new engine gets (program.engine_keys on), or null. */
+  engineKey?: () => string | null;
   /** Crash-loop backoff and hang detection timings (tests shrink them). */
   faults?: Partial<FaultPolicy>;
   /** Told of every engine process started and gone, for the orphan reaper (engine-ledger.ts). */
@@ -66,6 +68,8 @@ const READY_HINT = /listening|ready|started|startup complete|running on|serving/
 interface Running {
   child: ChildProcess;
   pid: number;
+  /** What the router must send to this engine (it was started with it); null = nothing. */
+  key: string | null;
   exited: Promise<void>;
   hasExited: boolean;
 }
@@ -135,6 +139,11 @@ export class ModelSupervisor {
   /** pid of the engine's process-group leader while one runs. */
   get pid(): number | null {
     return this.running?.pid ?? null;
+  }
+
+  /** The key the running engine was started with (program.engine_keys), for the router to send. */
+  get engineKey(): string | null {
+    return this.running?.key ?? null;
   }
 
   /** End of the last request (or readiness): least-recently-used order for eviction. */
@@ -220,7 +229,7 @@ export class ModelSupervisor {
     const generation = this.generation;
     this.healthCheckRunning = true;
     void this.deps
-      .probeHealth(this.config.port, this.config.healthPath, this.faults.healthTimeoutMs)
+      .probeHealth(this.config.port, this.config.healthPath, this.faults.healthTimeoutMs, this.engineKey)
       .then((status) => {
         if (status === null && generation === this.generation && this.state === 'ready') {
           this.onHung(generation, `${this.config.name} refused a connection and does not answer its health check`);
@@ -324,6 +333,7 @@ export class ModelSupervisor {
     }
     if (generation !== this.generation) return;
 
+    const key = this.deps.engineKey?.() ?? null;
     const env: NodeJS.ProcessEnv = {
       ...this.deps.baseEnv,
       ...choice.env,
@@ -331,6 +341,7 @@ export class ModelSupervisor {
       PORT: String(model.port),
       LLM_PORT: String(model.port),
       MODEL_NAME: model.name,
+      ...(key ? { LLAMA_API_KEY: key, VLLM_API_KEY: key, LLM_MANAGER_ENGINE_KEY: key } : {}),
     };
     let child: ChildProcess;
     try {
@@ -340,7 +351,7 @@ export class ModelSupervisor {
       return this.failStart(generation, `could not launch ${model.name}: ${(err as Error).message}`, null, null);
     }
 
-    const running: Running = { child, pid: child.pid ?? -1, exited: Promise.resolve(), hasExited: false };
+    const running: Running = { child, pid: child.pid ?? -1, key, exited: Promise.resolve(), hasExited: false };
     running.exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         running.hasExited = true;
@@ -384,7 +395,7 @@ export class ModelSupervisor {
   private async waitHealthy(generation: number, model: ModelConfig): Promise<void> {
     const began = this.deps.now();
     while (generation === this.generation && this.state === 'starting') {
-      const status = await this.deps.probeHealth(model.port, model.healthPath);
+      const status = await this.deps.probeHealth(model.port, model.healthPath, undefined, this.engineKey);
       if (generation !== this.generation || this.state !== 'starting') return;
       if (status === 200) return this.onReady(generation);
       const interval = this.deps.now() - began < PROBE_FAST_WINDOW_MS ? PROBE_FAST_MS : PROBE_SLOW_MS;
@@ -543,7 +554,7 @@ export class ModelSupervisor {
       if (this.inFlight > 0) return this.scheduleHealthCheck(generation, misses);
       this.healthCheckRunning = true;
       void this.deps
-        .probeHealth(this.config.port, this.config.healthPath, healthTimeoutMs)
+        .probeHealth(this.config.port, this.config.healthPath, healthTimeoutMs, this.engineKey)
         .then((status) => {
           this.healthCheckRunning = false;
           if (generation !== this.generation || this.state !== 'ready') return;

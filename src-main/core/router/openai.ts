@@ -119,6 +119,8 @@ async function forward(
     const name = raw[i]!.toLowerCase();
     if (!NOT_FORWARDED.has(name)) headers.push(raw[i]!, raw[i + 1]!);
   }
+  const engineKey = supervisor.engineKey;
+  if (engineKey) headers.push('authorization', `Bearer ${engineKey}`);
   let streaming = false;
   upstream.forward({ port: supervisor.port, path: req.url ?? '/', headers, body }, res, {
     onHead(status, upHeaders) {
