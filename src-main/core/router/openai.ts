@@ -10,7 +10,7 @@ import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 
 /** Which model modes each proxied endpoint serves. */
-const ENDPOINT_MODES: Record<string, readonly ModelMode[]> = {
+export const ENDPOINT_MODES: Record<string, readonly ModelMode[]> = {
   '/v1/chat/completions': ['Chat', 'Base'],
   '/v1/completions': ['Chat', 'Base'],
   '/v1/embeddings': ['Embedding'],
@@ -22,12 +22,12 @@ const ENDPOINT_MODES: Record<string, readonly ModelMode[]> = {
 const MAX_MODEL_NAME = 256;
 
 // Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus ones we set ourselves.
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
   'proxy-authenticate', 'proxy-authorization', 'host', 'content-length', 'expect',
 ]);
 // The client's credentials are for us, never for the engine (nor its logs); and no compression.
-const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'authorization', 'x-api-key', 'cookie', 'accept-encoding']);
+export const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'authorization', 'x-api-key', 'cookie', 'accept-encoding']);
 
 export interface OpenAIRouterOptions {
   registry: ModelRegistry;
@@ -152,7 +152,7 @@ async function forward(
 }
 
 /** The engine died mid-answer: tell a streaming client in-band, cut a plain one off. */
-function endBroken(res: http.ServerResponse, supervisor: ModelSupervisor, streaming: boolean): void {
+export function endBroken(res: http.ServerResponse, supervisor: ModelSupervisor, streaming: boolean): void {
   if (res.writableEnded || res.destroyed) return;
   if (streaming) {
     const body = errorBody(`the engine of model "${supervisor.name}" stopped in the middle of the answer`, 'upstream_error', 'engine_died');
@@ -179,7 +179,7 @@ function listModels(res: http.ServerResponse, registry: ModelRegistry, pathname:
   sendJson(res, 200, entry);
 }
 
-function modelOf(body: Buffer): string {
+export function modelOf(body: Buffer): string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -196,7 +196,7 @@ function modelOf(body: Buffer): string {
   return model;
 }
 
-function isJsonType(contentType: string): boolean {
+export function isJsonType(contentType: string): boolean {
   const semi = contentType.indexOf(';');
   const mime = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
   return mime === 'application/json' || mime === 'application/x-www-form-urlencoded' || (mime.startsWith('application/') && mime.endsWith('+json'));

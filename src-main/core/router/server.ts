@@ -9,6 +9,7 @@ import type { ProgramConfig } from '../../../src-shared/config.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { RequestGuard } from '../security/guard.js';
 import { createManagementApp } from './management.js';
+import { installFastPath } from './fast-path.js';
 import { createOpenAIHandler, isOpenAIPath, sendError } from './openai.js';
 
 export interface RouterOptions {
@@ -58,7 +59,17 @@ export function createRouterServer(options: RouterOptions): Server {
     },
   );
   applyServerTimeouts(server, limits?.() ?? { headerTimeoutMs: 30_000, requestTimeoutMs: 0 });
-  server.once('close', () => void openai.close());
+  // Ready models' plain requests skip node:http (fast-path.ts); everything else comes through here.
+  const fast = installFastPath(server, {
+    registry: options.registry,
+    ...(guard ? { guard } : {}),
+    bodyLimitBytes: options.bodyLimitBytes,
+    headerTimeoutMs: () => limits?.().headerTimeoutMs ?? 30_000,
+  });
+  server.once('close', () => {
+    fast.closeAll();
+    void openai.close();
+  });
   return server;
 }
 

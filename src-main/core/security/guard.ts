@@ -103,6 +103,20 @@ export class RequestGuard {
     return true;
   }
 
+  /**
+   * For the router's fast path: true only when admit() would let this request in untouched — a
+   * Host we answer to, a peer we serve, no Origin (so no CORS to decide) and, with keys set, a
+   * matching key. Anything else goes the full way, where admit() answers it.
+   */
+  quickAdmit(headers: Readonly<Record<string, string>>, remoteAddress: string | undefined): boolean {
+    const p = this.current();
+    const host = headers['host'];
+    if (host === undefined || !isAllowedHost(host, p.hosts)) return false;
+    if (p.localPeersOnly && !isLoopbackAddress(remoteAddress)) return false;
+    if (headers['origin'] !== undefined) return false;
+    return p.keyDigests.length === 0 || this.matches(keyFromHeaders(headers), p, true);
+  }
+
   private preflight(req: http.IncomingMessage, res: http.ServerResponse, surface: Surface, p: Policy, origin: string): void {
     const o = origin.toLowerCase();
     const requested = req.headers['access-control-request-headers'];
@@ -180,12 +194,16 @@ function isListed(p: Policy, origin: string, surface: Surface): boolean {
 
 /** `Authorization: Bearer KEY`, else `x-api-key: KEY`. */
 export function presentedKey(req: http.IncomingMessage): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth !== undefined) {
+  return keyFromHeaders(req.headers);
+}
+
+function keyFromHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): string | undefined {
+  const auth = headers['authorization'];
+  if (typeof auth === 'string') {
     const match = /^\s*bearer\s+(\S+)\s*$/i.exec(auth);
     if (match) return match[1];
   }
-  const key = req.headers['x-api-key'];
+  const key = headers['x-api-key'];
   return typeof key === 'string' && key.trim() !== '' ? key.trim() : undefined;
 }
 

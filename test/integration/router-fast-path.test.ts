@@ -1,0 +1,231 @@
+// The router's fast path (fast-path.ts): plain requests to a ready model skip node:http. These
+// tests speak HTTP on raw sockets to check it answers like the full path — and hands every other
+// request, with the bytes it read, to node:http.
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fastPathStats } from '../../src-main/core/router/fast-path.js';
+import { chat, postJson, waitFor } from '../helpers/http.js';
+import { closeAllNodes, startNode, type NodeFixture } from '../helpers/node-fixture.js';
+
+const ODD_ENGINE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'odd-engine.mjs');
+
+afterEach(closeAllNodes);
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  trailers: Record<string, string>;
+}
+
+/** Splits raw HTTP/1.1 responses (1xx skipped), decoding Content-Length and chunked bodies. */
+function parseAnswers(raw: Buffer): Answer[] {
+  const out: Answer[] = [];
+  let at = 0;
+  const text = raw.toString('latin1');
+  const headerMap = (block: string) => Object.fromEntries(block.split('\r\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  while (at < text.length) {
+    const end = text.indexOf('\r\n\r\n', at);
+    if (end === -1) throw new Error(`unfinished head: ${JSON.stringify(text.slice(at, at + 200))}`);
+    const [statusLine, ...lines] = text.slice(at, end).split('\r\n');
+    const status = Number(statusLine!.split(' ')[1]);
+    const headers = headerMap(lines.join('\r\n'));
+    at = end + 4;
+    if (status < 200) continue;
+    let body = '';
+    let trailers: Record<string, string> = {};
+    if (headers['transfer-encoding'] === 'chunked') {
+      for (;;) {
+        const nl = text.indexOf('\r\n', at);
+        if (nl === -1) throw new Error('unfinished chunk size');
+        const size = parseInt(text.slice(at, nl).split(';')[0]!, 16);
+        at = nl + 2;
+        if (size === 0) {
+          const tEnd = text.indexOf('\r\n\r\n', at - 2);
+          if (tEnd === -1) throw new Error('unfinished trailers');
+          trailers = headerMap(text.slice(at, tEnd));
+          at = tEnd + 4;
+          break;
+        }
+        if (at + size + 2 > text.length) throw new Error('unfinished chunk');
+        body += text.slice(at, at + size);
+        at += size + 2;
+      }
+    } else {
+      const length = Number(headers['content-length'] ?? 0);
+      if (at + length > text.length) throw new Error('unfinished body');
+      body = text.slice(at, at + length);
+      at += length;
+    }
+    out.push({ status, headers, body: Buffer.from(body, 'latin1').toString('utf8'), trailers });
+  }
+  return out;
+}
+
+/** Writes `pieces` on one socket (a pause between them) and reads until the server closes it or `count` answers are complete. */
+async function converse(port: number, pieces: (string | Buffer)[], count: number, gapMs = 0): Promise<Answer[]> {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  const chunks: Buffer[] = [];
+  let closed = false;
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.on('close', () => (closed = true));
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  for (const piece of pieces) {
+    socket.write(piece);
+    if (gapMs) await new Promise((resolve) => setTimeout(resolve, gapMs));
+  }
+  const complete = () => {
+    try {
+      return parseAnswers(Buffer.concat(chunks)).length >= count;
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(() => closed || complete(), 10_000, `${count} answers`, 10);
+  socket.destroy();
+  return parseAnswers(Buffer.concat(chunks));
+}
+
+const request = (body: unknown, headers: Record<string, string> = {}, target = '/v1/chat/completions') => {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const lines = [`POST ${target} HTTP/1.1`, 'Host: 127.0.0.1', 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(text)}`];
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  return `${lines.join('\r\n')}\r\n\r\n${text}`;
+};
+
+async function readyNode(program: Record<string, unknown> = {}): Promise<NodeFixture> {
+  const fx = await startNode({
+    models: [
+      { name: 'demo', flags: ['--load-ms', '20', '--stream-delay-ms', '5', '--quiet'] },
+      { name: 'odd', script: { file: 'odd.sh', text: `exec "$NODE" '${ODD_ENGINE}'\n` }, flags: [] },
+    ],
+    program,
+  });
+  await fx.node.api.startModel('demo');
+  await fx.node.api.startModel('odd');
+  return fx;
+}
+
+const stats = (fx: NodeFixture) => fastPathStats(fx.node.server)!;
+
+describe('the fast path', () => {
+  it('answers plain and streamed requests to a ready model on one kept-alive connection, as the full path would', async () => {
+    const fx = await readyNode();
+    const before = { ...stats(fx) };
+    const answers = await converse(fx.routerPort, [request(chat('demo')), request(chat('demo', { stream: true, max_tokens: 4 })), request(chat('demo'))], 3);
+    expect(stats(fx).served - before.served).toBe(3);
+    expect(stats(fx).handedOff).toBe(before.handedOff);
+    const [plain, streamed, again] = answers;
+    expect(plain!.status).toBe(200);
+    expect(plain!.headers['content-type']).toContain('application/json');
+    expect(JSON.parse(plain!.body).choices[0].message.content).toMatch(/^Echo:/);
+    expect(again!.status).toBe(200);
+    expect(streamed!.headers['content-type']).toContain('text/event-stream');
+    expect(streamed!.headers['transfer-encoding']).toBe('chunked');
+    const events = streamed!.body.split('\n\n').filter(Boolean);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    expect(events.length).toBe(4 + 3);
+    // The same request through node:http (a browser-like Origin header sends it there) gets the same shape.
+    const full = await converse(fx.routerPort, [request(chat('demo'), { Origin: 'http://127.0.0.1' })], 1);
+    expect(stats(fx).handedOff).toBe(before.handedOff + 1);
+    expect(full[0]!.status).toBe(200);
+    expect(Object.keys(full[0]!.headers).filter((h) => h !== 'date').sort()).toEqual(
+      Object.keys(plain!.headers).filter((h) => h !== 'date').sort(),
+    );
+    expect(await fx.info('demo')).toMatchObject({ inFlight: 0 });
+  });
+
+  it('hands anything unusual to node:http with the bytes read, and that connection stays there', async () => {
+    const fx = await readyNode();
+    const cases: [string, string | Buffer, number][] = [
+      ['bad JSON', request('{"model":"demo",'), 400],
+      ['unknown model', request(chat('nope')), 404],
+      ['not JSON', request('x', { 'Content-Type': 'text/plain' }).replace('Content-Type: application/json\r\n', ''), 415],
+      ['mode mismatch', request({ model: 'demo', input: 'x' }, {}, '/v1/embeddings'), 400],
+      ['HTTP/1.0', request(chat('demo')).replace('HTTP/1.1', 'HTTP/1.0'), 200],
+      ['chunked upload', `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${(() => { const b = JSON.stringify(chat('demo')); return `${b.length.toString(16)}\r\n${b}\r\n0\r\n\r\n`; })()}`, 200],
+      ['a foreign Host', request(chat('demo')).replace('Host: 127.0.0.1', 'Host: evil.example'), 403],
+      ['a cross-site page', request(chat('demo'), { Origin: 'http://evil.example' }), 403],
+    ];
+    for (const [name, text, status] of cases) {
+      const before = stats(fx).handedOff;
+      const [answer] = await converse(fx.routerPort, [text], 1);
+      expect(answer?.status, name).toBe(status);
+      expect(stats(fx).handedOff, name).toBe(before + 1);
+    }
+    // Pipelined: the fast path answers the first, gives the connection away at the second, and
+    // node:http answers the rest, in order.
+    const served = stats(fx).served;
+    const answers = await converse(fx.routerPort, [request(chat('demo')) + request('{oops') + request(chat('demo'), { Connection: 'close' })], 3);
+    expect(answers.map((a) => a.status)).toEqual([200, 400, 200]);
+    expect(stats(fx).served).toBe(served + 1);
+    expect(fx.pids().length).toBe(2);
+  });
+
+  it('takes requests that arrive a byte at a time, and keeps the Connection: close of the client', async () => {
+    const fx = await readyNode();
+    const before = stats(fx).served;
+    const bytes = Buffer.from(request(chat('demo'), { Connection: 'close' }));
+    const pieces = [...bytes].map((b) => Buffer.of(b));
+    const answers = await converse(fx.routerPort, pieces.slice(0, 60).concat([Buffer.concat(pieces.slice(60))]), 1, 2);
+    expect(answers).toHaveLength(1);
+    expect(answers[0]!.status).toBe(200);
+    expect(answers[0]!.headers['connection']).toBe('close');
+    expect(answers[0]!.headers['keep-alive']).toBeUndefined();
+    expect(stats(fx).served).toBe(before + 1);
+  });
+
+  it('relays the rarer answer shapes: close-delimited, 103 first, chunk extensions and trailers a byte at a time, a socket the engine closed', async () => {
+    const fx = await readyNode();
+    const body = (mode: string) => ({ model: 'odd', mode, messages: [{ role: 'user', content: 'x' }] });
+    const before = stats(fx).served;
+    const answers = await converse(
+      fx.routerPort,
+      [request(body('eof-body')), request(body('early-hints')), request(body('trickle')), request(body('close-after')), request(body('plain')), request(body('plain'))],
+      6,
+      40,
+    );
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(JSON.parse(answers[0]!.body).mode).toBe('eof-body');
+    expect(answers[0]!.headers['transfer-encoding']).toBe('chunked');
+    expect(JSON.parse(answers[1]!.body).mode).toBe('early-hints');
+    expect(answers[2]!.body).toBe('data: {"n":1}\n\ndata: {"n":2}\n\ndata: [DONE]\n\n');
+    expect(answers[2]!.trailers).toEqual({ 'x-done': 'yes' });
+    // After "close-after" the engine's socket is gone: the next request needs a new one.
+    expect(JSON.parse(answers[4]!.body).mode).toBe('plain');
+    // The engine's CORS header never reaches the client.
+    for (const a of answers) expect(Object.keys(a.headers).some((h) => h.startsWith('access-control-'))).toBe(false);
+    expect(stats(fx).served).toBe(before + 6);
+  });
+
+  it('a client that leaves mid-stream ends the engine request and the in-flight count', async () => {
+    const fx = await startNode({ models: [{ name: 'demo', flags: ['--load-ms', '20', '--stream-delay-ms', '200', '--quiet'] }] });
+    await fx.node.api.startModel('demo');
+    const socket = net.connect({ port: fx.routerPort, host: '127.0.0.1' });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(request(chat('demo', { stream: true, max_tokens: 50 })));
+    await new Promise((resolve) => socket.once('data', resolve));
+    await waitFor(async () => (await fx.info('demo')).inFlight === 1, 2000, 'the request in flight', 10);
+    socket.destroy();
+    await waitFor(async () => (await fx.info('demo')).inFlight === 0, 2000, 'the request to end', 10);
+    // The engine is still fine for the next one.
+    expect((await postJson(`${fx.url}/v1/chat/completions`, chat('demo'))).status).toBe(200);
+  });
+
+  it('with api_keys: a request without the right key is handed on (and refused there); with it, fast', async () => {
+    const key = 'fast-path-key-0123456789';
+    const fx = await readyNode({ api_keys: [key] });
+    const handed = stats(fx).handedOff;
+    const [missing] = await converse(fx.routerPort, [request(chat('demo'))], 1);
+    const [wrong] = await converse(fx.routerPort, [request(chat('demo'), { Authorization: 'Bearer nope' })], 1);
+    expect([missing!.status, wrong!.status]).toEqual([401, 401]);
+    expect(stats(fx).handedOff).toBe(handed + 2);
+    const served = stats(fx).served;
+    const [ok] = await converse(fx.routerPort, [request(chat('demo'), { Authorization: `Bearer ${key}` })], 1);
+    expect(ok!.status).toBe(200);
+    expect(stats(fx).served).toBe(served + 1);
+  });
+});
