@@ -178,6 +178,20 @@ describe('the fast path', () => {
     expect(stats(fx).served).toBe(before + 1);
   });
 
+  it('a client that half-closes after its request gets the answer, then the connection ends', async () => {
+    const fx = await readyNode();
+    const socket = net.connect({ port: fx.routerPort, host: '127.0.0.1', allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    const ended = new Promise((resolve) => socket.once('end', resolve));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.end(request(chat('demo')));
+    await ended;
+    socket.destroy();
+    const answers = parseAnswers(Buffer.concat(chunks));
+    expect(answers.map((a) => a.status)).toEqual([200]);
+  });
+
   it('relays the rarer answer shapes: close-delimited, 103 first, chunk extensions and trailers a byte at a time, a socket the engine closed', async () => {
     const fx = await readyNode();
     const body = (mode: string) => ({ model: 'odd', mode, messages: [{ role: 'user', content: 'x' }] });

@@ -123,6 +123,8 @@ class ClientConnection {
   private timer: NodeJS.Timeout | null = null;
   /** The timer runs for an unfinished request (not the keep-alive wait): more bytes don't restart it. */
   private waitingForRest = false;
+  /** The client half-closed: answer what it sent, then close our side too (as node:http does). */
+  private ended = false;
 
   constructor(
     readonly socket: net.Socket,
@@ -131,6 +133,7 @@ class ClientConnection {
     socket.setNoDelay(true);
     socket.on('data', this.onData);
     socket.on('error', this.onError);
+    socket.on('end', this.onEnd);
     this.armTimer(KEEP_ALIVE_MS);
   }
 
@@ -139,6 +142,11 @@ class ClientConnection {
   }
 
   private readonly onError = () => this.socket.destroy();
+
+  private readonly onEnd = () => {
+    this.ended = true;
+    if (!this.busy) this.socket.end();
+  };
 
   private readonly onData = (chunk: Buffer) => {
     this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
@@ -169,7 +177,7 @@ class ClientConnection {
     this.fast.stats.served++;
     new Exchange(this, this.fast.engines, supervisor, request, () => {
       this.busy = false;
-      if (request.close) return void this.socket.end();
+      if (request.close || this.ended) return void this.socket.end();
       this.socket.resume();
       this.next();
     });
@@ -199,6 +207,7 @@ class ClientConnection {
     this.clearTimer();
     this.socket.off('data', this.onData);
     this.socket.off('error', this.onError);
+    this.socket.off('end', this.onEnd);
     this.socket.pause();
     if (this.buffer) this.socket.unshift(this.buffer);
     this.buffer = null;
