@@ -2,6 +2,7 @@
 // it, and then everything (calls, the live event stream, the Chat page's /v1 stream) carries it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
+import { closeEvery } from '../helpers/processes.js';
 import { openBrowser, startE2eNode, type E2eBrowser, type E2eNode } from './fixture.js';
 
 const KEY = 'e2e-key-7f3a9c1d5b2e8f40';
@@ -26,11 +27,8 @@ describe('the window in a browser, with api_keys set', () => {
     page = ui.page;
   });
 
-  afterAll(async () => {
-    const results = await Promise.allSettled([ui?.close(), node?.close()]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-  });
+  // Both, whatever happens to the other: a page error must not leave engines running.
+  afterAll(() => closeEvery([ui, node].filter((f) => f !== undefined)));
 
   it('asks for a key before showing anything, and refuses a wrong one', async () => {
     await page.goto(`${node.url}/#/models`);

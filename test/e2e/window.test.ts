@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
+import { closeEvery } from '../helpers/processes.js';
 import { openBrowser, startE2eNode, type E2eBrowser, type E2eNode } from './fixture.js';
 
 let node: E2eNode;
@@ -36,12 +37,8 @@ describe('the window over HTTP', () => {
     page = ui.page;
   });
 
-  afterAll(async () => {
-    // Both, whatever happens to the other: a page error must not leave engines running.
-    const results = await Promise.allSettled([ui?.close(), node?.close()]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-  });
+  // Both, whatever happens to the other: a page error must not leave engines running.
+  afterAll(() => closeEvery([ui, node].filter((f) => f !== undefined)));
 
   it('starts a model from the Models page and its badge turns Ready', async () => {
     await open('models');

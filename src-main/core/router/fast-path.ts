@@ -10,11 +10,10 @@
 import net from 'node:net';
 import type { Server } from 'node:http';
 import { http } from '../node-http.js';
-import { errorBody } from '../../../src-shared/errors.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 import type { RequestGuard } from '../security/guard.js';
-import { ENDPOINT_MODES, HOP_BY_HOP, isJsonType, modelOf, NOT_FORWARDED } from './openai.js';
+import { ENDPOINT_MODES, engineClosedError, engineDiedEvent, HOP_BY_HOP, isJsonType, modelOf, NOT_FORWARDED } from './openai.js';
 
 /** Larger requests (a long prompt, embeddings of a big batch) go to node:http. */
 const MAX_HEAD = 16 * 1024;
@@ -503,9 +502,7 @@ class Exchange {
     if (err.code === 'ECONNREFUSED') this.supervisor.reportUnreachable();
     const socket = this.client.socket;
     if (!this.answered) {
-      const body = JSON.stringify(
-        errorBody(`the engine of model "${this.supervisor.name}" closed the connection before answering (state: ${this.supervisor.currentState})`, 'server_error', 'engine_unavailable'),
-      );
+      const body = JSON.stringify(engineClosedError(this.supervisor).toBody());
       socket.write(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${this.request.close ? 'connection: close\r\n' : ''}\r\n${body}`);
       this.release();
       this.onDone();
@@ -513,7 +510,7 @@ class Exchange {
     }
     // Mid-answer: a stream's client is told in-band; a plain answer is cut off.
     if (this.streaming && this.framing !== 'length') {
-      const event = `data: ${JSON.stringify(errorBody(`the engine of model "${this.supervisor.name}" stopped in the middle of the answer`, 'upstream_error', 'engine_died'))}\n\n`;
+      const event = engineDiedEvent(this.supervisor);
       const chunk = this.chunk.inChunk ? '' : `${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`;
       // Inside an unfinished chunk the framing can't be mended: the connection is cut instead.
       if (chunk) socket.end(`${chunk}0\r\n\r\n`);

@@ -143,7 +143,7 @@ async function forward(
       if (err.code === 'ECONNREFUSED') supervisor.reportUnreachable();
       if (res.destroyed) return;
       if (!answered && !res.headersSent) {
-        sendError(res, new ApiError(502, 'engine_unavailable', `the engine of model "${supervisor.name}" closed the connection before answering (state: ${supervisor.currentState})`));
+        sendError(res, engineClosedError(supervisor));
       } else {
         endBroken(res, supervisor, streaming);
       }
@@ -151,12 +151,22 @@ async function forward(
   });
 }
 
+/** The 502 of a request whose engine closed the connection before answering. */
+export function engineClosedError(supervisor: ModelSupervisor): ApiError {
+  return new ApiError(502, 'engine_unavailable', `the engine of model "${supervisor.name}" closed the connection before answering (state: ${supervisor.currentState})`);
+}
+
+/** The in-band SSE error event a stream gets when its engine dies mid-answer. */
+export function engineDiedEvent(supervisor: ModelSupervisor): string {
+  const body = errorBody(`the engine of model "${supervisor.name}" stopped in the middle of the answer`, 'upstream_error', 'engine_died');
+  return `data: ${JSON.stringify(body)}\n\n`;
+}
+
 /** The engine died mid-answer: tell a streaming client in-band, cut a plain one off. */
-export function endBroken(res: http.ServerResponse, supervisor: ModelSupervisor, streaming: boolean): void {
+function endBroken(res: http.ServerResponse, supervisor: ModelSupervisor, streaming: boolean): void {
   if (res.writableEnded || res.destroyed) return;
   if (streaming) {
-    const body = errorBody(`the engine of model "${supervisor.name}" stopped in the middle of the answer`, 'upstream_error', 'engine_died');
-    res.end(`data: ${JSON.stringify(body)}\n\n`);
+    res.end(engineDiedEvent(supervisor));
   } else {
     res.destroy();
   }
