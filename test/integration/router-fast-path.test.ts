@@ -215,6 +215,24 @@ describe('the fast path', () => {
     expect(stats(fx).served).toBe(before + 6);
   });
 
+  it('an engine that dies mid-answer: the stream gets the in-band error event, a plain request its 502', async () => {
+    const fx = await startNode({ models: [{ name: 'fragile', flags: ['--load-ms', '20', '--stream-delay-ms', '60', '--crash-after', '1', '--quiet'] }] });
+    await fx.node.api.startModel('fragile');
+    const before = stats(fx).served;
+    const stream = converse(fx.routerPort, [request(chat('fragile', { stream: true, max_tokens: 40 }))], 1);
+    await waitFor(async () => (await fx.info('fragile')).inFlight === 1, 2000, 'the stream to be in flight', 10);
+    const [killer] = await converse(fx.routerPort, [request(chat('fragile'))], 1);
+    expect(killer!.status).toBe(502);
+    expect(JSON.parse(killer!.body).error.code).toBe('engine_unavailable');
+    const [streamed] = await stream;
+    const events = streamed!.body.split('\n\n').filter(Boolean);
+    expect(JSON.parse(events.at(-1)!.slice('data: '.length)).error).toMatchObject({ code: 'engine_died', type: 'upstream_error' });
+    expect(stats(fx).served).toBe(before + 2);
+    await waitFor(async () => (await fx.info('fragile')).state === 'failed', 5000, 'the model to be failed', 20);
+    // The next request is for node:http (a model to start), and it is answered by a new engine.
+    expect((await postJson(`${fx.url}/v1/chat/completions`, chat('fragile'))).status).toBe(200);
+  });
+
   it('a client that leaves mid-stream ends the engine request and the in-flight count', async () => {
     const fx = await startNode({ models: [{ name: 'demo', flags: ['--load-ms', '20', '--stream-delay-ms', '200', '--quiet'] }] });
     await fx.node.api.startModel('demo');
