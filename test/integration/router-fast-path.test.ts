@@ -213,6 +213,11 @@ describe('the fast path', () => {
     // The engine's CORS header never reaches the client.
     for (const a of answers) expect(Object.keys(a.headers).some((h) => h.startsWith('access-control-'))).toBe(false);
     expect(stats(fx).served).toBe(before + 6);
+
+    // A header node:http would refuse to send is not passed on: 502.
+    const [split] = await converse(fx.routerPort, [request(body('split-header'))], 1);
+    expect(split!.status).toBe(502);
+    expect(split!.headers['set-cookie']).toBeUndefined();
   });
 
   it('an engine that dies mid-answer: the stream gets the in-band error event, a plain request its 502', async () => {

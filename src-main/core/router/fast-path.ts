@@ -405,6 +405,8 @@ class Exchange {
       if (colon <= 0) return 'bad';
       const name = line.slice(0, colon).trim().toLowerCase();
       const value = line.slice(colon + 1).trim();
+      // What node:http would refuse to send (a stray CR or LF would split our answer): a 502 instead.
+      if (BAD_VALUE.test(value)) return 'bad';
       if (name === 'transfer-encoding') chunked = /(^|,)\s*chunked\s*$/i.test(value);
       else if (name === 'content-length') length = value;
       else if (name === 'connection') engineCloses = /(^|,)\s*close\s*(,|$)/i.test(value);
@@ -413,7 +415,6 @@ class Exchange {
       if (name === 'content-type' && value.includes('text/event-stream')) this.streaming = true;
       out += `${line.slice(0, colon).trim()}: ${value}\r\n`;
     }
-    if (engineCloses) this.reused = false; // not to be kept (see finish)
     this.answered = true;
     if (status === 204 || status === 304) this.framing = 'none';
     else if (chunked) this.framing = 'chunked';
