@@ -52,6 +52,8 @@ describe('the window in a browser, with api_keys set', () => {
     // "Online" needs /api/health and the event stream, both sent with the key.
     await expect.poll(() => page.getByTestId('router-state').textContent()).toBe('Online');
     await expect.poll(() => badge('demo').getAttribute('data-state')).toBe('stopped');
+    expect(await page.getByRole('button', { name: 'Forget key' }).isVisible()).toBe(true);
+    await ui.screenshot('api-key-unlocked');
 
     // Started behind the page's back: only the event stream can tell it.
     const res = await fetch(`${node.url}/api/models/demo/start`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` } });
