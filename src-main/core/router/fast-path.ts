@@ -13,7 +13,7 @@ import { http } from '../node-http.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 import type { RequestGuard } from '../security/guard.js';
-import { ENDPOINT_MODES, engineClosedError, engineDiedEvent, HOP_BY_HOP, isJsonType, modelOf, NOT_FORWARDED } from './openai.js';
+import { ENDPOINT_MODES, engineClosedError, engineDiedEvent, isJsonType, modelOf, NOT_FORWARDED, passesToClient } from './openai.js';
 
 /** Larger requests (a long prompt, embeddings of a big batch) go to node:http. */
 const MAX_HEAD = 16 * 1024;
@@ -410,8 +410,7 @@ class Exchange {
       if (name === 'transfer-encoding') chunked = /(^|,)\s*chunked\s*$/i.test(value);
       else if (name === 'content-length') length = value;
       else if (name === 'connection') engineCloses = /(^|,)\s*close\s*(,|$)/i.test(value);
-      // CORS is our decision (engines like llama-server allow every origin).
-      if (HOP_BY_HOP.has(name) || name.startsWith('access-control-')) continue;
+      if (!passesToClient(name)) continue;
       if (name === 'content-type' && value.includes('text/event-stream')) this.streaming = true;
       out += `${line.slice(0, colon).trim()}: ${value}\r\n`;
     }
@@ -545,7 +544,7 @@ class Exchange {
  * Follows chunked framing as the bytes pass (they are forwarded unchanged): where the last chunk
  * and its trailers end.
  */
-export class ChunkTracker {
+class ChunkTracker {
   private state: 'size' | 'ext' | 'size-lf' | 'data' | 'data-cr' | 'data-lf' | 'trailer' | 'trailer-lf' | 'end-lf' = 'size';
   private size = 0;
   private left = 0;

@@ -22,12 +22,17 @@ export const ENDPOINT_MODES: Record<string, readonly ModelMode[]> = {
 const MAX_MODEL_NAME = 256;
 
 // Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus ones we set ourselves.
-export const HOP_BY_HOP = new Set([
+const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
   'proxy-authenticate', 'proxy-authorization', 'host', 'content-length', 'expect',
 ]);
 // The client's credentials are for us, never for the engine (nor its logs); and no compression.
 export const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'authorization', 'x-api-key', 'cookie', 'accept-encoding']);
+
+/** Whether an engine's answer header (lower-case name) reaches our client; CORS is our decision (llama-server allows every origin). */
+export function passesToClient(name: string): boolean {
+  return !HOP_BY_HOP.has(name) && !name.startsWith('access-control-');
+}
 
 export interface OpenAIRouterOptions {
   registry: ModelRegistry;
@@ -127,8 +132,7 @@ async function forward(
       const outHeaders: http.OutgoingHttpHeaders = {};
       for (const name in upHeaders) {
         const value = upHeaders[name];
-        // CORS is our decision (engines like llama-server allow every origin).
-        if (value !== undefined && !HOP_BY_HOP.has(name) && !name.startsWith('access-control-')) outHeaders[name] = value;
+        if (value !== undefined && passesToClient(name)) outHeaders[name] = value;
       }
       if (upHeaders['content-length'] !== undefined) outHeaders['content-length'] = upHeaders['content-length'];
       res.writeHead(status, outHeaders);
