@@ -220,6 +220,54 @@ describe('the fast path', () => {
     expect(split!.headers['set-cookie']).toBeUndefined();
   });
 
+  it("passes the client's header lines to the engine as sent, and the engine's back, less hop-by-hop, credentials and CORS", async () => {
+    const fx = await readyNode();
+    const before = stats(fx);
+    const served = before.served;
+    const body = JSON.stringify({ model: 'odd', mode: 'echo-head', messages: [{ role: 'user', content: 'x' }] });
+    const text =
+      'POST /v1/chat/completions HTTP/1.1\r\nHOST: 127.0.0.1\r\nUser-Agent: OpenAI/Python 1.54\r\nX-Stainless-Arch:   x64  \r\n' +
+      'Authorization: Bearer sk-for-us\r\nCookie: a=1\r\nAccept-Encoding: gzip\r\nKeep-Alive: timeout=9\r\nConnection: keep-alive\r\n' +
+      `X-Dup: one\r\nX-Dup: two\r\ncontent-type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const [answer] = await converse(fx.routerPort, [text], 1);
+    expect(stats(fx).served).toBe(served + 1);
+    expect(answer!.status).toBe(201);
+    const lines = (JSON.parse(answer!.body) as { head: string }).head.split('\r\n');
+    expect(lines[0]).toBe('POST /v1/chat/completions HTTP/1.1');
+    // Ours: the engine's host and the body's length; then the client's lines byte for byte.
+    expect(lines.slice(1)).toEqual([
+      `host: 127.0.0.1:${(await fx.info('odd')).port}`,
+      `content-length: ${body.length}`,
+      'User-Agent: OpenAI/Python 1.54',
+      'X-Stainless-Arch:   x64  ',
+      'X-Dup: one',
+      'X-Dup: two',
+      'content-type: application/json',
+    ]);
+    // The engine's answer: its own lines pass (spacing trimmed by our reader), the hop-by-hop and CORS ones don't.
+    expect(answer!.headers['x-engine-note']).toBe('kept as sent');
+    expect(answer!.headers['keep-alive']).toBe('timeout=65');
+    expect(answer!.headers['proxy-connection']).toBeUndefined();
+    expect(answer!.headers['access-control-allow-origin']).toBeUndefined();
+    expect(answer!.headers['transfer-encoding']).toBe('chunked');
+
+    // What the fast path reads must be said once, and header lines must be well-formed; else node:http decides.
+    const cases: [string, string, number][] = [
+      ['two Host lines', text.replace('HOST: 127.0.0.1\r\n', 'HOST: 127.0.0.1\r\nHost: 127.0.0.1\r\n'), 201],
+      ['two Content-Type lines', text.replace('content-type: application/json\r\n', 'content-type: application/json\r\nContent-Type: application/json\r\n'), 201],
+      ['a space before the colon', text.replace('User-Agent:', 'User-Agent :'), 400],
+      ['a control byte in a value', text.replace('x64', 'x\u000164'), 400],
+      ['a folded line', text.replace('X-Dup: two\r\n', 'X-Dup: two\r\n  folded\r\n'), 400],
+      ['a bare LF', text.replace('X-Dup: one\r\n', 'X-Dup: one\n'), 400],
+    ];
+    for (const [name, variant, status] of cases) {
+      const handed = stats(fx).handedOff;
+      const [reply] = await converse(fx.routerPort, [variant], 1);
+      expect(stats(fx).handedOff, name).toBe(handed + 1);
+      expect(reply?.status, name).toBe(status);
+    }
+  });
+
   it('an engine that dies mid-answer: the stream gets the in-band error event, a plain request its 502', async () => {
     const fx = await startNode({ models: [{ name: 'fragile', flags: ['--load-ms', '20', '--stream-delay-ms', '60', '--crash-after', '1', '--quiet'] }] });
     await fx.node.api.startModel('fragile');

@@ -90,6 +90,8 @@ export class ModelSupervisor {
   private profileName: string | null = null;
   private skipped: ProfileSkip[] = [];
   private idleTimer: NodeJS.Timeout | null = null;
+  /** When the armed idle timer fires (deps.now() time). */
+  private idleTimerDue = 0;
   private emitTimer: NodeJS.Timeout | null = null;
   private wakeProbe: (() => void) | null = null;
   private pendingConfig: ModelConfig | null = null;
@@ -244,20 +246,29 @@ export class ModelSupervisor {
    * Marks a request in flight: an engine with one is never stopped for idleness. Call before
    * ensureReady so the idle timer can't fire between "ready" and the request reaching the engine.
    */
-  acquire(): () => void {
+  acquire(announce = true): () => void {
     this.inFlight++;
     this.lastUsed = this.deps.now();
-    this.clearIdleTimer();
-    this.emitSoon();
+    // The idle timer is left armed: when it fires it finds a request in flight and does nothing
+    // (the release arms it again), so a request costs no timer change here.
+    if (announce) this.emitSoon();
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.inFlight--;
       this.lastActivity = this.lastUsed = this.deps.now();
-      if (this.inFlight === 0) this.becameIdle();
+      if (this.inFlight === 0) this.becameIdle(true);
       this.emitSoon();
     };
+  }
+
+  /**
+   * Tells listeners soon that requests are in flight, for a caller that acquired without announcing
+   * (the fast path announces once the answer has started, off the request's way to the engine).
+   */
+  announce(): void {
+    this.emitSoon();
   }
 
   /** Stops the engine (its whole process tree); resolves once every process of it has exited. */
@@ -607,7 +618,7 @@ export class ModelSupervisor {
 
   // ---- idle ------------------------------------------------------------------------------------
 
-  private becameIdle(): void {
+  private becameIdle(lazy = false): void {
     if (this.state !== 'ready') return;
     if (this.pendingConfig) {
       const next = this.pendingConfig;
@@ -616,14 +627,17 @@ export class ModelSupervisor {
       });
       return;
     }
-    this.scheduleIdleStop();
+    this.scheduleIdleStop(lazy);
   }
 
-  private scheduleIdleStop(): void {
-    this.clearIdleTimer();
+  /** `lazy`: a timer already armed for no later than the new deadline stays (it re-checks when it fires). */
+  private scheduleIdleStop(lazy = false): void {
     const deadline = idleDeadline({ aliveTimeMs: this.config.aliveTimeMs, inFlight: this.inFlight, lastActivity: this.lastActivity });
+    if (lazy && this.idleTimer && deadline !== null && this.idleTimerDue <= deadline) return;
+    this.clearIdleTimer();
     if (deadline === null) return;
     const delay = Math.min(Math.max(0, deadline - this.deps.now()), MAX_TIMER_MS);
+    this.idleTimerDue = this.deps.now() + delay;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
       const due = idleDeadline({ aliveTimeMs: this.config.aliveTimeMs, inFlight: this.inFlight, lastActivity: this.lastActivity });

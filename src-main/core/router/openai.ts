@@ -22,7 +22,7 @@ export const ENDPOINT_MODES: Record<string, readonly ModelMode[]> = {
 const MAX_MODEL_NAME = 256;
 
 // Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus ones we set ourselves.
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
   'proxy-authenticate', 'proxy-authorization', 'host', 'content-length', 'expect',
 ]);
