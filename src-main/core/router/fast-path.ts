@@ -10,6 +10,7 @@
 import net from 'node:net';
 import type { Server } from 'node:http';
 import { http } from '../node-http.js';
+import { quickModelOf } from './json-model.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 import type { RequestGuard } from '../security/guard.js';
@@ -189,11 +190,13 @@ class ClientConnection {
     const type = request.headers['content-type'];
     if (type !== undefined && !isJsonType(type)) return null;
     if (options.guard && !options.guard.quickAdmit(request.headers, this.socket.remoteAddress)) return null;
-    let model: string;
-    try {
-      model = modelOf(request.body);
-    } catch {
-      return null; // node:http answers the 400
+    let model = quickModelOf(request.body);
+    if (model === undefined) {
+      try {
+        model = modelOf(request.body);
+      } catch {
+        return null; // node:http answers the 400
+      }
     }
     const supervisor = options.registry.resolve(model);
     if (!supervisor || supervisor.currentState !== 'ready' || !ENDPOINT_MODES[request.path]!.includes(supervisor.model.mode)) return null;
