@@ -251,6 +251,14 @@ describe('the fast path', () => {
     expect(answer!.headers['access-control-allow-origin']).toBeUndefined();
     expect(answer!.headers['transfer-encoding']).toBe('chunked');
 
+    // JSON content types in any spelling isJsonType accepts stay on the fast path.
+    for (const type of ['Application/JSON; charset=utf-8', ' application/json ', 'application/vnd.api+json']) {
+      const fast = stats(fx).served;
+      const [reply] = await converse(fx.routerPort, [text.replace('content-type: application/json', `content-type: ${type}`)], 1);
+      expect(reply?.status, type).toBe(201);
+      expect(stats(fx).served, type).toBe(fast + 1);
+    }
+
     // What the fast path reads must be said once, and header lines must be well-formed; else node:http decides.
     const cases: [string, string, number][] = [
       ['two Host lines', text.replace('HOST: 127.0.0.1\r\n', 'HOST: 127.0.0.1\r\nHost: 127.0.0.1\r\n'), 201],

@@ -103,8 +103,10 @@ export class FastPath {
 
 interface ParsedRequest {
   path: string;
-  /** The values the fast path reads (host, content-type, content-length, connection, origin, keys). */
+  /** The values the fast path reads (host, content-length, connection, origin, keys). */
   headers: Record<string, string>;
+  /** The Content-Type when there is one other than a plain application/json (which needs no check). */
+  otherType: string | undefined;
   /** The buffer the request was read from; `forward` indexes it. */
   raw: Buffer;
   /** The header lines to pass on to the engine, as [start, end) byte ranges of `raw`, CRLF included. */
@@ -187,8 +189,7 @@ class ClientConnection {
   private admit(request: ParsedRequest): ModelSupervisor | null {
     const { options } = this.fast;
     if (request.body.length > options.bodyLimitBytes()) return null;
-    const type = request.headers['content-type'];
-    if (type !== undefined && !isJsonType(type)) return null;
+    if (request.otherType !== undefined && !isJsonType(request.otherType)) return null;
     if (options.guard && !options.guard.quickAdmit(request.headers, this.socket.remoteAddress)) return null;
     let model = quickModelOf(request.body);
     if (model === undefined) {
@@ -269,19 +270,20 @@ const DROP = 1;
 const READ_VALUE = 2;
 /** framed or meant otherwise (an upload in chunks, Expect, Upgrade, a browser's Sec-*): node:http's business. */
 const HAND_OFF_REQUEST = 3;
-type Use = typeof FORWARD | typeof DROP | typeof READ_VALUE | typeof HAND_OFF_REQUEST;
+/** passed on, and checked to be JSON (once). */
+const CONTENT_TYPE = 4;
+type Use = typeof FORWARD | typeof DROP | typeof READ_VALUE | typeof HAND_OFF_REQUEST | typeof CONTENT_TYPE;
 
-const READ = ['host', 'content-type', 'content-length', 'connection', 'origin', 'authorization', 'x-api-key'];
+const READ = ['host', 'content-length', 'connection', 'origin', 'authorization', 'x-api-key'];
 const HAND_OFF = ['transfer-encoding', 'expect', 'upgrade'];
 
 /** Known request header names by length: [lower-case name, its use]. */
 const REQUEST_NAMES = byLength<Use>([
+  ['content-type', CONTENT_TYPE],
   ...READ.map((n) => [n, READ_VALUE] as const),
   ...HAND_OFF.map((n) => [n, HAND_OFF_REQUEST] as const),
   ...[...NOT_FORWARDED].filter((n) => !READ.includes(n) && !HAND_OFF.includes(n)).map((n) => [n, DROP] as const),
 ]);
-// Content-type is read, and passed on as well.
-const FORWARD_READ = new Set(['content-type']);
 
 function byLength<T>(names: readonly (readonly [string, T])[]): (readonly [Buffer, string, T])[][] {
   const table: (readonly [Buffer, string, T])[][] = [];
@@ -333,6 +335,19 @@ function endpointAt(buf: Buffer, start: number, end: number): string | undefined
   return undefined;
 }
 
+const APPLICATION_JSON = Buffer.from('application/json', 'latin1');
+
+/** Whether a Content-Type value is application/json, parameters or not (isJsonType says the rest). */
+function isPlainJson(buf: Buffer, start: number, end: number): boolean {
+  while (start < end && (buf[start] === SP || buf[start] === HTAB)) start++;
+  if (!startsWithLower(buf, start, end, APPLICATION_JSON)) return false;
+  for (let i = start + APPLICATION_JSON.length; i < end; i++) {
+    if (buf[i] === 0x3b) return true; // ;
+    if (buf[i] !== SP && buf[i] !== HTAB) return false;
+  }
+  return true;
+}
+
 /** A header value without its surrounding spaces and tabs, as a string. */
 function valueOf(buf: Buffer, start: number, end: number): string {
   while (start < end && (buf[start] === SP || buf[start] === HTAB)) start++;
@@ -354,6 +369,8 @@ function parseRequest(buf: Buffer): ParsedRequest | 'partial' | null {
   if (path === undefined) return null;
   const headers: Record<string, string> = {};
   const forward: number[] = [];
+  let sawType = false;
+  let otherType: string | undefined;
   let at = first + 1;
   for (;;) {
     const lf = lineEnd(buf, at, limit);
@@ -377,7 +394,11 @@ function parseRequest(buf: Buffer): ParsedRequest | 'partial' | null {
       const name = known![1];
       if (headers[name] !== undefined) return null; // repeated: node:http decides what it means
       headers[name] = valueOf(buf, colon + 1, end);
-      if (FORWARD_READ.has(name)) use = FORWARD;
+    } else if (use === CONTENT_TYPE) {
+      if (sawType) return null;
+      sawType = true;
+      if (!isPlainJson(buf, colon + 1, end)) otherType = valueOf(buf, colon + 1, end);
+      use = FORWARD;
     }
     if (use === FORWARD) {
       // Runs of lines passed on are one range.
@@ -401,7 +422,7 @@ function parseRequest(buf: Buffer): ParsedRequest | 'partial' | null {
   if (buf.length < length) return 'partial';
   const connection = headers['connection'];
   const close = connection !== undefined && /(^|,)\s*close\s*(,|$)/i.test(connection);
-  return { path, headers, raw: buf, forward, body: buf.subarray(at, length), length, close };
+  return { path, headers, otherType, raw: buf, forward, body: buf.subarray(at, length), length, close };
 }
 
 /**
