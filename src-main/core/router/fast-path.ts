@@ -83,7 +83,10 @@ export class FastPath {
   accept(socket: net.Socket): void {
     const connection = new ClientConnection(socket, this);
     this.connections.add(connection);
-    socket.once('close', () => this.connections.delete(connection));
+    socket.once('close', () => {
+      this.connections.delete(connection);
+      connection.exchange?.onClientClose();
+    });
   }
 
   forget(connection: ClientConnection): void {
@@ -119,6 +122,8 @@ interface ParsedRequest {
 
 /** One client connection while the fast path owns it. */
 class ClientConnection {
+  /** The request being answered (its 'close' news comes from the one listener FastPath.accept set). */
+  exchange: Exchange | null = null;
   private buffer: Buffer | null = null;
   private busy = false;
   private handed = false;
@@ -596,7 +601,7 @@ class Exchange {
   ) {
     // Announced once the answer has started: nothing but the request itself on the way to the engine.
     this.release = supervisor.acquire(false);
-    client.socket.once('close', this.onClientClose);
+    client.exchange = this;
     this.send();
   }
 
@@ -751,7 +756,7 @@ class Exchange {
     this.fail(Object.assign(new Error('the engine closed the connection'), { code: 'ECONNRESET' }));
   };
 
-  private readonly onClientClose = () => {
+  readonly onClientClose = (): void => {
     if (this.finished) return;
     // The client left mid-answer: the engine stops working on it when its socket closes.
     this.detach();
@@ -766,7 +771,7 @@ class Exchange {
     this.engine.socket.destroy();
     // A kept-alive socket the engine had closed meanwhile: nothing was sent back, try a fresh one.
     if (this.reused && !this.gotBytes && !this.answered) {
-      this.client.socket.once('close', this.onClientClose);
+      this.client.exchange = this;
       return this.send();
     }
     this.finished = true;
@@ -805,7 +810,7 @@ class Exchange {
 
   private detach(): void {
     if (this.engine.exchange === this) this.engine.exchange = null;
-    this.client.socket.off('close', this.onClientClose);
+    if (this.client.exchange === this) this.client.exchange = null;
   }
 }
 
