@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fastPathStats } from '../../src-main/core/router/fast-path.js';
+import { fastPathStats, idleEngineConnections } from '../../src-main/core/router/fast-path.js';
 import { chat, postJson, waitFor } from '../helpers/http.js';
 import { closeAllNodes, startNode, type NodeFixture } from '../helpers/node-fixture.js';
 
@@ -136,6 +136,9 @@ describe('the fast path', () => {
       Object.keys(plain!.headers).filter((h) => h !== 'date').sort(),
     );
     expect(await fx.info('demo')).toMatchObject({ inFlight: 0 });
+    // The kept-alive engine connection is closed after 2 s idle, before engines close theirs.
+    expect(idleEngineConnections(fx.node.server)).toBeGreaterThan(0);
+    await waitFor(() => idleEngineConnections(fx.node.server) === 0, 3_500, 'the idle engine connection closed', 50);
   });
 
   it('hands anything unusual to node:http with the bytes read, and that connection stays there', async () => {

@@ -45,6 +45,11 @@ export function fastPathStats(server: Server): FastPathStats | null {
   return installed.get(server)?.stats ?? null;
 }
 
+/** Kept-alive engine connections the fast path holds idle on `server` (for tests). */
+export function idleEngineConnections(server: Server): number {
+  return installed.get(server)?.engines.idleCount() ?? 0;
+}
+
 /**
  * Puts the fast path in front of `server`: every accepted connection is read here first and
  * handed to node:http's own connection handler when a request isn't for the fast path.
@@ -457,9 +462,11 @@ class EngineConnection {
   }
 }
 
-/** Kept-alive connections to the engines, per port, the most recently used first. */
+/** Kept-alive connections to the engines, per port, the most recently used last. */
 class EngineSockets {
   private readonly idle = new Map<number, EngineConnection[]>();
+  /** One timer for the whole pool closes connections idle too long (none per request). */
+  private sweeper: NodeJS.Timeout | null = null;
   private readonly forget = (c: EngineConnection) => {
     const list = this.idle.get(c.port);
     const i = list?.indexOf(c) ?? -1;
@@ -496,9 +503,42 @@ class EngineSockets {
     let list = this.idle.get(port);
     if (!list) this.idle.set(port, (list = []));
     list.push(connection);
+    if (!this.sweeper) this.armSweep(ENGINE_IDLE_MS);
+  }
+
+  private armSweep(ms: number): void {
+    this.sweeper = setTimeout(() => this.sweep(), ms);
+    this.sweeper.unref();
+  }
+
+  /** Closes what has been idle for ENGINE_IDLE_MS (before engines close theirs); runs again while any are left. */
+  private sweep(): void {
+    this.sweeper = null;
+    const now = Date.now();
+    let next = Infinity;
+    for (const list of this.idle.values()) {
+      for (const c of list.splice(0)) {
+        if (c.socket.destroyed) continue;
+        const due = c.idleSince + ENGINE_IDLE_MS;
+        if (due <= now) c.socket.destroy();
+        else {
+          list.push(c);
+          next = Math.min(next, due - now);
+        }
+      }
+    }
+    if (next !== Infinity) this.armSweep(next);
+  }
+
+  idleCount(): number {
+    let n = 0;
+    for (const list of this.idle.values()) for (const c of list) if (!c.socket.destroyed) n++;
+    return n;
   }
 
   close(): void {
+    if (this.sweeper) clearTimeout(this.sweeper);
+    this.sweeper = null;
     for (const list of this.idle.values()) {
       for (const c of list.splice(0)) c.socket.destroy();
     }
