@@ -14,7 +14,7 @@ import { quickModelOf } from './json-model.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 import type { RequestGuard } from '../security/guard.js';
-import { ENDPOINT_MODES, engineClosedError, engineDiedEvent, HOP_BY_HOP, isJsonType, modelOf, NOT_FORWARDED } from './openai.js';
+import { CORS_HEADER_PREFIX, ENDPOINT_MODES, engineClosedError, engineDiedEvent, HOP_BY_HOP, isJsonType, modelOf, NOT_FORWARDED } from './openai.js';
 
 /** Larger requests (a long prompt, embeddings of a big batch) go to node:http. */
 const MAX_HEAD = 16 * 1024;
@@ -251,7 +251,7 @@ class ClientConnection {
 }
 
 // ---- reading a request off the bytes ----------------------------------------------------------
-// A woken router runs its code cold: each string split, regex or C++ call it makes costs tens of
+// A woken router runs its code cold: each string split, regex or C++ call it makes costs several
 // microseconds before the request reaches the engine (measured on this VM: the string-based parser
 // took 70–90 µs of a 240 µs request leg). So the request is read here as bytes: one loop checks
 // every header line, only the few values the fast path needs become strings, and the lines to pass
@@ -329,6 +329,52 @@ function lineEnd(buf: Buffer, from: number, limit: number): number {
   return -1;
 }
 
+const LINE_PARTIAL = -1;
+const LINE_BAD = -2;
+/** The colon of the header line headerLine() read last (-1: it was the blank line ending the head). */
+let lineColon = -1;
+
+/**
+ * Reads the header line at `at`: the index of its LF when it is a well-formed `name: value` line (a
+ * name of tchars right before the colon, no control bytes in the value, CRLF at the end) or the
+ * blank line that ends the head; LINE_PARTIAL when its end is not within `limit`; LINE_BAD when it
+ * is malformed (a bare LF, a folded line, a space before the colon, a stray CR).
+ */
+function headerLine(buf: Buffer, at: number, limit: number): number {
+  const lf = lineEnd(buf, at, limit);
+  if (lf === -1) return LINE_PARTIAL;
+  const end = lf - 1;
+  if (end < at || buf[end] !== CR) return LINE_BAD;
+  if (end === at) {
+    lineColon = -1;
+    return lf;
+  }
+  let colon = at;
+  while (colon < end && TOKEN_BYTE[buf[colon]!] === 1) colon++;
+  if (colon === at || buf[colon] !== COLON) return LINE_BAD;
+  for (let i = colon + 1; i < end; i++) if (BAD_VALUE_BYTE[buf[i]!] === 1) return LINE_BAD;
+  lineColon = colon;
+  return lf;
+}
+
+/** Adds buf[start, end) to a list of [start, end) ranges; one that continues the last extends it. */
+function addRange(ranges: number[], start: number, end: number): void {
+  if (ranges.length > 0 && ranges[ranges.length - 1] === start) ranges[ranges.length - 1] = end;
+  else ranges.push(start, end);
+}
+
+/** The first index from `start` that is not a space or tab (`end` at most). */
+function skipOws(buf: Buffer, start: number, end: number): number {
+  while (start < end && (buf[start] === SP || buf[start] === HTAB)) start++;
+  return start;
+}
+
+/** The index after the last byte before `end` that is not a space or tab (`start` at least). */
+function trimOws(buf: Buffer, start: number, end: number): number {
+  while (end > start && (buf[end - 1] === SP || buf[end - 1] === HTAB)) end--;
+  return end;
+}
+
 const ENDPOINTS = Object.keys(ENDPOINT_MODES).map((path) => [Buffer.from(path, 'latin1'), path] as const);
 const POST_ = Buffer.from('POST ', 'latin1');
 const _HTTP11 = Buffer.from(' HTTP/1.1', 'latin1');
@@ -349,7 +395,7 @@ const APPLICATION_JSON = Buffer.from('application/json', 'latin1');
 
 /** Whether a Content-Type value is application/json, parameters or not (isJsonType says the rest). */
 function isPlainJson(buf: Buffer, start: number, end: number): boolean {
-  while (start < end && (buf[start] === SP || buf[start] === HTAB)) start++;
+  start = skipOws(buf, start, end);
   if (!startsWithLower(buf, start, end, APPLICATION_JSON)) return false;
   for (let i = start + APPLICATION_JSON.length; i < end; i++) {
     if (buf[i] === 0x3b) return true; // ;
@@ -360,9 +406,8 @@ function isPlainJson(buf: Buffer, start: number, end: number): boolean {
 
 /** A header value without its surrounding spaces and tabs, as a string. */
 function valueOf(buf: Buffer, start: number, end: number): string {
-  while (start < end && (buf[start] === SP || buf[start] === HTAB)) start++;
-  while (end > start && (buf[end - 1] === SP || buf[end - 1] === HTAB)) end--;
-  return buf.toString('latin1', start, end);
+  start = skipOws(buf, start, end);
+  return buf.toString('latin1', start, trimOws(buf, start, end));
 }
 
 /**
@@ -383,22 +428,17 @@ function parseRequest(buf: Buffer): ParsedRequest | 'partial' | null {
   let otherType: string | undefined;
   let at = first + 1;
   for (;;) {
-    const lf = lineEnd(buf, at, limit);
-    if (lf === -1) return buf.length > MAX_HEAD ? null : 'partial';
-    if (buf[lf - 1] !== CR || lf - 1 < at) return null; // a bare LF
+    const start = at;
+    const lf = headerLine(buf, start, limit);
+    if (lf === LINE_PARTIAL) return buf.length > MAX_HEAD ? null : 'partial';
+    if (lf === LINE_BAD) return null;
+    const colon = lineColon;
+    at = lf + 1;
+    if (colon === -1) break; // the blank line: the head ends here
     const end = lf - 1;
-    if (end === at) {
-      at = lf + 1; // the blank line: the head ends here
-      break;
-    }
-    // name ":" OWS value OWS — a name of tchars only (no space before the colon, no folded line).
-    let colon = at;
-    while (colon < end && TOKEN_BYTE[buf[colon]!] === 1) colon++;
-    if (colon === at || colon === end || buf[colon] !== COLON) return null;
-    for (let i = colon + 1; i < end; i++) if (BAD_VALUE_BYTE[buf[i]!] === 1) return null;
-    const known = knownName(REQUEST_NAMES, buf, at, colon);
+    const known = knownName(REQUEST_NAMES, buf, start, colon);
     let use: Use = known === null ? FORWARD : known[2];
-    if (use === FORWARD && startsWithLower(buf, at, colon, SEC)) use = HAND_OFF_REQUEST;
+    if (use === FORWARD && startsWithLower(buf, start, colon, SEC)) use = HAND_OFF_REQUEST;
     if (use === HAND_OFF_REQUEST) return null;
     if (use === READ_VALUE) {
       const name = known![1];
@@ -410,14 +450,9 @@ function parseRequest(buf: Buffer): ParsedRequest | 'partial' | null {
       if (!isPlainJson(buf, colon + 1, end)) otherType = valueOf(buf, colon + 1, end);
       use = FORWARD;
     }
-    if (use === FORWARD) {
-      // Runs of lines passed on are one range.
-      if (forward.length > 0 && forward[forward.length - 1] === at) forward[forward.length - 1] = lf + 1;
-      else forward.push(at, lf + 1);
-    }
-    at = lf + 1;
+    // Runs of lines passed on are one range.
+    if (use === FORWARD) addRange(forward, start, lf + 1);
   }
-  if (at - 4 > MAX_HEAD) return null;
   const declared = headers['content-length'];
   if (declared === undefined || headers['host'] === undefined) return null;
   let size = 0;
@@ -497,11 +532,11 @@ class EngineSockets {
     return { connection, reused: false };
   }
 
-  give(port: number, connection: EngineConnection): void {
+  give(connection: EngineConnection): void {
     connection.exchange = null;
     connection.idleSince = Date.now();
-    let list = this.idle.get(port);
-    if (!list) this.idle.set(port, (list = []));
+    let list = this.idle.get(connection.port);
+    if (!list) this.idle.set(connection.port, (list = []));
     list.push(connection);
     if (!this.sweeper) this.armSweep(ENGINE_IDLE_MS);
   }
@@ -566,21 +601,20 @@ const READ_ANSWER: readonly (readonly [string, number])[] = [
   ['connection', ANSWER_CONNECTION],
   ['content-type', ANSWER_TYPE],
 ];
-/** Our own framing and CORS replace the engine's; the rest passes (what passesToClient says). */
+/** Our own framing and CORS replace the engine's (hop-by-hop and CORS_HEADER_PREFIX lines); the rest passes. */
 const ANSWER_NAMES = byLength<number>([...READ_ANSWER, ...[...HOP_BY_HOP].filter((n) => !READ_ANSWER.some(([r]) => r === n)).map((n) => [n, ANSWER_DROP] as const)]);
-const ACCESS_CONTROL = Buffer.from('access-control-', 'latin1');
+const ACCESS_CONTROL = Buffer.from(CORS_HEADER_PREFIX, 'latin1');
 const HTTP_1 = Buffer.from('HTTP/1.', 'latin1');
 const KEEP_ALIVE_LINES = `connection: keep-alive\r\nkeep-alive: timeout=${KEEP_ALIVE_MS / 1000}\r\n\r\n`;
 const CHUNKED = Buffer.from('chunked', 'latin1');
 
 /** Whether a Transfer-Encoding value ends in chunked (what /(^|,)\s*chunked\s*$/i says). */
 function endsWithChunked(buf: Buffer, start: number, end: number): boolean {
-  while (end > start && (buf[end - 1] === SP || buf[end - 1] === HTAB)) end--;
+  end = trimOws(buf, start, end);
   const from = end - CHUNKED.length;
   if (from < start || !startsWithLower(buf, from, end, CHUNKED)) return false;
-  let i = from;
-  while (i > start && (buf[i - 1] === SP || buf[i - 1] === HTAB)) i--;
-  return i === start || buf[i - 1] === 0x2c;
+  const before = trimOws(buf, start, from);
+  return before === start || buf[before - 1] === 0x2c;
 }
 
 const statusLines = new Map<number, string>();
@@ -699,30 +733,22 @@ class Exchange {
     let engineCloses = false;
     let at = first + 1;
     for (;;) {
-      const lf = lineEnd(buf, at, limit);
-      if (lf === -1) return buf.length > MAX_HEAD ? HEAD_OVERSIZED : HEAD_PARTIAL;
-      if (buf[lf - 1] !== CR || lf - 1 < at) return HEAD_BAD;
-      const end = lf - 1;
-      if (end === at) {
-        at = lf + 1;
-        break;
-      }
-      let colon = at;
-      while (colon < end && TOKEN_BYTE[buf[colon]!] === 1) colon++;
-      if (colon === at || buf[colon] !== COLON) return HEAD_BAD;
+      const start = at;
+      const lf = headerLine(buf, start, limit);
+      if (lf === LINE_PARTIAL) return buf.length > MAX_HEAD ? HEAD_OVERSIZED : HEAD_PARTIAL;
       // What node:http would refuse to send (a stray CR or LF would split our answer): a 502 instead.
-      for (let i = colon + 1; i < end; i++) if (BAD_VALUE_BYTE[buf[i]!] === 1) return HEAD_BAD;
-      const known = knownName(ANSWER_NAMES, buf, at, colon);
-      const use = known === null ? (startsWithLower(buf, at, colon, ACCESS_CONTROL) ? ANSWER_DROP : ANSWER_PASS) : known[2];
+      if (lf === LINE_BAD) return HEAD_BAD;
+      const colon = lineColon;
+      at = lf + 1;
+      if (colon === -1) break;
+      const end = lf - 1;
+      const known = knownName(ANSWER_NAMES, buf, start, colon);
+      const use = known === null ? (startsWithLower(buf, start, colon, ACCESS_CONTROL) ? ANSWER_DROP : ANSWER_PASS) : known[2];
       if (use === ANSWER_TRANSFER) chunked = endsWithChunked(buf, colon + 1, end);
       else if (use === ANSWER_LENGTH) length = valueOf(buf, colon + 1, end);
       else if (use === ANSWER_CONNECTION) engineCloses = /(^|,)\s*close\s*(,|$)/i.test(valueOf(buf, colon + 1, end));
       else if (use === ANSWER_TYPE && valueOf(buf, colon + 1, end).includes('text/event-stream')) this.streaming = true;
-      if (use === ANSWER_PASS || use === ANSWER_TYPE) {
-        if (pass.length > 0 && pass[pass.length - 1] === at) pass[pass.length - 1] = lf + 1;
-        else pass.push(at, lf + 1);
-      }
-      at = lf + 1;
+      if (use === ANSWER_PASS || use === ANSWER_TYPE) addRange(pass, start, lf + 1);
     }
     if (status < 200) return at;
     this.answered = true;
@@ -842,7 +868,7 @@ class Exchange {
     this.finished = true;
     this.detach();
     if (this.pending) this.write(Buffer.alloc(0));
-    if (keepEngine && this.engineKeepsSocket) this.engines.give(this.supervisor.port, this.engine);
+    if (keepEngine && this.engineKeepsSocket) this.engines.give(this.engine);
     else this.engine.socket.destroy();
     this.release();
     this.onDone();

@@ -6,6 +6,7 @@ import { formatDuration } from '../../../src-shared/duration.js';
 import { ApiError, errorBody } from '../../../src-shared/errors.js';
 import { modelNotFound } from '../api.js';
 import { UpstreamPools } from './upstream.js';
+import { MAX_MODEL_NAME } from './json-model.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 
@@ -19,7 +20,6 @@ export const ENDPOINT_MODES: Record<string, readonly ModelMode[]> = {
   '/rerank': ['Reranker'],
 };
 
-const MAX_MODEL_NAME = 256;
 
 // Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus ones we set ourselves.
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -29,9 +29,12 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 // The client's credentials are for us, never for the engine (nor its logs); and no compression.
 export const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'authorization', 'x-api-key', 'cookie', 'accept-encoding']);
 
-/** Whether an engine's answer header (lower-case name) reaches our client; CORS is our decision (llama-server allows every origin). */
-export function passesToClient(name: string): boolean {
-  return !HOP_BY_HOP.has(name) && !name.startsWith('access-control-');
+/** Engine answer headers starting so are CORS, which is our decision (llama-server allows every origin). */
+export const CORS_HEADER_PREFIX = 'access-control-';
+
+/** Whether an engine's answer header (lower-case name) reaches our client. */
+function passesToClient(name: string): boolean {
+  return !HOP_BY_HOP.has(name) && !name.startsWith(CORS_HEADER_PREFIX);
 }
 
 export interface OpenAIRouterOptions {
