@@ -7,7 +7,8 @@
 // missing or odd model) gives undefined, and the caller asks modelOf(), which parses and names the error.
 
 const MAX_DEPTH = 64;
-const MAX_MODEL_NAME = 256;
+/** The longest model name a request may give (modelOf's bound too). */
+export const MAX_MODEL_NAME = 256;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -38,6 +39,8 @@ const stack = new Uint8Array(MAX_DEPTH);
 /** What the last scanString saw. */
 let escaped = false;
 let nonAscii = false;
+/** Whether the key scanKey read last is the top-level "model". */
+let isModelKey = false;
 
 function skipWs(b: Uint8Array, i: number): number {
   while (i < b.length && WS[b[i]!] === 1) i++;
@@ -102,7 +105,6 @@ function scanKey(b: Uint8Array, i: number, top: boolean): number {
   if (b[i] !== COLON) return -1;
   return skipWs(b, i + 1);
 }
-let isModelKey = false;
 
 /** The body's top-level "model" when the body is valid JSON and the name is plain; else undefined. */
 export function quickModelOf(b: Uint8Array): string | undefined {
