@@ -11,7 +11,8 @@ import type { Logger } from '../logger.js';
 export const WATCHDOG_NAME = 'llm-manager-engine-watchdog';
 
 // stdin: "+PGID" adds a group, "-PGID" drops it. At end of input: SIGTERM to every group left,
-// SIGKILL to those still there after the grace period (tenths of a second, $1).
+// SIGKILL to those still there after the grace period (tenths of a second, $1), then up to 1 s
+// for the kills to take effect.
 const SCRIPT = `
 groups=''
 while IFS= read -r line; do
@@ -21,17 +22,29 @@ while IFS= read -r line; do
   esac
 done
 [ -n "$groups" ] || exit 0
-for g in $groups; do kill -TERM "-$g" 2>/dev/null; done
-i=0
-while [ "$i" -lt "$1" ]; do
+# Keeps in $groups those with a process left; false once none is.
+prune() {
   alive=''
   for g in $groups; do kill -0 "-$g" 2>/dev/null && alive="$alive $g"; done
-  [ -n "$alive" ] || exit 0
   groups=$alive
-  sleep 0.1
-  i=$((i + 1))
-done
+  [ -n "$groups" ]
+}
+# Waits up to $1 tenths of a second for every group to be gone; false if some are still there.
+wait_gone() {
+  i=0
+  while prune; do
+    [ "$i" -lt "$1" ] || return 1
+    sleep 0.1
+    i=$((i + 1))
+  done
+}
+for g in $groups; do kill -TERM "-$g" 2>/dev/null; done
+wait_gone "$1" && exit 0
 for g in $groups; do kill -KILL "-$g" 2>/dev/null; done
+# A SIGKILL takes effect when the kernel next runs the process: the watchdog exits once it has
+# (or after 1 s), so that its exit means the groups are gone.
+wait_gone 10
+exit 0
 `;
 
 export interface WatchdogOptions {
