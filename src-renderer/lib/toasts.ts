@@ -1,5 +1,6 @@
 // Short notices in the corner ("Saved: demo will restart when idle."), kept in a module store so
 // any code (mutations, event handlers) can raise one.
+import { useEffect, type RefObject } from 'react';
 import { createStore } from './store.js';
 
 export type ToastKind = 'info' | 'success' | 'error';
@@ -27,4 +28,26 @@ export function dismissToast(id: number): void {
 export function errorText(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] ?? 'Something went wrong.';
   return 'Something went wrong.';
+}
+
+/**
+ * Keeps the toasts above `ref` (the chat composer: what the user types into sits where toasts
+ * appear) for as long as the calling component is mounted, following its height as it grows.
+ */
+export function useToastClearance(ref: RefObject<HTMLElement | null>): void {
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const root = document.documentElement;
+    const update = () => root.style.setProperty('--toast-clearance', `${Math.ceil(window.innerHeight - el.getBoundingClientRect().top)}px`);
+    update();
+    const observer = new ResizeObserver(update);
+    observer.observe(el);
+    window.addEventListener('resize', update);
+    return () => {
+      observer.disconnect();
+      window.removeEventListener('resize', update);
+      root.style.removeProperty('--toast-clearance');
+    };
+  }, [ref]);
 }

@@ -162,7 +162,11 @@ export async function openBrowser(): Promise<E2eBrowser> {
     context,
     page,
     async screenshot(name, options = {}) {
-      if (!options.keepToasts) for (const button of await page.getByTestId('toast').getByRole('button', { name: 'Dismiss' }).all()) await button.click({ timeout: 500 }).catch(() => undefined);
+      if (!options.keepToasts) {
+        // One at a time from the first: each dismissal re-lays the others out.
+        const dismiss = page.getByTestId('toast').getByRole('button', { name: 'Dismiss' });
+        for (let i = 0; i < 8 && (await dismiss.count()) > 0; i++) await dismiss.first().click({ timeout: 1000 }).catch(() => undefined);
+      }
       const files: string[] = [];
       for (const scheme of ['light', 'dark'] as const) {
         await page.emulateMedia({ colorScheme: scheme });

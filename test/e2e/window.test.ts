@@ -273,6 +273,26 @@ describe('the window over HTTP', () => {
     await page.mouse.move(0, 0);
     await ui.screenshot('chat');
 
+    // A toast raised on another page stays clear of the message box (it keeps clear as that grows).
+    await open('config');
+    await page.getByTestId('config-editor').locator('.cm-content').waitFor();
+    fs.appendFileSync(node.configPath, '# edited while chatting\n');
+    const toast = page.getByTestId('toast').filter({ hasText: 'changed on disk' });
+    await toast.waitFor();
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Chat' }).click();
+    const composer = page.locator('.composer');
+    await composer.waitFor();
+    const clearOf = async () => {
+      const [t, c] = [await toast.boundingBox(), await composer.boundingBox()];
+      return t !== null && c !== null && t.y + t.height <= c.y;
+    };
+    await expect.poll(clearOf).toBe(true);
+    await page.getByTestId('chat-input').fill('one\ntwo\nthree\nfour\nfive\nsix');
+    await page.getByTestId('chat-input').evaluate((el) => el.setAttribute('style', 'height: 160px'));
+    await expect.poll(clearOf).toBe(true);
+    await ui.screenshot('chat-toast', { keepToasts: true });
+    await page.getByTestId('chat-input').fill('');
+
     // The tries of the other modes.
     await open('chat/embeddings');
     await page.getByRole('button', { name: 'Embed' }).click();

@@ -9,7 +9,7 @@ import { useNow } from '../../lib/clock.js';
 import { formatMs, formatRate } from '../../lib/format.js';
 import { hrefFor, useRoute } from '../../lib/router.js';
 import { useStore } from '../../lib/store.js';
-import { errorText } from '../../lib/toasts.js';
+import { errorText, useToastClearance } from '../../lib/toasts.js';
 import { chatSettings, chatTurns, clearConversation, isStreaming, sendMessage, stopStreaming, type Turn } from './session.js';
 import { ModelPicker } from './ModelPicker.js';
 import { EmbeddingTry, RerankTry } from './Tries.js';
@@ -69,6 +69,8 @@ function ChatTab({ models }: { models: ModelInfo[] }) {
   const [draft, setDraft] = useState('');
   const [showSettings, setShowSettings] = useState(false);
   const log = useRef<HTMLDivElement>(null);
+  const composer = useRef<HTMLDivElement>(null);
+  useToastClearance(composer);
   const streaming = isStreaming();
   const model = settings.model && models.some((m) => m.name === settings.model) ? settings.model : models[0]!.name;
   const info = models.find((m) => m.name === model);
@@ -128,7 +130,7 @@ function ChatTab({ models }: { models: ModelInfo[] }) {
           turns.map((turn) => <TurnView key={turn.id} turn={turn} />)
         )}
       </div>
-      <div className="composer">
+      <div className="composer" ref={composer}>
         <textarea
           rows={2}
           value={draft}
