@@ -57,6 +57,8 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
       // A person asked for it: a crash-loop pause does not apply.
       supervisor.clearBackoff();
       await supervisor.ensureReady();
+      // Starting a model that already runs is a warm-up: it stays alive_time from now.
+      supervisor.touch();
       return enrich(supervisor.info());
     },
     async stopModel(name) {

@@ -154,11 +154,9 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     logger,
     apply: (next) => {
       if (routerServer) applyServerTimeouts(routerServer, next.program);
-      const running = new Set(registry.list().filter((s) => s.currentState !== 'stopped' && s.currentState !== 'failed').map((s) => s.name));
-      const change = registry.apply(next.models, (removed) => {
+      return registry.apply(next.models, (removed) => {
         void removed.stop('removed from the config').finally(() => removed.log.close());
       });
-      return { ...change, running };
     },
     onSaved: (result) => events.publish({ type: 'config', result }),
   });

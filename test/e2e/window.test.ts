@@ -204,19 +204,23 @@ describe('the window over HTTP', () => {
     await editor.locator('.cm-line', { hasText: '- e2e-alias' }).waitFor();
     expect(await page.getByTestId('save-state').textContent()).toBe('Unsaved changes');
 
+    const demoInfo = async () => (await (await fetch(`${node.url}/api/models/demo/info`)).json()) as { state: string; pid: number | null };
+    const before = await demoInfo();
+    expect(before.state).toBe('ready');
     await page.getByTestId('save-config').click();
     const toast = page.getByTestId('toast').filter({ hasText: 'Saved:' });
     await toast.waitFor();
-    expect(await toast.textContent()).toContain('demo will restart when idle');
+    // Only a name was added: the running engine takes it without a restart.
+    expect(await toast.textContent()).toContain('Saved: demo updated.');
     await ui.screenshot('config-saved', { keepToasts: true });
     await expect.poll(() => page.getByTestId('save-state').textContent()).toBe('Saved');
     expect(fs.readFileSync(node.configPath, 'utf8')).toContain('- e2e-alias');
 
-    // demo was running and idle: it restarts with the new definition, then answers to the alias.
     const ids = async () => ((await (await fetch(`${node.url}/v1/models`)).json()) as { data: { id: string }[] }).data.map((m) => m.id);
     await expect.poll(ids, { timeout: 10_000 }).toContain('e2e-alias');
     await page.getByRole('link', { name: 'Models' }).click();
     await expect.poll(() => row('demo').locator('.chip').allTextContents()).toEqual(['demo-chat', 'e2e-alias']);
+    expect(await demoInfo()).toMatchObject({ state: 'ready', pid: before.pid });
   });
 
   it('follows edits made on disk, and asks before replacing unsaved ones', async () => {

@@ -1,5 +1,6 @@
-// A saved config applies to the running node: names route at once, a changed running model
-// restarts only once it is idle, removed models stop, an invalid save writes nothing.
+// A saved config applies to the running node: names route at once, a change to what the node acts
+// on (aliases, alive_time) applies in place, a changed launch restarts a running model only once
+// it is idle, removed models stop, an invalid save writes nothing.
 import fs from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,10 +10,10 @@ import { chat, postJson, readJson, waitFor } from '../helpers/http.js';
 afterEach(closeAllNodes);
 
 describe('saving the config while models run', () => {
-  it('routes a new alias of a running model at once, restarts it only when idle, and stops removed models', async () => {
+  it('routes a new alias of a running model at once without a restart, and stops removed models', async () => {
     const fx = await startNode({
       models: [
-        { name: 'demo', aliases: ['first'], flags: ['--load-ms', '50', '--stream-delay-ms', '100', '--max-tokens-default', '8'] },
+        { name: 'demo', aliases: ['first'], flags: ['--load-ms', '50', '--max-tokens-default', '8'] },
         { name: 'other', flags: ['--load-ms', '50'] },
       ],
     });
@@ -20,24 +21,41 @@ describe('saving the config while models run', () => {
     expect((await postJson(`${fx.url}/v1/chat/completions`, chat('other'))).status).toBe(200);
     const pidBefore = (await fx.info('demo')).pid;
 
-    // A stream is in flight while the change is saved: it must finish on the old engine.
-    const streaming = postJson(`${fx.url}/v1/chat/completions`, chat('demo', { stream: true }));
-    await waitFor(async () => (await fx.info('demo')).inFlight === 1, 3000, 'the stream to start');
-
     const doc = parse(fs.readFileSync(fx.configPath, 'utf8'));
     doc['Local-Models'].demo.aliases.push('second');
+    doc['Local-Models'].demo.alive_time = 30;
     delete doc['Local-Models'].other;
     const result = await fx.node.api.saveConfig(stringify(doc));
     expect(result).toMatchObject({ ok: true, changed: ['demo'], removed: ['other'] });
-    expect(result.message).toContain('demo will restart when idle');
+    expect(result.message).toBe('Saved: demo updated; removed other.');
 
-    // The new alias answers right away, by the engine that is already running.
-    const viaNewAlias = await postJson(`${fx.url}/v1/chat/completions`, chat('second'));
-    expect(viaNewAlias.status).toBe(200);
-    expect((await fx.info('demo')).pid).toBe(pidBefore);
+    // The new alias answers right away, by the engine that is already running, which stays.
+    expect((await postJson(`${fx.url}/v1/chat/completions`, chat('second'))).status).toBe(200);
     const listed = (await readJson(await fetch(`${fx.url}/v1/models`))).data.map((m: { id: string }) => m.id);
     expect(listed).toEqual(expect.arrayContaining(['demo', 'first', 'second']));
     expect(listed).not.toContain('other');
+    const info = await fx.info('demo');
+    expect(info).toMatchObject({ state: 'ready', pid: pidBefore, aliveTimeMs: 30 * 60_000 });
+    expect(await fx.spawnCount('demo')).toBe(1);
+    const gone = await fetch(`${fx.url}/api/models/other/info`);
+    expect(gone.status).toBe(404);
+  });
+
+  it('restarts a running model whose launch changed only once it is idle', async () => {
+    const fx = await startNode({ models: [{ name: 'demo', flags: ['--load-ms', '50', '--stream-delay-ms', '100', '--max-tokens-default', '8'] }] });
+    expect((await postJson(`${fx.url}/v1/chat/completions`, chat('demo'))).status).toBe(200);
+    const pidBefore = (await fx.info('demo')).pid;
+
+    // A stream is in flight while the change is saved: it must finish on the old engine.
+    const streaming = postJson(`${fx.url}/v1/chat/completions`, chat('demo', { stream: true }));
+    await waitFor(async () => (await fx.info('demo')).inFlight === 1, 3000, 'the stream to start');
+    const doc = parse(fs.readFileSync(fx.configPath, 'utf8'));
+    const profile = Object.values(doc['Local-Models'].demo).find((v) => typeof v === 'object' && v !== null && 'args' in v) as { args: string[] };
+    profile.args = profile.args.map((a) => (a === '8' ? '4' : a));
+    const result = await fx.node.api.saveConfig(stringify(doc));
+    expect(result).toMatchObject({ ok: true, changed: ['demo'] });
+    expect(result.message).toBe('Saved: demo will restart when idle.');
+    expect((await fx.info('demo')).pid).toBe(pidBefore);
 
     const stream = await streaming;
     expect(stream.status).toBe(200);
@@ -48,8 +66,6 @@ describe('saving the config while models run', () => {
       return info.state === 'ready' && info.pid !== pidBefore;
     }, 5000, 'demo to restart with the new definition');
     expect(await fx.spawnCount('demo')).toBe(2);
-    const gone = await fetch(`${fx.url}/api/models/other/info`);
-    expect(gone.status).toBe(404);
   });
 
   it('refuses an invalid config: nothing is written and the models keep running', async () => {

@@ -84,6 +84,22 @@ describe('idle stop', () => {
     expect(await fx.spawnCount('talker')).toBe(1);
   });
 
+  it('an explicit start of a running model (a warm-up) starts its idle countdown over', async () => {
+    const fx = await startNode({ models: [{ name: 'warm', aliveTime: '1500ms', flags: ['--load-ms', '50'] }] });
+    const started = await postJson(`${fx.url}/api/models/warm/start`, {});
+    expect(started.status).toBe(200);
+    const first = await fx.info('warm');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const again = await readJson(await postJson(`${fx.url}/api/models/warm/start`, {}));
+    expect(again).toMatchObject({ state: 'ready', pid: first.pid });
+    expect(Date.parse(again.idleStopAt) - Date.parse(first.idleStopAt!)).toBeGreaterThanOrEqual(900);
+    // Past the first deadline, it still runs; it stops after the new one.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(first.idleStopAt!) + 200 - Date.now())));
+    expect((await fx.info('warm')).state).toBe('ready');
+    await waitForState(fx, 'warm', 'stopped', 5000);
+    expect(await fx.spawnCount('warm')).toBe(1);
+  });
+
   it('a model with alive_time 0 is never stopped for idleness', async () => {
     const fx = await startNode({ models: [{ name: 'awake', aliveTime: 0 }, { name: 'napper', aliveTime: '300ms' }] });
     expect((await postJson(`${fx.url}/v1/chat/completions`, chat('awake'))).status).toBe(200);

@@ -12,7 +12,7 @@ export interface ConfigServiceOptions {
   loaded: LoadedConfig;
   logger: Logger;
   /** Applies a new config to the running node; returns which models changed. */
-  apply: (config: AppConfig) => RegistryChange & { running: Set<string> };
+  apply: (config: AppConfig) => RegistryChange;
   onSaved?: (result: ConfigSaveResult) => void;
 }
 
@@ -88,7 +88,7 @@ export class ConfigService {
     const change = this.options.apply(config);
     for (const warning of warnings) this.options.logger.warn(formatIssue(this.options.path, warning));
     const notes: string[] = [];
-    for (const name of change.changed) notes.push(change.running.has(name) ? `${name} will restart when idle` : `${name} updated`);
+    for (const name of change.changed) notes.push(change.restarting.includes(name) ? `${name} will restart when idle` : `${name} updated`);
     if (change.added.length > 0) notes.push(`added ${change.added.join(', ')}`);
     if (change.removed.length > 0) notes.push(`removed ${change.removed.join(', ')}`);
     if (before.program.host !== config.program.host || before.program.port !== config.program.port) {

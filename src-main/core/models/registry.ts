@@ -6,6 +6,8 @@ export interface RegistryChange {
   added: string[];
   removed: string[];
   changed: string[];
+  /** Of `changed`, the running models that restart with their new launch once idle. */
+  restarting: string[];
 }
 
 /** The configured models by name and alias (case-insensitive), in config order. */
@@ -30,18 +32,19 @@ export class ModelRegistry {
 
   /**
    * Brings the registry in line with a (re)loaded config: new models are added, removed ones are
-   * stopped and dropped, changed ones are handed their new definition (they restart when idle).
+   * stopped and dropped, changed ones are handed their new definition (a running one restarts
+   * when idle if its launch changed).
    */
   apply(models: ModelConfig[], onRemoved: (supervisor: ModelSupervisor) => void = () => undefined): RegistryChange {
     const previous = new Map(this.supervisors.map((s) => [s.name, s]));
-    const change: RegistryChange = { added: [], removed: [], changed: [] };
+    const change: RegistryChange = { added: [], removed: [], changed: [], restarting: [] };
     const next: ModelSupervisor[] = [];
     for (const config of models) {
       const existing = previous.get(config.name);
       if (existing) {
         previous.delete(config.name);
         if (!isDeepStrictEqual(existing.model, config)) change.changed.push(config.name);
-        existing.reconfigure(config);
+        if (existing.reconfigure(config) === 'restart-when-idle') change.restarting.push(config.name);
         next.push(existing);
       } else {
         next.push(this.create(config));

@@ -216,6 +216,17 @@ export class ModelSupervisor {
     }
   }
 
+  /**
+   * Someone asked for the running model without a request (an explicit start of a ready one, a
+   * warm-up before a batch): its idle countdown starts over, as after a request.
+   */
+  touch(): void {
+    if (this.state !== 'ready') return;
+    this.lastActivity = this.lastUsed = this.deps.now();
+    if (this.inFlight === 0) this.scheduleIdleStop();
+    this.emitSoon();
+  }
+
   /** An explicit start by a person (window, /api): forget the crash loop and try again now. */
   clearBackoff(): void {
     if (this.crashLoop.remaining(this.deps.now()) > 0) this.log.system(`restart pause cleared by an explicit start`);
@@ -282,22 +293,29 @@ export class ModelSupervisor {
   }
 
   /**
-   * A new definition from a config reload. A stopped engine takes it at once; a running one whose
-   * definition changed restarts with it as soon as no request is in flight.
+   * A new definition from a config reload. A stopped engine takes it at once, and so does a running
+   * one when only what the node itself acts on changed (aliases, alive_time, auto_start, timeouts):
+   * reloading a model's weights for a new alias would cost the user a minute. A running engine
+   * whose launch changed (port, mode, health path, profiles) restarts with it as soon as no request
+   * is in flight. Says which of these happened.
    */
-  reconfigure(config: ModelConfig): void {
+  reconfigure(config: ModelConfig): 'unchanged' | 'applied' | 'restart-when-idle' {
     if (isDeepStrictEqual(config, this.config)) {
       this.pendingConfig = null;
-      return;
+      return 'unchanged';
     }
-    if (this.state === 'stopped' || this.state === 'failed') {
+    if (this.state === 'stopped' || this.state === 'failed' || sameLaunch(config, this.config)) {
+      const aliveTimeChanged = config.aliveTimeMs !== this.config.aliveTimeMs;
       this.config = config;
+      this.pendingConfig = null;
+      if (aliveTimeChanged && this.state === 'ready' && this.inFlight === 0) this.scheduleIdleStop();
       this.emit();
-      return;
+      return 'applied';
     }
     this.pendingConfig = config;
     this.log.system(`configuration changed; ${this.config.name} will restart when idle`);
     if (this.inFlight === 0 && this.state === 'ready') this.becameIdle();
+    return 'restart-when-idle';
   }
 
   // ---- start ---------------------------------------------------------------------------------
@@ -677,4 +695,9 @@ export class ModelSupervisor {
     this.emitTimer = setTimeout(() => this.emit(), 100);
     this.emitTimer.unref();
   }
+}
+
+/** Whether two definitions of a model start the same engine: what a running one needs restarting for. */
+export function sameLaunch(a: ModelConfig, b: ModelConfig): boolean {
+  return a.mode === b.mode && a.port === b.port && a.healthPath === b.healthPath && isDeepStrictEqual(a.profiles, b.profiles);
 }
