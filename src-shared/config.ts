@@ -227,6 +227,7 @@ const profileSchema = z
     }
   });
 const PROFILE_KEYS = new Set(['required_devices', 'script_path', 'command', 'args', 'cwd', 'env', 'memory_mb']);
+const LEGACY_SCRIPT_KEY = 'bat_path';
 
 // ---- parser ----------------------------------------------------------------------------------
 
@@ -384,14 +385,40 @@ function parseProfile(
   warnings: ConfigIssue[],
 ): LaunchProfile | null {
   for (const key of Object.keys(raw)) {
-    if (!PROFILE_KEYS.has(key)) warnings.push(issue('warning', [...base, key], `unknown key "${key}" is ignored`, true));
+    if (!PROFILE_KEYS.has(key) && key !== LEGACY_SCRIPT_KEY) warnings.push(issue('warning', [...base, key], `unknown key "${key}" is ignored`, true));
   }
-  const parsed = profileSchema.safeParse(raw);
+  // LLM-Manager before 2.1 called script_path "bat_path": such a file still starts its engines.
+  const legacy = LEGACY_SCRIPT_KEY in raw;
+  if (legacy && 'script_path' in raw) {
+    errors.push(issue('error', [...base, LEGACY_SCRIPT_KEY], 'set script_path or bat_path (its older name), not both', true));
+    return null;
+  }
+  let input = raw;
+  if (legacy) {
+    const { [LEGACY_SCRIPT_KEY]: script, ...rest } = raw;
+    input = { ...rest, script_path: script };
+    warnings.push(issue('warning', [...base, LEGACY_SCRIPT_KEY], '"bat_path" is the older name of script_path; it works, but rename it to script_path', true));
+  }
+  const parsed = profileSchema.safeParse(input);
   if (!parsed.success) {
+    if (legacy) for (const zi of parsed.error.issues) if (zi.path[0] === 'script_path') zi.path[0] = LEGACY_SCRIPT_KEY;
     errors.push(...zodIssues(parsed.error, base, raw, issue));
     return null;
   }
   const p = parsed.data;
+  // A memory_mb key not in required_devices claims a device of its own: with ["rtx 4060"] and
+  // { "4060": 8000 } the profile would need two 4060s. Say so where one key is part of the other.
+  const required = p.required_devices.map((d) => d.trim().toLowerCase());
+  for (const key of Object.keys(p.memory_mb)) {
+    const k = key.trim().toLowerCase();
+    if (k === '' || required.includes(k)) continue;
+    const near = p.required_devices.find((d, i) => required[i] !== '' && (required[i]!.includes(k) || k.includes(required[i]!)));
+    if (near !== undefined) {
+      warnings.push(
+        issue('warning', [...base, 'memory_mb', key], `"${key}" is not in required_devices, so it claims another device of its own; if it is meant for "${near}", write it the same way`, true),
+      );
+    }
+  }
   return {
     name,
     requiredDevices: p.required_devices,

@@ -57,6 +57,7 @@ describe('device plugins', () => {
       'bad-device.mjs': `export async function probe() { return [{ name: 'X', memory: { totalMb: 'lots', freeMb: 1 } }]; }`,
       'hangs.mjs': `export let calls = 0; export function probe() { calls++; return new Promise(() => {}); }`,
       'notes.txt': 'not a plugin',
+      'nvidia_legacy.py': 'def probe(): return []',
     });
     const logger = recordingLogger();
     const m = monitor(dir, logger);
@@ -69,6 +70,10 @@ describe('device plugins', () => {
     // The CPU and the (missing) NVIDIA GPUs are still reported: plugins only add.
     expect(snapshot.devices.find((d) => d.id === 'cpu')?.online).toBe(true);
 
+    // LLM-Manager's Python plugins are named, not silently skipped.
+    expect(logger.lines.filter((l) => l.includes('.py'))).toEqual([
+      `warn device plugins: nvidia_legacy.py in ${dir} not loaded: plugins are JavaScript modules (.js/.mjs) exporting probe(); see the README's "Plugins"`,
+    ]);
     const warnings = logger.lines.filter((l) => l.startsWith('warn device plugin'));
     expect(warnings).toEqual(
       expect.arrayContaining([

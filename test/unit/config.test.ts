@@ -210,6 +210,40 @@ describe('parseConfigText: the formats of LLM-Manager and LLM-Node', () => {
     });
   });
 
+  it('takes bat_path, the name LLM-Manager used before 2.1, as script_path, with a warning to rename it', () => {
+    const result = parseOk(`Local-Models:
+  M:
+    port: 10001
+    P:
+      required_devices: ["v100"]
+      bat_path: "scripts/qwen.bat"
+`);
+    expect(result.config.models[0]!.profiles[0]).toMatchObject({ scriptPath: 'scripts/qwen.bat', command: null });
+    expect(result.warnings.map((w) => `${w.line}:${w.path} ${w.message}`)).toEqual([
+      '6:Local-Models.M.P.bat_path "bat_path" is the older name of script_path; it works, but rename it to script_path',
+    ]);
+    expect(errorLines(`Local-Models:\n  M:\n    port: 10001\n    P:\n      bat_path: "a.bat"\n      script_path: "a.sh"\n`)).toEqual([
+      'config.yaml:5:7 Local-Models.M.P.bat_path: set script_path or bat_path (its older name), not both',
+    ]);
+    expect(errorLines(`Local-Models:\n  M:\n    port: 10001\n    P:\n      bat_path: 5\n`)).toEqual([
+      'config.yaml:5:17 Local-Models.M.P.bat_path: expected a file path, got 5',
+    ]);
+  });
+
+  it('warns when a memory_mb key is a variant of a required device (it would claim a second device)', () => {
+    const result = parseOk(`Local-Models:
+  M:
+    port: 10001
+    P:
+      required_devices: ["rtx 4060", "v100"]
+      command: node
+      memory_mb: { "4060": 8000, "V100": 16000, "cpu": 4000 }
+`);
+    expect(result.warnings.map((w) => `${w.line}:${w.col} ${w.path} ${w.message}`)).toEqual([
+      '7:20 Local-Models.M.P.memory_mb.4060 "4060" is not in required_devices, so it claims another device of its own; if it is meant for "rtx 4060", write it the same way',
+    ]);
+  });
+
   it.each([
     ['alive_time: 15', 'aliveTimeMs', 900_000],
     ['alive_time: "90s"', 'aliveTimeMs', 90_000],

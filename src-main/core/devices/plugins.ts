@@ -56,7 +56,13 @@ export async function loadDevicePlugins(dir: string | null, logger: Logger, time
   if (!dir) return [];
   let files: string[];
   try {
-    files = fs.readdirSync(dir).filter((f) => PLUGIN_FILE.test(f)).sort();
+    const all = fs.readdirSync(dir);
+    files = all.filter((f) => PLUGIN_FILE.test(f)).sort();
+    // LLM-Manager's plugins were Python: say why they do nothing here rather than skip them silently.
+    const python = all.filter((f) => /\.py$/i.test(f)).sort();
+    if (python.length > 0) {
+      logger.warn(`device plugins: ${python.join(', ')} in ${dir} not loaded: plugins are JavaScript modules (.js/.mjs) exporting probe(); see the README's "Plugins"`);
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn(`device plugins: cannot read ${dir}: ${(err as Error).message}`);
     return [];
