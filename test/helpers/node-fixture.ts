@@ -26,6 +26,7 @@ export interface ModelSpec {
   startTimeout?: string | number;
   stopTimeout?: string | number;
   autoStart?: boolean;
+  healthPath?: string;
   /**
    * Launch through a script instead of command + args: the file name and its text, written into
    * the temp folder. The profile gets NODE (this node binary) and ENGINE (demo-engine.mjs) in its env,
@@ -91,6 +92,7 @@ export async function startNode(options: FixtureOptions): Promise<NodeFixture> {
       alive_time: spec.aliveTime ?? 0,
       ...(spec.startTimeout !== undefined ? { start_timeout: spec.startTimeout } : {}),
       ...(spec.stopTimeout !== undefined ? { stop_timeout: spec.stopTimeout } : {}),
+      ...(spec.healthPath !== undefined ? { health_path: spec.healthPath } : {}),
       'Test-Profile': profile,
     };
   });

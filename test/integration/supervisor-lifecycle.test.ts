@@ -149,6 +149,23 @@ describe('start failures are answered 503 to every waiting request', () => {
     expect(await logText(fx, 'sloth')).toContain('not ready after 1 s; stopping it');
   });
 
+  it('an engine without the configured health path is ready once its /v1/models answers 200; one that never is, is named', async () => {
+    const fx = await startNode({
+      models: [
+        { name: 'plain', healthPath: '/status', flags: ['--load-ms', '300'] },
+        { name: 'slow', healthPath: '/status', startTimeout: '1s', stopTimeout: '1s', flags: ['--load-ms', '60000'] },
+      ],
+    });
+    // The demo engine answers 404 for /status at once, and 503 on /v1/models until it has loaded:
+    // a 200 here means the fallback waited for the load.
+    const res = await postJson(`${fx.url}/v1/chat/completions`, chat('plain'));
+    expect(res.status).toBe(200);
+    expect(await logText(fx, 'plain')).toContain('GET /status answers 404, GET /v1/models answers 200: taking that as ready (set health_path');
+    const [slow] = await concurrentChats(fx, 'slow', 1);
+    expect(slow!.status).toBe(503);
+    expect(slow!.body.error.message).toContain('slow was not ready within the start timeout (1 s): GET /status last answered 404; set health_path to a path the engine serves');
+  });
+
   it('a port held by another program: 503 naming the port, nothing spawned, the other program untouched', async () => {
     const fx = await startNode({ models: [{ name: 'squatted' }] });
     const port = fx.ports['squatted']!;

@@ -60,6 +60,11 @@ const LOG_TAIL_ON_FAILURE = 20;
 const PROBE_FAST_MS = 25;
 const PROBE_SLOW_MS = 100;
 const PROBE_FAST_WINDOW_MS = 3000;
+/**
+ * Asked when health_path answers 404 (an OpenAI-compatible server without /health): its model list
+ * answering 200 means it serves. llama.cpp, vLLM and SGLang all have /health; others may not.
+ */
+const FALLBACK_READY_PATH = '/v1/models';
 /** After the leader exits, how long leftover children get before we stop waiting for them. */
 const LEFTOVER_KILL_WAIT_MS = 5000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -94,6 +99,8 @@ export class ModelSupervisor {
   private idleTimerDue = 0;
   private emitTimer: NodeJS.Timeout | null = null;
   private wakeProbe: (() => void) | null = null;
+  /** What the health check answered last while starting (null: no answer), for the timeout's message. */
+  private lastStartProbe: number | null = null;
   private pendingConfig: ModelConfig | null = null;
   private readonly listeners = new Set<(info: ModelInfo) => void>();
   private readonly faults: FaultPolicy;
@@ -423,10 +430,20 @@ export class ModelSupervisor {
 
   private async waitHealthy(generation: number, model: ModelConfig): Promise<void> {
     const began = this.deps.now();
+    this.lastStartProbe = null;
     while (generation === this.generation && this.state === 'starting') {
       const status = await this.deps.probeHealth(model.port, model.healthPath, undefined, this.engineKey);
       if (generation !== this.generation || this.state !== 'starting') return;
       if (status === 200) return this.onReady(generation);
+      this.lastStartProbe = status;
+      if (status === 404 && model.healthPath !== FALLBACK_READY_PATH) {
+        const fallback = await this.deps.probeHealth(model.port, FALLBACK_READY_PATH, undefined, this.engineKey);
+        if (generation !== this.generation || this.state !== 'starting') return;
+        if (fallback === 200) {
+          this.log.system(`GET ${model.healthPath} answers 404, GET ${FALLBACK_READY_PATH} answers 200: taking that as ready (set health_path to the engine's own check)`);
+          return this.onReady(generation);
+        }
+      }
       const interval = this.deps.now() - began < PROBE_FAST_WINDOW_MS ? PROBE_FAST_MS : PROBE_SLOW_MS;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, interval);
@@ -459,7 +476,10 @@ export class ModelSupervisor {
     this.log.system(`not ready after ${seconds}; stopping it`);
     this.generation++;
     await this.terminate(running, this.config.stopTimeoutMs);
-    this.setFailed(`${this.config.name} was not ready within the start timeout (${seconds}); check its log, or raise start_timeout`, null, null, true);
+    const last = this.lastStartProbe;
+    const probe = last === null ? `GET ${this.config.healthPath} never answered` : `GET ${this.config.healthPath} last answered ${last}`;
+    const hint = last === 404 ? 'set health_path to a path the engine serves' : 'check its log, or raise start_timeout';
+    this.setFailed(`${this.config.name} was not ready within the start timeout (${seconds}): ${probe}; ${hint}`, null, null, true);
   }
 
   private async failStart(generation: number, message: string, exitCode: number | null, signal: string | null): Promise<void> {
