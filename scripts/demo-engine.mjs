@@ -16,6 +16,8 @@
 //   --exit-before-ready CODE  log "error: failed to load model" to stderr and exit with CODE after load-ms/2,
 //                             before /health ever answers 200; env DEMO_EXIT_BEFORE_READY
 //   --ignore-sigterm          log "ignoring SIGTERM" and keep running (only SIGKILL stops it); env DEMO_IGNORE_SIGTERM=1
+//   --served-names A,B        as vLLM's --served-model-name: a request naming another model gets 404
+//                             "The model `X` does not exist."; env DEMO_SERVED_NAMES; default: any name
 //   --api-key KEY             as llama-server: completion, embedding and rerank requests need "Authorization: Bearer KEY"
 //                             (401 otherwise); /health and /v1/models stay open
 //   --quiet                   no log line per request; env DEMO_QUIET=1
@@ -43,6 +45,7 @@ const OPTIONS = {
   'exit-before-ready': { type: 'string' },
   'ignore-sigterm': { type: 'boolean' },
   'api-key': { type: 'string' },
+  'served-names': { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -131,6 +134,10 @@ function readConfig(argv, env) {
     ignoreSigterm: values['ignore-sigterm'] === true || isTruthy(env.DEMO_IGNORE_SIGTERM),
     quiet: values.quiet === true || isTruthy(env.DEMO_QUIET),
     apiKey: typeof values['api-key'] === 'string' && values['api-key'] !== '' ? values['api-key'] : undefined,
+    servedNames: String(pick('served-names', 'DEMO_SERVED_NAMES') ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== ''),
   };
 }
 
@@ -183,6 +190,9 @@ function modelRequest(handler) {
       return sendError(res, 401, 'Invalid API Key', 'authentication_error');
     }
     readJsonBody(req, res, (body) => {
+      if (config.servedNames.length > 0 && !config.servedNames.includes(body.model)) {
+        return sendError(res, 404, `The model \`${String(body.model)}\` does not exist.`, 'NotFoundError');
+      }
       state.modelRequests += 1;
       const crashing = config.crashAfter !== undefined && state.modelRequests > config.crashAfter;
       if (crashing && body.stream !== true) return crash();

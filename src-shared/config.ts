@@ -66,6 +66,11 @@ export interface ModelConfig {
   autoStart: boolean;
   aliveTimeMs: number;
   healthPath: string;
+  /**
+   * The name the engine serves the model under (vLLM's --served-model-name): requests reach it with
+   * "model" rewritten to this, whatever name or alias they used. null: passed as sent.
+   */
+  servedModelName: string | null;
   startTimeoutMs: number;
   stopTimeoutMs: number;
   /** In priority order, as in the file. */
@@ -200,6 +205,7 @@ const modelFieldsSchema = z.object({
     .string({ error: 'expected a path starting with "/"' })
     .startsWith('/', 'expected a path starting with "/"')
     .default('/health'),
+  served_model_name: z.string({ error: 'expected the model name the engine serves' }).trim().min(1, 'expected the model name the engine serves').max(256, 'expected at most 256 characters').optional(),
   start_timeout: secondsField.default(300_000),
   stop_timeout: secondsField.default(10_000),
 });
@@ -370,6 +376,7 @@ function parseModel(
     autoStart: m.auto_start,
     aliveTimeMs: m.alive_time ?? defaultAliveMs,
     healthPath: m.health_path,
+    servedModelName: m.served_model_name ?? null,
     startTimeoutMs: m.start_timeout,
     stopTimeoutMs: m.stop_timeout,
     profiles,

@@ -27,6 +27,7 @@ export interface ModelSpec {
   stopTimeout?: string | number;
   autoStart?: boolean;
   healthPath?: string;
+  servedModelName?: string;
   /**
    * Launch through a script instead of command + args: the file name and its text, written into
    * the temp folder. The profile gets NODE (this node binary) and ENGINE (demo-engine.mjs) in its env,
@@ -93,6 +94,7 @@ export async function startNode(options: FixtureOptions): Promise<NodeFixture> {
       ...(spec.startTimeout !== undefined ? { start_timeout: spec.startTimeout } : {}),
       ...(spec.stopTimeout !== undefined ? { stop_timeout: spec.stopTimeout } : {}),
       ...(spec.healthPath !== undefined ? { health_path: spec.healthPath } : {}),
+      ...(spec.servedModelName !== undefined ? { served_model_name: spec.servedModelName } : {}),
       'Test-Profile': profile,
     };
   });

@@ -112,6 +112,21 @@ async function readyNode(program: Record<string, unknown> = {}): Promise<NodeFix
 const stats = (fx: NodeFixture) => fastPathStats(fx.node.server)!;
 
 describe('the fast path', () => {
+  it('rewrites "model" to served_model_name on the way to the engine, streams included', async () => {
+    const SERVED = 'Qwen/Qwen2.5-7B-Instruct';
+    const fx = await startNode({ models: [{ name: 'qwen', aliases: ['gpt-3.5-turbo'], servedModelName: SERVED, flags: ['--load-ms', '20', '--quiet', '--model', SERVED, '--served-names', SERVED] }] });
+    await fx.node.api.startModel('qwen');
+    const before = { ...stats(fx) };
+    const asked = chat('gpt-3.5-turbo', { max_tokens: 8, messages: [{ role: 'user', content: 'the "model": "x" 🙂' }] });
+    const [plain, streamed] = await converse(fx.routerPort, [request(asked), request(chat('qwen', { stream: true, max_tokens: 2 }))], 2);
+    expect(stats(fx).served - before.served).toBe(2);
+    expect(stats(fx).handedOff).toBe(before.handedOff);
+    expect(plain!.status).toBe(200);
+    expect(JSON.parse(plain!.body)).toMatchObject({ model: SERVED, choices: [{ message: { content: expect.stringMatching(/^Echo: the "model": "x" 🙂/) } }] });
+    expect(streamed!.status).toBe(200);
+    expect(streamed!.body.trimEnd().endsWith('data: [DONE]')).toBe(true);
+  });
+
   it('answers plain and streamed requests to a ready model on one kept-alive connection, as the full path would', async () => {
     const fx = await readyNode();
     const before = { ...stats(fx) };

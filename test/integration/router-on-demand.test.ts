@@ -53,6 +53,31 @@ describe('on-demand start through /v1', () => {
     await waitFor(async () => (await served()) === 3, 3000, 'three requests in the engine log');
   });
 
+  it('rewrites "model" to served_model_name for an engine that knows only that name (vLLM)', async () => {
+    const SERVED = 'Qwen/Qwen2.5-7B-Instruct';
+    const fx = await startNode({
+      models: [
+        { name: 'qwen', aliases: ['gpt-3.5-turbo'], servedModelName: SERVED, flags: ['--load-ms', '50', '--model', SERVED, '--served-names', SERVED] },
+        { name: 'strict', flags: ['--load-ms', '50', '--served-names', SERVED] },
+      ],
+    });
+    // Cold and warm, by alias and by name, streamed too (fetch's requests take node:http's path; the
+    // fast path's rewrite is tested with raw sockets in router-fast-path.test.ts).
+    const cold = await postJson(`${fx.url}/v1/chat/completions`, chat('gpt-3.5-turbo', { max_tokens: 2 }));
+    expect(cold.status).toBe(200);
+    expect((await readJson(cold)).model).toBe(SERVED);
+    const warm = await postJson(`${fx.url}/v1/chat/completions`, chat('qwen', { max_tokens: 8, messages: [{ role: 'user', content: 'the "model": "x" 🙂' }] }));
+    expect(warm.status).toBe(200);
+    expect((await readJson(warm)).choices[0].message.content).toMatch(/^Echo: the "model": "x" 🙂/);
+    const streamed = await postJson(`${fx.url}/v1/chat/completions`, chat('GPT-3.5-Turbo', { stream: true, max_tokens: 2 }));
+    expect(streamed.status).toBe(200);
+    expect((await readSse(streamed)).events.at(-1)?.data).toBe('[DONE]');
+    // Without the setting, such an engine refuses the router's name for it, and the client is told so.
+    const refused = await postJson(`${fx.url}/v1/chat/completions`, chat('strict'));
+    expect(refused.status).toBe(404);
+    expect((await readJson(refused)).error.message).toBe('The model `strict` does not exist.');
+  });
+
   it('serves /v1/completions and /v1/embeddings for the matching modes', async () => {
     const fx = await startNode({
       models: [

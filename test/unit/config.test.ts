@@ -129,6 +129,7 @@ describe('parseConfigText: the formats of LLM-Manager and LLM-Node', () => {
           autoStart: false,
           aliveTimeMs: 900_000,
           healthPath: '/health',
+          servedModelName: null,
           startTimeoutMs: 300_000,
           stopTimeoutMs: 10_000,
           profiles: [
@@ -182,11 +183,12 @@ describe('parseConfigText: the formats of LLM-Manager and LLM-Node', () => {
     expect(config.models[0]!.mode).toBe('Base');
   });
 
-  it('reads the additions: command + args, cwd, env, health_path, auto_start', () => {
+  it('reads the additions: command + args, cwd, env, health_path, auto_start, served_model_name', () => {
     const { config } = parseOk(`Local-Models:
   M:
     port: 10001
     auto_start: true
+    served_model_name: " Qwen/Qwen2.5-7B-Instruct "
     health_path: /v1/models
     P:
       required_devices: [cpu]
@@ -197,6 +199,7 @@ describe('parseConfigText: the formats of LLM-Manager and LLM-Node', () => {
 `);
     const m = config.models[0]!;
     expect(m.autoStart).toBe(true);
+    expect(m.servedModelName).toBe('Qwen/Qwen2.5-7B-Instruct');
     expect(m.healthPath).toBe('/v1/models');
     expect(m.profiles[0]).toEqual({
       name: 'P',

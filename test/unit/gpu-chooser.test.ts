@@ -70,7 +70,7 @@ class FakeWorld implements DeviceSource {
       } else this.pendingFree.set(name, left - 1);
     }
     const holders: MemoryHolder[] = [...this.using].map(([model, usedMb], i) => ({ model: this.pendingFree.has(model) ? null : model, pid: 100 + i, usedMb }));
-    const used = holders.reduce((sum, h) => sum + h.usedMb, 0);
+    const used = holders.reduce((sum, h) => sum + (h.usedMb ?? 0), 0);
     const gpu: DeviceReading = {
       id: 'gpu0', kind: 'gpu', vendor: 'nvidia', index: 0, name: 'NVIDIA GeForce RTX 3080', online: true, offlineReason: null,
       memory: { totalMb: TOTAL, usedMb: used, freeMb: TOTAL - used }, utilizationPct: 0, temperatureC: 40, powerW: 100, holders,
@@ -93,7 +93,7 @@ function profile(name: string, requiredDevices: string[], memoryMb: Record<strin
   return { name, requiredDevices, memoryMb, env: {}, scriptPath: null, command: 'llama-server', args: [], cwd: null };
 }
 function model(name: string, needMb: number, startTimeoutMs = 10_000): ModelConfig {
-  return { name, aliases: [], mode: 'Chat', port: 1, autoStart: false, aliveTimeMs: 0, healthPath: '/health', startTimeoutMs, stopTimeoutMs: 1000, profiles: [profile('GPU', ['gpu0'], { gpu0: needMb })] };
+  return { name, aliases: [], mode: 'Chat', port: 1, autoStart: false, aliveTimeMs: 0, healthPath: '/health', servedModelName: null, startTimeoutMs, stopTimeoutMs: 1000, profiles: [profile('GPU', ['gpu0'], { gpu0: needMb })] };
 }
 function chooser(world: FakeWorld, settings = { headroomMb: 512, monitoringDisabled: false }) {
   return createGpuChooser({ devices: world, engines: () => world.engines, settings: () => settings, launchProblem: () => null, logger: silentLogger, freeWaitMs: 5000 });

@@ -1,7 +1,8 @@
 // quickModelOf() may only ever answer what modelOf() (JSON.parse) would: checked on hand-picked
-// bodies, on random valid JSON, and on thousands of corrupted bodies.
+// bodies, on random valid JSON, and on thousands of corrupted bodies. withModel() (the rewrite for
+// served_model_name) changes the model and nothing else.
 import { describe, expect, it } from 'vitest';
-import { quickModelOf } from '../../src-main/core/router/json-model.js';
+import { quickModelOf, withModel } from '../../src-main/core/router/json-model.js';
 import { modelOf } from '../../src-main/core/router/openai.js';
 
 const buf = (text: string) => Buffer.from(text, 'utf8');
@@ -121,6 +122,8 @@ describe('quickModelOf', () => {
       const quick = quickModelOf(buf(text));
       expect(quick, text).toBe(name);
       expect(slow(buf(text))).toBe(`model:${name}`);
+      const served = 'Qwen/Qwen2.5 "7B" ü';
+      expect(JSON.parse(withModel(buf(text), served).toString('utf8')), text).toEqual({ ...JSON.parse(text), model: served });
       answered++;
     }
     expect(answered).toBe(2000);
@@ -153,5 +156,21 @@ describe('quickModelOf', () => {
     function pickSeed(): string {
       return seeds[Math.floor(next() * seeds.length)]!;
     }
+  });
+});
+
+describe('withModel', () => {
+  it('splices the new name in and leaves every other byte as sent', () => {
+    const body = (name: string) => `{ "messages": [{"role":"user","content":"the \\"model\\": 🙂"}],\n  "model" :  ${JSON.stringify(name)}, "stream": true }`;
+    expect(JSON.parse(body('gpt-3.5-turbo')).model).toBe('gpt-3.5-turbo');
+    for (const served of ['Qwen/Qwen2.5-7B-Instruct', 'a "quoted" \\ name', 'ünï 🙂', 'x']) {
+      expect(withModel(buf(body('gpt-3.5-turbo')), served).toString('utf8')).toBe(body(served));
+    }
+  });
+
+  it('parses and rewrites a body whose name it cannot place (an escape in it), keeping the rest', () => {
+    const text = '{"model":"gpt\\u002d3.5","messages":[{"role":"user","content":"hi"}],"n":1}';
+    expect(JSON.parse(text).model).toBe('gpt-3.5');
+    expect(JSON.parse(withModel(buf(text), 'served').toString('utf8'))).toEqual({ model: 'served', messages: [{ role: 'user', content: 'hi' }], n: 1 });
   });
 });

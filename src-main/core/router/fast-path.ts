@@ -10,7 +10,7 @@
 import net from 'node:net';
 import type { Server } from 'node:http';
 import { http } from '../node-http.js';
-import { quickModelOf } from './json-model.js';
+import { quickModelOf, withModel } from './json-model.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 import type { RequestGuard } from '../security/guard.js';
@@ -211,6 +211,8 @@ class ClientConnection {
     }
     const supervisor = options.registry.resolve(model);
     if (!supervisor || supervisor.currentState !== 'ready' || !ENDPOINT_MODES[request.path]!.includes(supervisor.model.mode)) return null;
+    const served = supervisor.model.servedModelName;
+    if (served !== null && served !== model) request.body = withModel(request.body, served);
     return supervisor;
   }
 

@@ -106,6 +106,24 @@ function scanKey(b: Uint8Array, i: number, top: boolean): number {
   return skipWs(b, i + 1);
 }
 
+/** Where the name quickModelOf() last returned sits in its body: the bytes between its quotes. */
+const quickModelSpan = { start: -1, end: -1 };
+
+/**
+ * `body` (a JSON object with a top-level "model", as the router has checked) with that model set to
+ * `name`. Where quickModelOf() can place the name, the new one is spliced in and every other byte
+ * stays as sent; otherwise (an escaped name, say) the body is parsed and written anew.
+ */
+export function withModel(body: Buffer, name: string): Buffer {
+  if (quickModelOf(body) !== undefined) {
+    const { start, end } = quickModelSpan;
+    return Buffer.concat([body.subarray(0, start), Buffer.from(JSON.stringify(name).slice(1, -1), 'utf8'), body.subarray(end)]);
+  }
+  const parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+  parsed['model'] = name;
+  return Buffer.from(JSON.stringify(parsed), 'utf8');
+}
+
 /** The body's top-level "model" when the body is valid JSON and the name is plain; else undefined. */
 export function quickModelOf(b: Uint8Array): string | undefined {
   let i = skipWs(b, 0);
@@ -157,7 +175,14 @@ export function quickModelOf(b: Uint8Array): string | undefined {
     // After a value: closing brackets, then a comma (and the next member or element) or the end.
     for (;;) {
       i = skipWs(b, i);
-      if (depth === 0) return i === b.length && modelOk ? modelName(b, modelStart, modelEnd) : undefined;
+      if (depth === 0) {
+        const name = i === b.length && modelOk ? modelName(b, modelStart, modelEnd) : undefined;
+        if (name !== undefined) {
+          quickModelSpan.start = modelStart;
+          quickModelSpan.end = modelEnd;
+        }
+        return name;
+      }
       const open = stack[depth - 1];
       if (b[i] === (open === LBRACE ? RBRACE : RBRACKET)) {
         depth--;

@@ -6,7 +6,7 @@ import { formatDuration } from '../../../src-shared/duration.js';
 import { ApiError, errorBody } from '../../../src-shared/errors.js';
 import { modelNotFound } from '../api.js';
 import { UpstreamPools } from './upstream.js';
-import { MAX_MODEL_NAME } from './json-model.js';
+import { MAX_MODEL_NAME, withModel } from './json-model.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 
@@ -85,7 +85,9 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
             `model "${model}" is a ${supervisor.model.mode} model; ${pathname} needs a ${modes.join(' or ')} model`,
           );
         }
-        return forward(req, res, supervisor, body, upstream, options.queueLimit?.());
+        // The engine may know the model by another name (vLLM's --served-model-name).
+        const served = supervisor.model.servedModelName;
+        return forward(req, res, supervisor, served !== null && served !== model ? withModel(body, served) : body, upstream, options.queueLimit?.());
       })
       .catch((err: unknown) => {
         if (err instanceof BodyTimeout) {
