@@ -40,8 +40,14 @@ export interface ModelInfo {
   idleStopAt: string | null;
   aliveTimeMs: number;
   lastError: ModelError | null;
-  /** GPU memory held by this engine's processes (MB), when GPUs are monitored. */
+  /** GPU memory held by this engine's processes (MB), when GPUs are monitored and report it per process. */
   vramMb: number | null;
+  /**
+   * What the profile in use declared in memory_mb, per device id it was placed on ("gpu0", "ram"),
+   * while the engine runs: the figure to show where the driver doesn't report per-process memory
+   * (Windows WDDM). Added by the node; absent or null when nothing was declared.
+   */
+  declaredMemoryMb?: Readonly<Record<string, number>> | null;
 }
 
 export interface DeviceMemory {
@@ -54,7 +60,8 @@ export interface DeviceMemory {
 export interface MemoryHolder {
   model: string | null;
   pid: number;
-  usedMb: number;
+  /** null: the driver lists the process but not its memory (Windows WDDM reports "[N/A]"). */
+  usedMb: number | null;
 }
 
 export interface DeviceReading {
@@ -82,6 +89,23 @@ export interface DevicesSnapshot {
   at: string;
   monitoringDisabled: boolean;
   devices: DeviceReading[];
+}
+
+/**
+ * The last ~10 minutes of readings the node took (kept while it runs, at most one point every
+ * couple of seconds), oldest first, so a window opened now can draw them at once.
+ */
+export interface DevicesHistory {
+  /** Epoch ms of each reading: the same instant as that reading's DevicesSnapshot.at. */
+  at: number[];
+  /** One series per device seen in that time, aligned with `at`; null where it was offline or not read. */
+  devices: DeviceSeries[];
+}
+
+export interface DeviceSeries {
+  id: string;
+  memUsedMb: (number | null)[];
+  utilPct: (number | null)[];
 }
 
 export interface ConfigDocument {
@@ -135,6 +159,7 @@ export interface ManagerApi {
   stopAll(): Promise<ModelInfo[]>;
   modelLogs(name: string, tail?: number): Promise<LogLine[]>;
   getDevices(): Promise<DevicesSnapshot>;
+  getDeviceHistory(): Promise<DevicesHistory>;
   getConfig(): Promise<ConfigDocument>;
   /** Validates, saves atomically (keeping a .bak) and applies; an invalid text is refused, nothing written. */
   saveConfig(text: string): Promise<ConfigSaveResult>;
@@ -162,6 +187,7 @@ export const managerRoutes = {
   stopAll: { method: 'POST', path: '/api/models/stop-all', args: [] },
   modelLogs: { method: 'GET', path: '/api/models/:name/logs', args: ['name', 'tail'] },
   getDevices: { method: 'GET', path: '/api/devices', args: [] },
+  getDeviceHistory: { method: 'GET', path: '/api/devices/history', args: [] },
   getConfig: { method: 'GET', path: '/api/config', args: [] },
   saveConfig: { method: 'POST', path: '/api/config', args: ['text'] },
 } as const satisfies Record<ManagerCallName, RouteSpec>;

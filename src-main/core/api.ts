@@ -16,6 +16,7 @@ export interface ApiContext {
   configPath: string;
   config: ConfigService;
   devices: () => Promise<DevicesSnapshot>;
+  deviceHistory: ManagerApi['getDeviceHistory'];
   /** Adds what the supervisor doesn't know (VRAM held) to a model's info. */
   enrich?: (info: ModelInfo) => ModelInfo;
 }
@@ -78,6 +79,7 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
     async getDevices(): Promise<DevicesSnapshot> {
       return ctx.devices();
     },
+    getDeviceHistory: () => ctx.deviceHistory(),
     async getConfig() {
       return ctx.config.document();
     },

@@ -20,7 +20,7 @@ import { EngineWatchdog } from './models/engine-watchdog.js';
 import { RequestGuard } from './security/guard.js';
 import { bindProblem, isLoopbackHost } from './security/host.js';
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_POLL_MS, DeviceMonitor, vramOf, type DeviceMonitorOptions } from './devices/monitor.js';
+import { DEFAULT_POLL_MS, DeviceMonitor, modelMemory, type DeviceMonitorOptions } from './devices/monitor.js';
 import { createGpuChooser } from './scheduler/gpu-chooser.js';
 import type { ProfileChooser } from './scheduler/profile.js';
 import { appRoot, appVersion } from './version.js';
@@ -122,7 +122,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     if (events.wants('devices')) events.publish({ type: 'devices', devices: state.snapshot });
   });
   const pollMs = options.deviceMonitor?.intervalMs ?? DEFAULT_POLL_MS;
-  const enrichModel = options.enrichModel ?? ((info: ModelInfo): ModelInfo => ({ ...info, vramMb: vramOf(monitor.latest(), info.name, Date.now(), Math.max(pollMs * 3, 10_000)) }));
+  const enrichModel = options.enrichModel ?? ((info: ModelInfo): ModelInfo => ({ ...info, ...modelMemory(info, monitor.latest(), gpuChooser.declared(info.name), Date.now(), Math.max(pollMs * 3, 10_000)) }));
   const gpuChooser = createGpuChooser({
     devices: monitor,
     engines: () => registryRef?.list() ?? [],
@@ -176,6 +176,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     configPath: options.configPath,
     config: service,
     devices,
+    deviceHistory: async () => monitor.history(),
     enrich: enrichModel,
   });
   const localKey = randomBytes(24).toString('base64url');

@@ -37,6 +37,7 @@ const llmManager = {
   stopAll: () => call('stopAll'),
   modelLogs: (name: string, tail?: number) => call('modelLogs', name, tail),
   getDevices: () => call('getDevices'),
+  getDeviceHistory: () => call('getDeviceHistory'),
   getConfig: () => call('getConfig'),
   saveConfig: (text: string) => call('saveConfig', text),
   subscribe(listener: (event: ManagerEvent) => void): () => void {

@@ -53,6 +53,7 @@ export function useLiveEvents(): void {
       if (connected && !wasConnected) {
         void client.invalidateQueries({ queryKey: queryKeys.models });
         void client.invalidateQueries({ queryKey: queryKeys.devices });
+        void client.invalidateQueries({ queryKey: queryKeys.deviceHistory });
         void client.invalidateQueries({ queryKey: queryKeys.config });
         void client.invalidateQueries({ queryKey: ['logs'] });
       }

@@ -4,13 +4,14 @@ import { useQuery, type QueryClient } from '@tanstack/react-query';
 import type { DevicesSnapshot, LogLine, ModelInfo } from '../../src-shared/contract.js';
 import { MAX_LOG_TAIL } from '../../src-shared/contract.js';
 import { useStore } from '../lib/store.js';
-import { recordDevices } from '../pages/devices/history.js';
+import { recordDevices, seedDeviceHistory } from '../pages/devices/history.js';
 import { eventsConnected, manager } from './manager.js';
 
 export const queryKeys = {
   health: ['health'] as const,
   models: ['models'] as const,
   devices: ['devices'] as const,
+  deviceHistory: ['device-history'] as const,
   config: ['config'] as const,
   logs: (model: string) => ['logs', model] as const,
 };
@@ -43,6 +44,23 @@ export function useDevices() {
     },
     // Poll only while the node isn't pushing readings.
     refetchInterval: () => (Date.now() - lastDevicesEventAt < 15_000 ? false : 5_000),
+  });
+}
+
+/**
+ * Seeds the charts with the node's last 10 minutes of readings: once per window (live readings
+ * append from then on), again after the event stream was down. The points go to the chart store;
+ * the cache keeps only their count.
+ */
+export function useDeviceHistory() {
+  return useQuery({
+    queryKey: queryKeys.deviceHistory,
+    queryFn: async () => {
+      const history = await manager.getDeviceHistory();
+      seedDeviceHistory(history);
+      return history.at.length;
+    },
+    staleTime: Infinity,
   });
 }
 

@@ -2,7 +2,7 @@
 import { useDevices, useHealth, useModels } from '../api/queries.js';
 import { apiKey, forgetKey, isUnauthorized } from '../api/auth.js';
 import { eventsConnected, transport } from '../api/manager.js';
-import { formatMb } from '../lib/format.js';
+import { heldSummary, UNSPLIT_HINT } from '../lib/held-memory.js';
 import { useStore } from '../lib/store.js';
 import { CopyButton, Skeleton } from './common.js';
 
@@ -27,11 +27,8 @@ export function StatusStrip() {
   const running = list.filter((m) => m.state === 'ready').length;
   const starting = list.filter((m) => m.state === 'starting').length;
 
-  const gpus = (devices.data?.devices ?? []).filter((d) => d.kind === 'gpu' && d.online && d.memory);
-  const totalMb = gpus.reduce((sum, d) => sum + (d.memory?.totalMb ?? 0), 0);
-  const heldByHolders = gpus.reduce((sum, d) => sum + d.holders.filter((h) => h.model !== null).reduce((s, h) => s + h.usedMb, 0), 0);
-  const heldByModels = list.reduce((sum, m) => sum + (m.vramMb ?? 0), 0);
-  const heldMb = Math.max(heldByHolders, heldByModels);
+  const vram = heldSummary(devices.data, models.data);
+  const vramTitle = !vram ? 'No GPUs are monitored' : `GPU memory held by our engines / total GPU memory${vram.approx ? `. ${UNSPLIT_HINT}` : ''}`;
 
   return (
     <header className="status-strip" aria-label="Status">
@@ -61,11 +58,11 @@ export function StatusStrip() {
           <Skeleton width="4em" />
         )}
       </div>
-      <div className="status-item" title={totalMb > 0 ? 'GPU memory held by our engines / total GPU memory' : 'No GPUs are monitored'}>
+      <div className="status-item" title={vramTitle}>
         <span className="status-label">VRAM</span>
         {devices.data || devices.isError ? (
           <span className="num" data-testid="vram">
-            {totalMb > 0 ? `${formatMb(heldMb)} / ${formatMb(totalMb)}` : '—'}
+            {vram ? vram.text : '—'}
           </span>
         ) : (
           <Skeleton width="6em" />

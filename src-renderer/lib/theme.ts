@@ -18,9 +18,4 @@ export function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-/** Stable colour slot (0-7) for a model, so its segment keeps its colour across readings. */
-export function colorSlot(name: string): number {
-  let h = 0;
-  for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
-  return h % 8;
-}
+export { colorSlot } from './color-slot.js';

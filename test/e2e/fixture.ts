@@ -32,6 +32,8 @@ export interface E2eNode {
   dir: string;
   configPath: string;
   ports: Record<string, number>;
+  /** Answers as a Windows (WDDM) driver does from now on: processes listed, their memory "[N/A]". */
+  setWddm(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -46,7 +48,8 @@ export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[
   const config = {
     program: { host: '127.0.0.1', port: routerPort, log_level: 'ERROR', alive_time: 15, Disable_GPU_monitoring: false, log_dir: 'logs' },
     'Local-Models': {
-      demo: { aliases: ['demo-chat'], mode: 'Chat', port: chatPort, 'CPU-Config': demo('--stream-delay-ms', '100') },
+      // memory_mb: what the window shows for it where the driver doesn't report per-process memory.
+      demo: { aliases: ['demo-chat'], mode: 'Chat', port: chatPort, 'CPU-Config': { ...demo('--stream-delay-ms', '100'), memory_mb: { gpu0: 7900 } } },
       'demo-embed': { aliases: ['embed'], mode: 'Embedding', port: embedPort, alive_time: 0, 'CPU-Config': demo('--embedding-dim', '384') },
       'demo-rerank': { mode: 'Reranker', port: rerankPort, 'CPU-Config': demo() },
       broken: { mode: 'Chat', port: brokenPort, 'GPU-Config': { required_devices: [], command: process.execPath, args: ['-e', BROKEN_ENGINE] } },
@@ -61,13 +64,14 @@ export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[
 
   const pids = new Set<number>();
   let node: LlmNode | null = null;
+  const smi = { wddm: false };
   node = await createNode({
     configPath,
     port: routerPort,
     webUiDir: WEB_UI_DIR,
     logger: silentLogger,
     // The empty node has no nvidia-smi at all (a path that doesn't exist).
-    deviceMonitor: options.empty ? { nvidiaSmi: path.join(dir, 'no-nvidia-smi') } : { intervalMs: 1000, nvidiaSmi: FAKE_SMI, run: fakeNvidiaRun(() => node) },
+    deviceMonitor: options.empty ? { nvidiaSmi: path.join(dir, 'no-nvidia-smi') } : { intervalMs: 1000, nvidiaSmi: FAKE_SMI, run: fakeNvidiaRun(() => node, smi) },
   });
   const unsubscribe = node.events.subscribe((event) => {
     if (event.type === 'model' && event.model.pid) pids.add(event.model.pid);
@@ -79,6 +83,9 @@ export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[
     dir,
     configPath,
     ports,
+    setWddm(on) {
+      smi.wddm = on;
+    },
     async close() {
       try {
         await node!.close();
@@ -113,14 +120,14 @@ function isRunning(pid: number): boolean {
 const FAKE_SMI = 'fake-nvidia-smi';
 const ENGINE_MB: Record<string, number> = { demo: 7900, 'demo-embed': 1300, 'demo-rerank': 900 };
 
-function fakeNvidiaRun(node: () => LlmNode | null): RunCommand {
+function fakeNvidiaRun(node: () => LlmNode | null, smi: { wddm: boolean }): RunCommand {
   let gpuCalls = 0;
   return async (file, args, timeoutMs) => {
     if (file !== FAKE_SMI) return runCommand(file, args, timeoutMs);
     const running = (node()?.registry.list() ?? []).filter((s) => s.currentState === 'ready' && s.pid !== null);
     const apps = [...running.map((s) => ({ pid: s.pid!, mb: ENGINE_MB[s.name] ?? 2000 })), { pid: 999_999, mb: 1150 }];
     if (args[0]?.startsWith('--query-compute-apps')) {
-      return { stdout: apps.map((a) => `GPU-e2e-0, ${a.pid}, ${a.mb}`).join('\n'), stderr: '', code: 0 };
+      return { stdout: apps.map((a) => `GPU-e2e-0, ${a.pid}, ${smi.wddm ? '[N/A]' : a.mb}`).join('\n'), stderr: '', code: 0 };
     }
     gpuCalls += 1;
     const used = apps.reduce((sum, a) => sum + a.mb, 0) + 350;

@@ -323,6 +323,35 @@ describe('the window over HTTP', () => {
     await expect.poll(() => page.getByTestId('vram').textContent()).toMatch(/^\d+\.\d GB \/ 24\.0 GB$/);
     await page.mouse.move(0, 0);
     await ui.screenshot('devices');
+
+    // A window opened now draws the node's last minutes at once (it polled all along), not just what it reads from now on.
+    const fresh = await ui.context.newPage();
+    try {
+      await fresh.goto(`${node.url}/#/devices`);
+      await expect.poll(async () => Number(await fresh.locator('[data-device="gpu0"] .chart-figure').getAttribute('data-points')), { timeout: 2000 }).toBeGreaterThan(5);
+    } finally {
+      await fresh.close();
+    }
+
+    // A Windows (WDDM) driver lists the engines but not their memory: they stay on the card with what
+    // their profiles declared, or "not reported", and no "other processes" figure is made up.
+    node.setWddm(true);
+    try {
+      await expect.poll(() => gpu.locator('.legend').textContent(), { timeout: 5000 }).toContain('demo≈ 7.7 GB (declared)');
+      expect(await gpu.locator('.legend').textContent()).toContain('demo-embednot reported');
+      expect(await gpu.locator('.seg-other').count()).toBe(0);
+      expect(await gpu.locator('.membar-note').isVisible()).toBe(true);
+      // Only demo declared memory_mb: the strip counts that, marked approximate.
+      await expect.poll(() => page.getByTestId('vram').textContent()).toBe('≈ 7.7 GB / 24.0 GB');
+      await ui.screenshot('devices-wddm');
+      await open('models');
+      await expect.poll(() => row('demo').locator('.col-vram').textContent()).toBe('≈ 7.7 GB (declared)');
+      expect(await row('demo-embed').locator('.col-vram').textContent()).toBe('not reported');
+      await page.mouse.move(0, 0);
+      await ui.screenshot('models-wddm');
+    } finally {
+      node.setWddm(false);
+    }
   });
 
   it('says what to do next when nothing is configured', async () => {

@@ -31,6 +31,8 @@ export interface FakeState {
   apps?: { gpu: number; pid: number; usedMb: number | string }[];
   mode?: FakeMode;
   appsMode?: FakeMode;
+  /** As Windows (WDDM) drivers answer: every process listed with used_memory "[N/A]"; the cards' used memory still counts it. */
+  wddm?: boolean;
   garbage?: string;
   exitCode?: number;
   stderr?: string;

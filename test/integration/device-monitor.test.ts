@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceReading } from '../../src-shared/contract.js';
-import { DeviceMonitor, type DeviceMonitorOptions, type EngineProcess } from '../../src-main/core/devices/monitor.js';
+import { DeviceMonitor, vramOf, type DeviceMonitorOptions, type EngineProcess } from '../../src-main/core/devices/monitor.js';
 import { runCommand, type RunCommand } from '../../src-main/core/devices/run-command.js';
 import type { Logger } from '../../src-main/core/logger.js';
 import { installFakeNvidiaSmi, RTX_4060_TI, V100, type FakeNvidiaSmi } from '../helpers/gpu-fake.js';
@@ -210,12 +210,18 @@ describe.skipIf(process.platform === 'win32')('GPU processes attributed to our e
     expect([...state.holdersKnown].sort()).toEqual(['gpu0', 'gpu1']);
   });
 
-  it('per-process memory "[N/A]" (Windows WDDM): holders listed, but not known', async () => {
+  it('per-process memory "[N/A]" (Windows WDDM): holders listed with unknown memory, the card\'s total kept', async () => {
     const qwen = await engineGroup();
-    fake.set({ gpus: [V100], apps: [{ gpu: 0, pid: qwen.child, usedMb: '[N/A]' }] });
+    fake.set({ gpus: [{ ...V100, usedMb: 9000 }], wddm: true, apps: [{ gpu: 0, pid: qwen.child, usedMb: 7900 }, { gpu: 0, pid: 999_999, usedMb: 300 }] });
     const state = await monitor({}, [{ model: 'qwen', pid: qwen.leader }]).read();
-    expect(byId(state.snapshot.devices, 'gpu0')!.holders).toEqual([{ model: 'qwen', pid: qwen.child, usedMb: 0 }]);
+    const gpu = byId(state.snapshot.devices, 'gpu0')!;
+    expect(gpu.holders).toEqual([
+      { model: 'qwen', pid: qwen.child, usedMb: null },
+      { model: null, pid: 999_999, usedMb: null },
+    ]);
+    expect(gpu.memory).toEqual({ totalMb: 32768, usedMb: 9000 + 7900 + 300, freeMb: 32768 - 17200 });
     expect(state.holdersKnown.has('gpu0')).toBe(false);
+    expect(vramOf(state, 'qwen', state.doneAt, 10_000)).toBeNull();
   });
 });
 

@@ -39,6 +39,7 @@ function fakeApi() {
     stopAll: record('stopAll', () => [model('demo')]),
     modelLogs: record('modelLogs', (_name, tail) => [{ seq: 1, ts: 1, stream: 'stdout' as const, text: `tail=${String(tail)}` }]),
     getDevices: record('getDevices', () => ({ at: 'now', monitoringDisabled: true, devices: [] })),
+    getDeviceHistory: record('getDeviceHistory', () => ({ at: [1], devices: [{ id: 'gpu0', memUsedMb: [512], utilPct: [null] }] })),
     getConfig: record('getConfig', () => ({ path: '/c.yaml', text: 'program: {}', issues: [] })),
     saveConfig: record('saveConfig', (text) => ({ ok: true, issues: [], added: [], removed: [], changed: [], message: `saved ${String(text).length}` })),
     subscribe(listener) {
@@ -145,6 +146,7 @@ const SAMPLE_ARGS: { [N in ManagerCallName]: Parameters<ManagerApi[N]> } = {
   stopAll: [],
   modelLogs: ['demo', 5],
   getDevices: [],
+  getDeviceHistory: [],
   getConfig: [],
   saveConfig: ['program: {}\n'],
 };

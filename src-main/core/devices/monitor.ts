@@ -2,10 +2,12 @@
 // engines holds how much GPU memory. A single loop polls about every 2 s while anything watches
 // (an event subscriber, the window, a start waiting for memory) and does nothing otherwise;
 // concurrent readers share one probe. Every probe has a time limit: a missing, failing or hanging
-// nvidia-smi turns the GPUs offline with the reason and never blocks a caller for longer.
-import type { DeviceReading, DevicesSnapshot, MemoryHolder } from '../../../src-shared/contract.js';
+// nvidia-smi turns the GPUs offline with the reason and never blocks a caller for longer. The
+// last 10 minutes of readings are kept (history.ts) for charts opened later.
+import type { DeviceReading, DevicesHistory, DevicesSnapshot, MemoryHolder, ModelInfo } from '../../../src-shared/contract.js';
 import type { Logger } from '../logger.js';
 import { probeNvidia, type NvidiaGpu, type NvidiaReading } from './nvidia.js';
+import { ReadingHistory } from './history.js';
 import { loadDevicePlugins, PluginRunner, type DevicePlugin } from './plugins.js';
 import { attribute, processLinks, type ProcessLinks } from './process-tree.js';
 import { runCommand, type RunCommand } from './run-command.js';
@@ -67,6 +69,7 @@ export class DeviceMonitor {
   private readonly knownGpus = new Map<string, DeviceReading>();
   private readonly problems = new Map<string, string>();
   private readonly listeners = new Set<(state: DeviceState) => void>();
+  private readonly readings: ReadingHistory;
 
   constructor(private readonly options: DeviceMonitorOptions) {
     this.intervalMs = options.intervalMs ?? DEFAULT_POLL_MS;
@@ -76,6 +79,7 @@ export class DeviceMonitor {
     this.links = options.links ?? processLinks(this.run, this.timeoutMs);
     this.now = options.now ?? Date.now;
     this.plugins = new PluginRunner(this.run, this.timeoutMs);
+    this.readings = new ReadingHistory(this.intervalMs);
     // A timer that only checks whether anyone watches costs nothing; probes run only when they do.
     this.timer = setInterval(() => this.tick(), this.intervalMs);
     this.timer.unref();
@@ -126,6 +130,11 @@ export class DeviceMonitor {
     };
   }
 
+  /** The readings of the last 10 minutes (polled or on demand), oldest first. */
+  history(): DevicesHistory {
+    return this.readings.snapshot();
+  }
+
   /** Every new reading (polled or on demand). */
   onReading(listener: (state: DeviceState) => void): () => void {
     this.listeners.add(listener);
@@ -163,6 +172,7 @@ export class DeviceMonitor {
       snapshot: { at: new Date(started).toISOString(), monitoringDisabled: this.options.disabled(), devices: [...system, ...gpus, ...plugins] },
     };
     this.last = state;
+    this.readings.record(started, state.snapshot.devices);
     for (const listener of this.listeners) {
       try {
         listener(state);
@@ -209,7 +219,9 @@ export class DeviceMonitor {
     const owners = await attribute([...new Set(nvidia.apps.map((a) => a.pid))], leaders, this.links, this.timeoutMs);
     for (const app of nvidia.apps) {
       const list = byGpu.get(app.gpuUuid) ?? [];
-      list.push({ model: owners.get(app.pid) ?? null, pid: app.pid, usedMb: app.usedMb ?? 0 });
+      // Unknown stays unknown (Windows WDDM): 0 would read as "holds nothing" and put the card's
+      // whole use on other processes.
+      list.push({ model: owners.get(app.pid) ?? null, pid: app.pid, usedMb: app.usedMb });
       byGpu.set(app.gpuUuid, list);
     }
     return byGpu;
@@ -279,6 +291,24 @@ export function vramOf(state: DeviceState | null, model: string, now: number, ma
   const known = state.snapshot.devices.filter((d) => d.kind === 'gpu' && d.online && state.holdersKnown.has(d.id));
   if (known.length === 0) return null;
   let total = 0;
-  for (const device of known) for (const holder of device.holders) if (holder.model === model) total += holder.usedMb;
+  for (const device of known) for (const holder of device.holders) if (holder.model === model) total += holder.usedMb ?? 0;
   return total;
+}
+
+const LIVE_STATES: ReadonlySet<ModelInfo['state']> = new Set(['starting', 'ready', 'stopping']);
+
+/**
+ * What a model's info says about its memory: measured (vramOf), and what its running profile
+ * declared in memory_mb (`declared`: the GPU chooser's record of its start), which the window shows
+ * where the driver doesn't report per-process memory.
+ */
+export function modelMemory(
+  info: ModelInfo,
+  state: DeviceState | null,
+  declared: Readonly<Record<string, number>> | undefined,
+  now: number,
+  maxAgeMs: number,
+): Pick<ModelInfo, 'vramMb' | 'declaredMemoryMb'> {
+  const promised = LIVE_STATES.has(info.state) && declared ? Object.entries(declared).filter(([, mb]) => mb > 0) : [];
+  return { vramMb: vramOf(state, info.name, now, maxAgeMs), declaredMemoryMb: promised.length > 0 ? Object.fromEntries(promised) : null };
 }

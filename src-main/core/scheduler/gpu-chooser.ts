@@ -181,7 +181,8 @@ function measuredUse(model: string, devices: readonly DeviceReading[]): Record<s
   const out: Record<string, number> = {};
   for (const device of devices) {
     for (const holder of device.holders) {
-      if (holder.model === model) out[device.id] = (out[device.id] ?? 0) + holder.usedMb;
+      // Unknown (null) counts as 0 here; engineView then goes by what the start declared.
+      if (holder.model === model) out[device.id] = (out[device.id] ?? 0) + (holder.usedMb ?? 0);
     }
   }
   return out;

@@ -3,7 +3,7 @@ import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { cssVar, useDarkMode } from '../../lib/theme.js';
-import { HISTORY_MS, type DeviceHistory } from './history.js';
+import { HISTORY_MS, withGaps, type DeviceHistory } from './history.js';
 
 const HEIGHT = 120;
 
@@ -83,7 +83,7 @@ export function DeviceChart({ history, memory, utilisation, label }: DeviceChart
 
   const what = [memory && 'memory', utilisation && 'utilisation'].filter(Boolean).join(' and ');
   return (
-    <figure className="chart-figure">
+    <figure className="chart-figure" data-points={history?.t.length ?? 0}>
       <figcaption className="chart-legend">
         <span>Last 10 minutes</span>
         {memory && (
@@ -102,7 +102,8 @@ export function DeviceChart({ history, memory, utilisation, label }: DeviceChart
   );
 }
 
-function toData(history: DeviceHistory | undefined, memory: boolean, utilisation: boolean): uPlot.AlignedData {
+function toData(raw: DeviceHistory | undefined, memory: boolean, utilisation: boolean): uPlot.AlignedData {
+  const history = raw && withGaps(raw);
   const columns: (number | null)[][] = [];
   if (memory) columns.push(history ? history.memUsedMb.map((mb) => (mb === null ? null : mb / 1024)) : []);
   if (utilisation) columns.push(history ? history.utilPct : []);

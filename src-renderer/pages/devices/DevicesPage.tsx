@@ -1,19 +1,24 @@
 // One block per device: what holds its memory, how busy and hot it is, and the last 10 minutes.
 import type { DeviceReading } from '../../../src-shared/contract.js';
 import { EmptyState, ErrorNotice, PageHeader, Skeleton } from '../../app/common.js';
-import { useDevices } from '../../api/queries.js';
+import { useDeviceHistory, useDevices, useModels } from '../../api/queries.js';
+import { declaredFrom, splitKnown, UNSPLIT_HINT, type Declared } from '../../lib/held-memory.js';
 import { formatClock, formatPct, formatTemp, formatWatts } from '../../lib/format.js';
 import { hrefFor } from '../../lib/router.js';
 import { useStore } from '../../lib/store.js';
-import { colorSlot } from '../../lib/theme.js';
 import { errorText } from '../../lib/toasts.js';
 import { DeviceChart } from './DeviceChart.js';
 import { deviceHistory, type DeviceHistory } from './history.js';
-import { MemoryBar, type BarSegment } from './MemoryBar.js';
+import { MemoryBar } from './MemoryBar.js';
+import { memorySegments } from './segments.js';
 
 export function DevicesPage() {
   const devices = useDevices();
+  const models = useModels();
+  // The node's last 10 minutes, once per open page: live readings append to it from then on.
+  useDeviceHistory();
   const history = useStore(deviceHistory);
+  const declared = declaredFrom(models.data);
   const snapshot = devices.data;
   const gpus = snapshot?.devices.filter((d) => d.kind === 'gpu') ?? [];
   const host = snapshot?.devices.filter((d) => d.kind !== 'gpu') ?? [];
@@ -29,9 +34,9 @@ export function DevicesPage() {
         </div>
       ) : (
         <div className="device-list">
-          <GpuSection disabled={snapshot.monitoringDisabled} gpus={gpus} history={history} />
+          <GpuSection disabled={snapshot.monitoringDisabled} gpus={gpus} history={history} declared={declared} />
           {host.map((d) => (
-            <DeviceBlock key={d.id} device={d} history={history.get(d.id)} />
+            <DeviceBlock key={d.id} device={d} history={history.get(d.id)} declared={declared} />
           ))}
         </div>
       )}
@@ -43,7 +48,7 @@ export function DevicesPage() {
  * GPUs, or why there are none. nvidia-smi missing shows as one offline placeholder card without an
  * index; monitoring switched off still shows cards read on demand, under a note.
  */
-function GpuSection({ disabled, gpus, history }: { disabled: boolean; gpus: DeviceReading[]; history: ReadonlyMap<string, DeviceHistory> }) {
+function GpuSection({ disabled, gpus, history, declared }: { disabled: boolean; gpus: DeviceReading[]; history: ReadonlyMap<string, DeviceHistory>; declared: Declared }) {
   const cards = gpus.filter((g) => g.online || g.index !== null);
   const missing = gpus.find((g) => !g.online && g.index === null);
   const disabledText = (
@@ -73,13 +78,13 @@ function GpuSection({ disabled, gpus, history }: { disabled: boolean; gpus: Devi
         </div>
       )}
       {cards.map((d) => (
-        <DeviceBlock key={d.id} device={d} history={history.get(d.id)} />
+        <DeviceBlock key={d.id} device={d} history={history.get(d.id)} declared={declared} />
       ))}
     </>
   );
 }
 
-function DeviceBlock({ device, history }: { device: DeviceReading; history: DeviceHistory | undefined }) {
+function DeviceBlock({ device, history, declared }: { device: DeviceReading; history: DeviceHistory | undefined; declared: Declared }) {
   const title = device.kind === 'gpu' ? `GPU ${device.index ?? ''}`.trim() : device.kind === 'cpu' ? 'CPU' : 'Memory';
   return (
     <section className={`device${device.online ? '' : ' device-offline'}`} aria-label={`${title}: ${device.name}`} data-device={device.id}>
@@ -114,7 +119,10 @@ function DeviceBlock({ device, history }: { device: DeviceReading; history: Devi
         )}
       </header>
       {device.memory ? (
-        <MemoryBar label={`${title} memory`} segments={memorySegments(device)} total={device.memory.totalMb} />
+        <>
+          <MemoryBar label={`${title} memory`} segments={memorySegments(device, declared)} total={device.memory.totalMb} />
+          {!splitKnown(device) && <p className="hint membar-note">{UNSPLIT_HINT}</p>}
+        </>
       ) : device.utilizationPct !== null ? (
         <MemoryBar
           label={`${title} load`}
@@ -128,17 +136,6 @@ function DeviceBlock({ device, history }: { device: DeviceReading; history: Devi
       {device.online && <DeviceChart history={history} memory={device.memory !== null} utilisation={device.kind !== 'ram'} label={title} />}
     </section>
   );
-}
-
-/** Engines as their own segments (summed over their processes), the rest of used memory as "other". */
-function memorySegments(device: DeviceReading): BarSegment[] {
-  const byModel = new Map<string, number>();
-  for (const h of device.holders) if (h.model !== null) byModel.set(h.model, (byModel.get(h.model) ?? 0) + h.usedMb);
-  const ours = [...byModel.values()].reduce((a, b) => a + b, 0);
-  const segments: BarSegment[] = [...byModel].map(([model, mb]) => ({ key: `m:${model}`, label: model, value: mb, kind: 'model', slot: colorSlot(model) }));
-  const other = Math.max(0, (device.memory?.usedMb ?? 0) - ours);
-  if (other > 0 || segments.length === 0) segments.push({ key: 'other', label: 'other processes', value: other, kind: 'other' });
-  return segments;
 }
 
 function DeviceSkeleton() {

@@ -1,15 +1,9 @@
 // A horizontal bar split into what holds the memory: each engine a coloured segment, other
 // processes hatched, free space plain. Also used for CPU load (one "used" segment).
 import { formatMb } from '../../lib/format.js';
+import type { BarSegment } from './segments.js';
 
-export interface BarSegment {
-  key: string;
-  label: string;
-  value: number;
-  kind: 'model' | 'other' | 'used';
-  /** Colour slot 0-7 for model segments. */
-  slot?: number;
-}
+export type { BarSegment };
 
 interface MemoryBarProps {
   segments: BarSegment[];
@@ -23,14 +17,16 @@ interface MemoryBarProps {
 }
 
 export function MemoryBar({ segments, total, format = formatMb, freeLabel = 'free', label, showTotal = true }: MemoryBarProps) {
-  const used = segments.reduce((sum, s) => sum + s.value, 0);
+  const drawn = segments.filter((s) => s.inBar !== false);
+  const used = drawn.reduce((sum, s) => sum + s.value, 0);
   const free = Math.max(0, total - used);
   const pct = (v: number) => (total > 0 ? `${Math.min(100, (v / total) * 100)}%` : '0%');
-  const summary = `${label}: ${segments.map((s) => `${s.label} ${format(s.value)}`).join(', ')}${segments.length ? ', ' : ''}${format(free)} ${freeLabel} of ${format(total)}`;
+  const text = (s: BarSegment) => s.text ?? format(s.value);
+  const summary = `${label}: ${segments.map((s) => `${s.label} ${text(s)}`).join(', ')}${segments.length ? ', ' : ''}${format(free)} ${freeLabel} of ${format(total)}`;
   return (
     <div className="membar-wrap">
       <div className="membar" role="img" aria-label={summary}>
-        {segments
+        {drawn
           .filter((s) => s.value > 0)
           .map((s) => (
             <span key={s.key} className={`membar-seg seg-${s.kind}${s.slot !== undefined ? ` slot-${s.slot}` : ''}`} style={{ width: pct(s.value) }} title={`${s.label}: ${format(s.value)}`} />
@@ -41,7 +37,7 @@ export function MemoryBar({ segments, total, format = formatMb, freeLabel = 'fre
           <li key={s.key}>
             <span className={`swatch seg-${s.kind}${s.slot !== undefined ? ` slot-${s.slot}` : ''}`} aria-hidden="true" />
             <span>{s.label}</span>
-            <span className="num">{format(s.value)}</span>
+            <span className="num">{text(s)}</span>
           </li>
         ))}
         <li>

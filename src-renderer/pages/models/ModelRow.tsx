@@ -2,13 +2,15 @@ import type { Ref } from 'react';
 import type { ModelInfo } from '../../../src-shared/contract.js';
 import { StateBadge } from '../../app/common.js';
 import { ChevronIcon } from '../../app/icons.js';
-import { DASH, formatDateTime, formatDuration, formatMb, formatRemaining } from '../../lib/format.js';
+import { DASH, formatDateTime, formatDuration, formatRemaining } from '../../lib/format.js';
+import { formatHeld, UNSPLIT_HINT, type Held } from '../../lib/held-memory.js';
 import { navigate } from '../../lib/router.js';
 import { LogText } from '../logs/LogText.js';
 
 interface ModelRowProps {
   model: ModelInfo;
-  vramMb: number | null;
+  /** GPU memory it holds; null: no figure (no GPU monitored, nothing on a GPU). */
+  vram: Held | null;
   now: number;
   open: boolean;
   tabIndex: number;
@@ -19,7 +21,7 @@ interface ModelRowProps {
   columns: number;
 }
 
-export function ModelRow({ model, vramMb, now, open, tabIndex, rowRef, onFocus, onToggleDetails, onToggleRunning, columns }: ModelRowProps) {
+export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, onToggleDetails, onToggleRunning, columns }: ModelRowProps) {
   const detailsId = `model-details-${model.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   const idle = model.idleStopAt ? `stops in ${formatRemaining(Date.parse(model.idleStopAt) - now)}` : DASH;
   const canStart = model.state === 'stopped' || model.state === 'failed';
@@ -55,7 +57,9 @@ export function ModelRow({ model, vramMb, now, open, tabIndex, rowRef, onFocus, 
         <td className="col-mode">{model.mode}</td>
         <td className="num col-port mono">{model.port}</td>
         <td className="col-profile">{model.profile ?? <span className="muted">{DASH}</span>}</td>
-        <td className="num col-vram">{model.pid !== null ? formatMb(vramMb) : DASH}</td>
+        <td className="num col-vram" title={vram && vram.basis !== 'measured' ? UNSPLIT_HINT : undefined}>
+          {model.pid === null || !vram ? DASH : vram.basis === 'unknown' ? <span className="muted">{formatHeld(vram)}</span> : formatHeld(vram)}
+        </td>
         <td className="num col-inflight">{model.state === 'ready' || model.inFlight > 0 ? model.inFlight : DASH}</td>
         <td className="col-idle muted">{idle}</td>
         <td className="col-action">

@@ -1,11 +1,12 @@
 // One row per configured model: its state, what it holds, and one action. Keyboard: ↑/↓ move
 // between rows, Enter opens details, S starts or stops.
 import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import type { DevicesSnapshot, ModelInfo } from '../../../src-shared/contract.js';
+import type { ModelInfo } from '../../../src-shared/contract.js';
 import { EmptyState, ErrorNotice, PageHeader, Skeleton } from '../../app/common.js';
 import { toggleRunning } from '../../api/actions.js';
 import { useDevices, useModels } from '../../api/queries.js';
 import { useNow } from '../../lib/clock.js';
+import { declaredFrom, heldByModel, type Held } from '../../lib/held-memory.js';
 import { hrefFor } from '../../lib/router.js';
 import { errorText } from '../../lib/toasts.js';
 import { ModelRow } from './ModelRow.js';
@@ -20,7 +21,8 @@ export function ModelsPage() {
   const [opened, setOpened] = useState<ReadonlySet<string>>(new Set());
   const [closedFailures, setClosedFailures] = useState<ReadonlySet<string>>(new Set());
   const rows = useRef<(HTMLTableRowElement | null)[]>([]);
-  const vramByModel = useMemo(() => vramFromDevices(devices.data), [devices.data]);
+  // The latest device reading is fresher than the model list; the list's figure fills in without one.
+  const vramByModel = useMemo(() => heldByModel(devices.data, declaredFrom(models.data)), [devices.data, models.data]);
 
   const list = models.data ?? [];
   const isOpen = (m: ModelInfo) => opened.has(m.name) || (m.state === 'failed' && !closedFailures.has(m.name));
@@ -105,7 +107,7 @@ export function ModelsPage() {
                   <ModelRow
                     key={model.name}
                     model={model}
-                    vramMb={vramByModel.get(model.name) ?? model.vramMb}
+                    vram={vramByModel.get(model.name) ?? measured(model.vramMb)}
                     now={now}
                     open={isOpen(model)}
                     tabIndex={i === Math.min(focused, list.length - 1) ? 0 : -1}
@@ -135,14 +137,6 @@ function withToggled(set: ReadonlySet<string>, name: string, on: boolean): Reado
   return next;
 }
 
-/** GPU memory per model in the latest device reading (all GPUs together): fresher than the model list. */
-function vramFromDevices(snapshot: DevicesSnapshot | undefined): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const device of snapshot?.devices ?? []) {
-    if (device.kind !== 'gpu') continue;
-    for (const holder of device.holders) {
-      if (holder.model !== null) out.set(holder.model, (out.get(holder.model) ?? 0) + holder.usedMb);
-    }
-  }
-  return out;
+function measured(mb: number | null): Held | null {
+  return mb === null ? null : { basis: 'measured', mb };
 }
