@@ -1,6 +1,6 @@
 // Live events → the react-query cache: model events patch the list, log lines append (batched per
 // frame so a chatty engine doesn't re-render per line), device readings replace the snapshot,
-// config saves refresh the config and the model list.
+// config saves refresh the config and the model list. A window out of sight lets go of them.
 import { useEffect } from 'react';
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import type { LogLine, ManagerEvent, ModelInfo } from '../../src-shared/contract.js';
@@ -8,6 +8,12 @@ import { eventsConnected, manager } from './manager.js';
 import { appendLines, forgetLiveLines, noteDevicesEvent, patchModel, queryKeys, rememberLiveLine, setDevices } from './queries.js';
 
 const LOG_FLUSH_MS = 50;
+/**
+ * A window hidden this long (closed to the tray, minimised, covered by a full-screen game) or a
+ * background tab lets go of the event stream: the node then stops polling nvidia-smi for it, so
+ * the game gets that CPU back. Shown again, it subscribes anew and refetches what it missed.
+ */
+export const HIDDEN_UNSUBSCRIBE_MS = 3_000;
 
 export function useLiveEvents(): void {
   const client = useQueryClient();
@@ -44,24 +50,46 @@ export function useLiveEvents(): void {
           break;
       }
     };
-    const unsubscribe = manager.subscribe(onEvent);
+    // After the stream was down (or let go while hidden), events were missed: refetch what they
+    // would have patched.
+    const refetchMissed = () => {
+      void client.invalidateQueries({ queryKey: queryKeys.models });
+      void client.invalidateQueries({ queryKey: queryKeys.devices });
+      void client.invalidateQueries({ queryKey: queryKeys.deviceHistory });
+      void client.invalidateQueries({ queryKey: queryKeys.config });
+      void client.invalidateQueries({ queryKey: ['logs'] });
+    };
+    let unsubscribe: (() => void) | null = manager.subscribe(onEvent);
+    let hiddenTimer: ReturnType<typeof setTimeout> | null = null;
+    const onVisibility = () => {
+      if (document.visibilityState === 'hidden') {
+        hiddenTimer ??= setTimeout(() => {
+          hiddenTimer = null;
+          unsubscribe?.();
+          unsubscribe = null;
+        }, HIDDEN_UNSUBSCRIBE_MS);
+        return;
+      }
+      if (hiddenTimer) clearTimeout(hiddenTimer);
+      hiddenTimer = null;
+      if (unsubscribe) return;
+      unsubscribe = manager.subscribe(onEvent);
+      refetchMissed();
+    };
+    document.addEventListener('visibilitychange', onVisibility);
+    onVisibility();
 
-    // After the stream was down, events were missed: refetch what they would have patched.
     let wasConnected = eventsConnected.get();
     const unwatch = eventsConnected.subscribe(() => {
       const connected = eventsConnected.get();
-      if (connected && !wasConnected) {
-        void client.invalidateQueries({ queryKey: queryKeys.models });
-        void client.invalidateQueries({ queryKey: queryKeys.devices });
-        void client.invalidateQueries({ queryKey: queryKeys.deviceHistory });
-        void client.invalidateQueries({ queryKey: queryKeys.config });
-        void client.invalidateQueries({ queryKey: ['logs'] });
-      }
+      if (connected && !wasConnected) refetchMissed();
       wasConnected = connected;
     });
 
     return () => {
-      unsubscribe();
+      document.removeEventListener('visibilitychange', onVisibility);
+      if (hiddenTimer) clearTimeout(hiddenTimer);
+      unsubscribe?.();
       unwatch();
       if (flushTimer) clearTimeout(flushTimer);
     };

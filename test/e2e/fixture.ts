@@ -73,9 +73,13 @@ export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[
     // The empty node has no nvidia-smi at all (a path that doesn't exist).
     deviceMonitor: options.empty ? { nvidiaSmi: path.join(dir, 'no-nvidia-smi') } : { intervalMs: 1000, nvidiaSmi: FAKE_SMI, run: fakeNvidiaRun(() => node, smi) },
   });
-  const unsubscribe = node.events.subscribe((event) => {
-    if (event.type === 'model' && event.model.pid) pids.add(event.model.pid);
-  });
+  // Model events only: a listener for everything would keep the node polling the GPUs.
+  const unsubscribe = node.events.subscribe(
+    (event) => {
+      if (event.type === 'model' && event.model.pid) pids.add(event.model.pid);
+    },
+    ['model'],
+  );
   const ports = { demo: chatPort, 'demo-embed': embedPort, 'demo-rerank': rerankPort, broken: brokenPort };
   return {
     node,

@@ -354,6 +354,30 @@ describe('the window over HTTP', () => {
     }
   });
 
+  it('lets go of live readings while out of sight (the node stops polling), and catches up when shown', async () => {
+    await open('devices');
+    await page.locator('[data-device="gpu0"]').waitFor();
+    // What Chromium does when Electron hides the window or a tab goes to the background.
+    const setVisibility = (state: 'hidden' | 'visible') =>
+      page.evaluate(`(() => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => '${state}' });
+        Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${state === 'hidden'} });
+        document.dispatchEvent(new Event('visibilitychange'));
+      })()`);
+    await expect.poll(() => node.node.events.wants('devices')).toBe(true);
+    const listeners = node.node.events.size;
+    await setVisibility('hidden');
+    // Not at once (a quick minimise and restore keeps the stream), but within a few seconds.
+    expect(node.node.events.wants('devices')).toBe(true);
+    await expect.poll(() => node.node.events.wants('devices'), { timeout: 8000 }).toBe(false);
+    expect(node.node.events.size).toBe(listeners - 1);
+    const before = await page.getByText(/^Updated /).textContent();
+    await page.waitForTimeout(1100);
+    await setVisibility('visible');
+    await expect.poll(() => node.node.events.wants('devices')).toBe(true);
+    await expect.poll(() => page.getByText(/^Updated /).textContent(), { timeout: 8000 }).not.toBe(before);
+  });
+
   it('says what to do next when nothing is configured', async () => {
     const empty = await startE2eNode({ empty: true });
     try {

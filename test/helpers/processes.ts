@@ -54,10 +54,14 @@ export function trackEngines(node: LlmNode) {
   const remember = (pid: number | null | undefined) => {
     if (typeof pid === 'number' && pid > 0 && !seen.has(pid)) seen.set(pid, processIdentity(pid));
   };
-  const unsubscribe = node.events.subscribe((event) => {
-    if (event.type === 'model') remember(event.model.pid);
-    if (event.type === 'log') remember(Number(/\bpid (\d+)\b/.exec(event.line.text)?.[1] ?? NaN));
-  });
+  // Not device readings: a listener for those would keep the node polling the GPUs in every test.
+  const unsubscribe = node.events.subscribe(
+    (event) => {
+      if (event.type === 'model') remember(event.model.pid);
+      if (event.type === 'log') remember(Number(/\bpid (\d+)\b/.exec(event.line.text)?.[1] ?? NaN));
+    },
+    ['model', 'log'],
+  );
   return {
     pids: (): number[] => [...seen.keys()],
     /** Closes the node and removes `dir`; throws (after killing them) if any engine process survived. */

@@ -4,8 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceReading } from '../../src-shared/contract.js';
-import { DeviceMonitor, vramOf, type DeviceMonitorOptions, type EngineProcess } from '../../src-main/core/devices/monitor.js';
+import type { DeviceReading, ModelInfo } from '../../src-shared/contract.js';
+import { DeviceMonitor, modelMemory, vramOf, type DeviceMonitorOptions, type EngineProcess } from '../../src-main/core/devices/monitor.js';
 import { runCommand, type RunCommand } from '../../src-main/core/devices/run-command.js';
 import type { Logger } from '../../src-main/core/logger.js';
 import { installFakeNvidiaSmi, RTX_4060_TI, V100, type FakeNvidiaSmi } from '../helpers/gpu-fake.js';
@@ -208,6 +208,12 @@ describe.skipIf(process.platform === 'win32')('GPU processes attributed to our e
       { model: null, pid: 999_999, usedMb: 700 },
     ]);
     expect([...state.holdersKnown].sort()).toEqual(['gpu0', 'gpu1']);
+
+    // A model's info takes its figure from a reading that began after its engine started; an older
+    // one can't have seen it (unknown, not 0 MB).
+    const info = (startedAt: number) => ({ name: 'qwen', state: 'ready', startedAt: new Date(startedAt).toISOString() }) as ModelInfo;
+    expect(modelMemory(info(state.at - 1), state, undefined, state.doneAt, 10_000).vramMb).toBe(14300);
+    expect(modelMemory(info(state.at + 1), state, undefined, state.doneAt, 10_000).vramMb).toBeNull();
   });
 
   it('per-process memory "[N/A]" (Windows WDDM): holders listed with unknown memory, the card\'s total kept', async () => {

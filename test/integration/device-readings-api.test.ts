@@ -26,7 +26,7 @@ describe('GET /api/devices/history', () => {
   it('returns the readings the node took while polling, oldest first, per device', async () => {
     const phase = (k: number) => fake.set({ gpus: [{ ...V100, usedMb: 1000 * k, utilization: 10 * k }] });
     phase(1);
-    // The fixture subscribes to events, so the node polls (every 100 ms here) and keeps one reading every 1.5 s.
+    // Each GET /api/devices reads on demand; the node keeps at most one reading every 1.5 s.
     const fx = await startGpuNode({ models: {}, deviceMonitor: FAST });
     for (const k of [1, 2, 3]) {
       phase(k);
@@ -58,8 +58,9 @@ describe.skipIf(process.platform !== 'linux')('a Windows (WDDM) driver: processe
     fake.set({ gpus: [CARD], wddm: true });
     const fx = await startGpuNode({ models: { a: needs(4000) }, deviceMonitor: FAST });
     await fx.node.api.startModel('a');
-    const info = await fx.info('a');
+    // A reading taken now (the engine runs), then the model's info from it.
     const gpu = (await getJson<DevicesSnapshot>(`${fx.url}/api/devices`)).devices.find((d) => d.id === 'gpu0')!;
+    const info = await fx.info('a');
     expect(gpu.holders).toEqual([{ model: 'a', pid: info.pid, usedMb: null }]);
     expect(gpu.memory).toMatchObject({ usedMb: 4000, freeMb: 6240 });
     // Not "0 MB": unknown, and the declaration to show instead.

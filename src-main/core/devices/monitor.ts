@@ -310,5 +310,7 @@ export function modelMemory(
   maxAgeMs: number,
 ): Pick<ModelInfo, 'vramMb' | 'declaredMemoryMb'> {
   const promised = LIVE_STATES.has(info.state) && declared ? Object.entries(declared).filter(([, mb]) => mb > 0) : [];
-  return { vramMb: vramOf(state, info.name, now, maxAgeMs), declaredMemoryMb: promised.length > 0 ? Object.fromEntries(promised) : null };
+  // A reading begun before this engine started can't have seen it: unknown yet, not "0 MB".
+  const seen = state && info.startedAt !== null && state.at < Date.parse(info.startedAt) ? null : state;
+  return { vramMb: vramOf(seen, info.name, now, maxAgeMs), declaredMemoryMb: promised.length > 0 ? Object.fromEntries(promised) : null };
 }
