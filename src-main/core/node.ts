@@ -146,6 +146,9 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     return supervisor;
   });
   registryRef = registry;
+  const autoStart = (supervisor: ModelSupervisor) => {
+    supervisor.ensureReady().catch((err: Error) => logger.error(`auto_start of ${supervisor.name} failed: ${err.message.split('\n')[0]}`));
+  };
   registry.apply(config.models);
   let routerServer: http.Server | null = null;
   const service = new ConfigService({
@@ -154,9 +157,14 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     logger,
     apply: (next) => {
       if (routerServer) applyServerTimeouts(routerServer, next.program);
-      return registry.apply(next.models, (removed) => {
+      const autoBefore = new Map(registry.list().map((s) => [s.name, s.latestConfig.autoStart]));
+      const change = registry.apply(next.models, (removed) => {
         void removed.stop('removed from the config').finally(() => removed.log.close());
       });
+      // auto_start is "runs while LLM Manager runs": a model added with it, or given it, starts now.
+      const autoStarted = registry.list().filter((s) => s.latestConfig.autoStart && autoBefore.get(s.name) !== true && s.currentState === 'stopped');
+      for (const supervisor of autoStarted) autoStart(supervisor);
+      return { ...change, autoStarted: autoStarted.map((s) => s.name) };
     },
     onSaved: (result) => events.publish({ type: 'config', result }),
   });
@@ -194,11 +202,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   const address = server.address() as AddressInfo;
   const url = `http://${formatHost(host)}:${address.port}`;
 
-  for (const supervisor of registry.list()) {
-    if (supervisor.model.autoStart) {
-      supervisor.ensureReady().catch((err: Error) => logger.error(`auto_start of ${supervisor.name} failed: ${err.message.split('\n')[0]}`));
-    }
-  }
+  for (const supervisor of registry.list()) if (supervisor.model.autoStart) autoStart(supervisor);
 
   if (options.watchConfig ?? true) service.watch();
 

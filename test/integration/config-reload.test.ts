@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAllNodes, startNode } from '../helpers/node-fixture.js';
+import { closeAllNodes, startNode, waitForState } from '../helpers/node-fixture.js';
+import { freePorts } from '../helpers/ports.js';
 import { chat, postJson, readJson, waitFor } from '../helpers/http.js';
 
 afterEach(closeAllNodes);
@@ -66,6 +67,22 @@ describe('saving the config while models run', () => {
       return info.state === 'ready' && info.pid !== pidBefore;
     }, 5000, 'demo to restart with the new definition');
     expect(await fx.spawnCount('demo')).toBe(2);
+  });
+
+  it('starts a model added with auto_start, or switched to it, at once; a model that had it is left as it is', async () => {
+    const fx = await startNode({ models: [{ name: 'lazy', flags: ['--load-ms', '50'] }, { name: 'keen', autoStart: true, flags: ['--load-ms', '50'] }] });
+    await waitForState(fx, 'keen', 'ready', 5000);
+    await fx.node.api.stopModel('keen');
+    const doc = parse(fs.readFileSync(fx.configPath, 'utf8'));
+    doc['Local-Models'].lazy.auto_start = true;
+    doc['Local-Models'].keen.alive_time = 5;
+    const port = (await freePorts(1))[0]!;
+    doc['Local-Models'].fresh = { ...structuredClone(doc['Local-Models'].lazy), port, auto_start: true };
+    const result = await fx.node.api.saveConfig(stringify(doc));
+    expect(result.message).toBe('Saved: lazy updated; keen updated; added fresh; starting lazy, fresh (auto_start).');
+    await waitForState(fx, 'lazy', 'ready', 5000);
+    await waitForState(fx, 'fresh', 'ready', 5000);
+    expect((await fx.info('keen')).state).toBe('stopped');
   });
 
   it('refuses an invalid config: nothing is written and the models keep running', async () => {

@@ -12,7 +12,7 @@ export interface ConfigServiceOptions {
   loaded: LoadedConfig;
   logger: Logger;
   /** Applies a new config to the running node; returns which models changed. */
-  apply: (config: AppConfig) => RegistryChange;
+  apply: (config: AppConfig) => RegistryChange & { autoStarted?: string[] };
   onSaved?: (result: ConfigSaveResult) => void;
 }
 
@@ -91,6 +91,7 @@ export class ConfigService {
     for (const name of change.changed) notes.push(change.restarting.includes(name) ? `${name} will restart when idle` : `${name} updated`);
     if (change.added.length > 0) notes.push(`added ${change.added.join(', ')}`);
     if (change.removed.length > 0) notes.push(`removed ${change.removed.join(', ')}`);
+    if (change.autoStarted && change.autoStarted.length > 0) notes.push(`starting ${change.autoStarted.join(', ')} (auto_start)`);
     if (before.program.host !== config.program.host || before.program.port !== config.program.port) {
       notes.push('the new host/port takes effect when LLM Manager restarts');
     }
