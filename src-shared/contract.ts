@@ -108,6 +108,13 @@ export interface DeviceSeries {
   utilPct: (number | null)[];
 }
 
+/** Where a model's log file is, and whether its folder was opened for the user (the desktop app). */
+export interface LogLocation {
+  path: string;
+  /** false where the node can't open folders for the caller (headless, a browser): show the path. */
+  opened: boolean;
+}
+
 export interface ConfigDocument {
   path: string;
   text: string;
@@ -158,6 +165,8 @@ export interface ManagerApi {
   stopModel(name: string): Promise<ModelInfo>;
   stopAll(): Promise<ModelInfo[]>;
   modelLogs(name: string, tail?: number): Promise<LogLine[]>;
+  /** The model's log file; in the desktop app its folder is opened in the file manager too. */
+  openLogFolder(name: string): Promise<LogLocation>;
   getDevices(): Promise<DevicesSnapshot>;
   getDeviceHistory(): Promise<DevicesHistory>;
   getConfig(): Promise<ConfigDocument>;
@@ -186,6 +195,7 @@ export const managerRoutes = {
   stopModel: { method: 'POST', path: '/api/models/:name/stop', args: ['name'] },
   stopAll: { method: 'POST', path: '/api/models/stop-all', args: [] },
   modelLogs: { method: 'GET', path: '/api/models/:name/logs', args: ['name', 'tail'] },
+  openLogFolder: { method: 'POST', path: '/api/models/:name/log-folder', args: ['name'] },
   getDevices: { method: 'GET', path: '/api/devices', args: [] },
   getDeviceHistory: { method: 'GET', path: '/api/devices/history', args: [] },
   getConfig: { method: 'GET', path: '/api/config', args: [] },

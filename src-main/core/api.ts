@@ -1,5 +1,6 @@
 // The ManagerApi implementation over the registry: what the window, the tray and /api call.
-import type { DevicesSnapshot, HealthInfo, LogLine, ManagerApi, ManagerEvent, ModelInfo } from '../../src-shared/contract.js';
+import { dirname } from 'node:path';
+import type { DevicesSnapshot, HealthInfo, LogLine, LogLocation, ManagerApi, ManagerEvent, ModelInfo } from '../../src-shared/contract.js';
 import { MAX_LOG_TAIL } from '../../src-shared/contract.js';
 import { ApiError } from '../../src-shared/errors.js';
 import type { ModelRegistry } from './models/registry.js';
@@ -17,6 +18,8 @@ export interface ApiContext {
   config: ConfigService;
   devices: () => Promise<DevicesSnapshot>;
   deviceHistory: ManagerApi['getDeviceHistory'];
+  /** Opens a folder in the user's file manager: the desktop app's; a headless node has none. */
+  openFolder?: (dir: string) => Promise<void>;
   /** Adds what the supervisor doesn't know (VRAM held) to a model's info. */
   enrich?: (info: ModelInfo) => ModelInfo;
 }
@@ -75,6 +78,18 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
     async modelLogs(name, tail = 200): Promise<LogLine[]> {
       if (!Number.isInteger(tail) || tail < 0) throw new ApiError(400, 'invalid_tail', `tail must be a whole number 0-${MAX_LOG_TAIL}`);
       return find(name).log.tail(Math.min(tail, MAX_LOG_TAIL));
+    },
+    async openLogFolder(name): Promise<LogLocation> {
+      const supervisor = find(name);
+      const file = supervisor.log.filePath;
+      if (!file) throw new ApiError(409, 'no_log_file', `${supervisor.name} keeps its log in memory only: program.log_dir is not set`);
+      if (!ctx.openFolder) return { path: file, opened: false };
+      try {
+        await ctx.openFolder(dirname(file));
+      } catch (err) {
+        throw new ApiError(500, 'open_failed', `couldn't open ${dirname(file)}: ${(err as Error).message}`);
+      }
+      return { path: file, opened: true };
     },
     async getDevices(): Promise<DevicesSnapshot> {
       return ctx.devices();

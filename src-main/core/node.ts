@@ -43,6 +43,8 @@ export interface NodeOptions {
   /** Device readings for /api/devices (the GPU monitor plugs in here). */
   devices?: () => Promise<DevicesSnapshot>;
   enrichModel?: (info: ModelInfo) => ModelInfo;
+  /** Opens a folder in the file manager (the desktop app; "Open log folder"). */
+  openFolder?: (dir: string) => Promise<void>;
   /** Tuning and seams of the device monitor (poll interval, probe time limit, nvidia-smi path). */
   deviceMonitor?: Partial<Pick<DeviceMonitorOptions, 'intervalMs' | 'timeoutMs' | 'nvidiaSmi' | 'run' | 'system' | 'links'>>;
   /** Folder of the built web UI to serve at / (default: dist/renderer of the app, when built). */
@@ -185,6 +187,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     config: service,
     devices,
     deviceHistory: async () => monitor.history(),
+    ...(options.openFolder ? { openFolder: options.openFolder } : {}),
     enrich: enrichModel,
   });
   const localKey = randomBytes(24).toString('base64url');

@@ -16,6 +16,8 @@ export interface CoreNodeOptions {
   execPath: string;
   /** The node's own messages (engines log to program.log_dir), besides stderr. */
   appLogFile: string;
+  /** Opens a folder in the file manager (shell.openPath). */
+  openFolder: (dir: string) => Promise<void>;
 }
 
 export async function setupCoreNode(options: CoreNodeOptions): Promise<LlmNode> {
@@ -27,6 +29,7 @@ export async function setupCoreNode(options: CoreNodeOptions): Promise<LlmNode> 
     configPath: options.configPath,
     webUiDir: options.webUiDir,
     logger,
+    openFolder: options.openFolder,
     adaptProfile: (profile) => withElectronAsNode(profile, { execPath: options.execPath, hasCommand: (command) => findExecutable(command) !== null }),
   });
   logger.info(`LLM Manager desktop: endpoint ${node.url}/v1, config ${node.configPath}`);

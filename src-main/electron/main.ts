@@ -41,6 +41,12 @@ async function main(): Promise<void> {
       webUiDir: files.webUiDir,
       execPath: process.execPath,
       appLogFile: path.join(app.getPath('logs'), 'llm-manager.log'),
+      // The window's "Open log folder": only folders the node names (a model's log folder).
+      openFolder: async (dir) => {
+        fs.mkdirSync(dir, { recursive: true });
+        const problem = await shell.openPath(dir);
+        if (problem) throw new Error(problem);
+      },
     });
   } catch (err) {
     await reportStartupProblem(err, configPath);

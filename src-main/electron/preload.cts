@@ -36,6 +36,7 @@ const llmManager = {
   stopModel: (name: string) => call('stopModel', name),
   stopAll: () => call('stopAll'),
   modelLogs: (name: string, tail?: number) => call('modelLogs', name, tail),
+  openLogFolder: (name: string) => call('openLogFolder', name),
   getDevices: () => call('getDevices'),
   getDeviceHistory: () => call('getDeviceHistory'),
   getConfig: () => call('getConfig'),

@@ -1,6 +1,7 @@
 // The window (dist/renderer) in real Chromium against a real node and real demo engines, over the
 // HTTP transport: every page, light and dark, with screenshots under test-results/screenshots/.
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { closeEvery } from '../helpers/processes.js';
@@ -134,6 +135,12 @@ describe('the window over HTTP', () => {
     await expect.poll(() => view.locator('mark.match').count()).toBeGreaterThan(0);
     expect(await view.locator('mark.match').first().textContent()).toBe('ready');
     await page.getByTestId('log-search').fill('');
+
+    // A browser can't open the node's folders: it is told where the log file is.
+    await page.getByRole('button', { name: 'Log file path' }).click();
+    const where = page.getByTestId('toast').filter({ hasText: 'demo-rerank logs to' });
+    await where.waitFor();
+    expect(await where.textContent()).toContain(path.join(node.dir, 'logs', 'demo-rerank.log'));
 
     // The broken model's log keeps its colours.
     await open('logs/broken');

@@ -1,5 +1,6 @@
 // /api over real HTTP with real engines: health, model list and info, start/stop, logs, and the
 // two SSE streams (manager events, one model's log).
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LogLine, ManagerEvent, ModelInfo } from '../../src-shared/contract.js';
@@ -152,6 +153,27 @@ describe('management API', () => {
     const bad = await getJson(fx, '/api/models/alpha/logs?tail=abc');
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ code: 'invalid_tail', type: 'invalid_request_error' });
+  });
+});
+
+describe('POST /api/models/:name/log-folder', () => {
+  it('names the log file; opens its folder where the node can (the desktop app), and says which', async () => {
+    const fx = await twoModels();
+    const { status, body } = await post(fx, '/api/models/Alpha-Alias/log-folder');
+    expect(status).toBe(200);
+    expect(body).toEqual({ path: path.join(fx.dir, 'logs', 'alpha.log'), opened: false });
+    const unknown = await post(fx, '/api/models/nope/log-folder');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatchObject({ code: 'model_not_found' });
+
+    const opened: string[] = [];
+    const desktop = await startNode({ models: [{ name: 'alpha' }], nodeOptions: { openFolder: async (dir) => void opened.push(dir) } });
+    expect(await desktop.node.api.openLogFolder('alpha')).toEqual({ path: path.join(desktop.dir, 'logs', 'alpha.log'), opened: true });
+    expect(opened).toEqual([path.join(desktop.dir, 'logs')]);
+    const failing = await startNode({ models: [{ name: 'alpha' }], nodeOptions: { openFolder: async () => Promise.reject(new Error('no file manager')) } });
+    const failed = await post(failing, '/api/models/alpha/log-folder');
+    expect(failed.status).toBe(500);
+    expect(failed.body.error.message).toBe(`couldn't open ${path.join(failing.dir, 'logs')}: no file manager`);
   });
 });
 

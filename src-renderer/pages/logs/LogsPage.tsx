@@ -4,6 +4,7 @@ import type { LogLine } from '../../../src-shared/contract.js';
 import { EmptyState, ErrorNotice, PageHeader, Skeleton, StateBadge } from '../../app/common.js';
 import { SearchIcon } from '../../app/icons.js';
 import { toggleRunning } from '../../api/actions.js';
+import { manager, transport } from '../../api/manager.js';
 import { useModelLogs, useModels } from '../../api/queries.js';
 import { copyText } from '../../lib/clipboard.js';
 import { useNow } from '../../lib/clock.js';
@@ -112,6 +113,18 @@ function ModelLog({ model, canStart, onStart }: { model: string; canStart: boole
     );
   };
 
+  // The desktop app opens the folder; a browser can't, so it shows (and copies) the file's path.
+  const openFolder = () => {
+    manager.openLogFolder(model).then(
+      async (where) => {
+        if (where.opened) return;
+        const copied = await copyText(where.path);
+        showToast(`${model} logs to ${where.path}${copied ? ' (path copied)' : ''}.`, 'info');
+      },
+      (err: unknown) => showToast(`Couldn't open the log folder: ${errorText(err)}`, 'error'),
+    );
+  };
+
   // Ctrl/Cmd+F focuses the search box instead of the browser's own find (which can't see rows out of view).
   useEffect(() => {
     const onKey = (e: globalThis.KeyboardEvent) => {
@@ -165,6 +178,9 @@ function ModelLog({ model, canStart, onStart }: { model: string; canStart: boole
           </label>
           <button type="button" className="button" onClick={copyAll} disabled={lines.length === 0}>
             Copy all
+          </button>
+          <button type="button" className="button" onClick={openFolder} title="The folder of this model's log file">
+            {transport === 'ipc' ? 'Open log folder' : 'Log file path'}
           </button>
         </div>
       </div>
