@@ -130,6 +130,35 @@ describe('the window over HTTP', () => {
     await expect.poll(() => view.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)).toBeLessThan(30);
     expect(await page.getByRole('checkbox', { name: 'Follow' }).isChecked()).toBe(true);
 
+    // Copying a selection over many lines takes them all, also those scrolled out of the DOM.
+    // (From near the end, where the view is now, up past 200 lines.)
+    const box = (await view.boundingBox())!;
+    const lastShown = Number(await view.locator('.log-line').last().getAttribute('data-index'));
+    await page.mouse.move(box.x + 300, box.y + box.height - 30);
+    await page.mouse.down();
+    await page.mouse.wheel(0, -4000);
+    await page.mouse.move(box.x + 200, box.y + 45, { steps: 4 });
+    await page.mouse.up();
+    const copy = () =>
+      page.evaluate(`(() => {
+        const data = new DataTransfer();
+        document.dispatchEvent(new ClipboardEvent('copy', { clipboardData: data, bubbles: true, cancelable: true }));
+        return data.getData('text/plain');
+      })()`) as Promise<string>;
+    const copied = (await copy()).split('\n');
+    expect(copied.length).toBeGreaterThan(150);
+    // The row the selection began on has left the DOM.
+    expect(await view.locator(`.log-line[data-index="${lastShown}"]`).count()).toBe(0);
+    const logged = await fetch(`${node.url}/api/models/demo-rerank/logs?tail=2000`).then((r) => r.json() as Promise<{ text: string }[]>);
+    const start = logged.findIndex((l) => l.text === copied[0]);
+    expect(start).toBeGreaterThanOrEqual(0);
+    expect(copied).toEqual(logged.slice(start, start + copied.length).map((l) => l.text));
+    // Ctrl+A in the log, then copy: every line.
+    await view.focus();
+    await page.keyboard.press('Control+A');
+    expect((await copy()).split('\n').length).toBe(Number(await view.getAttribute('data-line-count')));
+    await page.mouse.click(box.x + 200, box.y + 45);
+
     // Search highlights matches.
     await page.getByTestId('log-search').fill('ready');
     await expect.poll(() => view.locator('mark.match').count()).toBeGreaterThan(0);

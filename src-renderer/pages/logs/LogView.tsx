@@ -1,8 +1,11 @@
 // A virtualised log: only the rows in view (plus a margin) are in the DOM, so thousands of lines
 // scroll smoothly. Follows the end while the view sits at the bottom; scrolling up pauses that.
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+// A selection over several lines is kept as the lines it spans, so copying it takes every one of
+// them, also those scrolled out of the DOM (the browser's own copy would drop them).
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject } from 'react';
 import type { LogLine } from '../../../src-shared/contract.js';
 import { ArrowDownIcon } from '../../app/icons.js';
+import { plainLine } from './ansi.js';
 import { LogText } from './LogText.js';
 
 export const ROW_HEIGHT = 20;
@@ -37,6 +40,8 @@ export function LogView({ lines, search, activeLine, follow, onFollowChange, new
     setView({ top: el.scrollTop, height: el.clientHeight });
     return () => observer.disconnect();
   }, []);
+
+  useLineSelection(box, lines);
 
   const scrollToEnd = useCallback(() => {
     const el = box.current;
@@ -75,7 +80,7 @@ export function LogView({ lines, search, activeLine, follow, onFollowChange, new
   for (let i = first; i < last; i++) {
     const line = lines[i]!;
     rows.push(
-      <div key={line.seq} className={`log-line stream-${line.stream}${i === activeLine ? ' is-active' : ''}`} style={{ top: i * ROW_HEIGHT }} data-seq={line.seq}>
+      <div key={line.seq} className={`log-line stream-${line.stream}${i === activeLine ? ' is-active' : ''}`} style={{ top: i * ROW_HEIGHT }} data-seq={line.seq} data-index={i}>
         <span className="log-ts">{timeOf(line.ts)}</span>
         <span className="log-text">
           <LogText text={line.text} search={search} activeMatch={i === activeLine} />
@@ -99,4 +104,81 @@ export function LogView({ lines, search, activeLine, follow, onFollowChange, new
       )}
     </div>
   );
+}
+
+/**
+ * Tracks which lines a mouse selection in the log spans (by seq, so lines trimmed off the front
+ * don't shift it) and answers a copy of a selection over several lines with all of them, as plain
+ * text. Ctrl/Cmd+A in the log selects every line. A selection within one line copies as the
+ * browser does.
+ */
+function useLineSelection(box: RefObject<HTMLDivElement | null>, lines: readonly LogLine[]): void {
+  const latest = useRef(lines);
+  latest.current = lines;
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    let span: { anchor: number; focus: number } | null = null;
+    let dragging = false;
+    /** The seq of the line at a pointer height, clamped to the log (above or below it while dragging). */
+    const seqAt = (clientY: number): number | null => {
+      const list = latest.current;
+      if (list.length === 0) return null;
+      const top = el.getBoundingClientRect().top + el.clientTop;
+      const index = Math.floor((clientY - top + el.scrollTop) / ROW_HEIGHT);
+      return list[Math.max(0, Math.min(list.length - 1, index))]!.seq;
+    };
+    const onDown = (e: MouseEvent) => {
+      if (e.button !== 0) return;
+      const inside = el.contains(e.target as Node) && e.clientX - el.getBoundingClientRect().left < el.clientLeft + el.clientWidth;
+      if (!inside) {
+        span = null;
+        return;
+      }
+      const seq = seqAt(e.clientY);
+      if (seq === null) return;
+      span = e.shiftKey && span ? { anchor: span.anchor, focus: seq } : { anchor: seq, focus: seq };
+      dragging = true;
+    };
+    const onMove = (e: MouseEvent) => {
+      if (!dragging || !span) return;
+      const seq = seqAt(e.clientY);
+      if (seq !== null) span.focus = seq;
+    };
+    const onUp = () => {
+      dragging = false;
+    };
+    const onKey = (e: KeyboardEvent) => {
+      const list = latest.current;
+      if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== 'a' || list.length === 0) return;
+      e.preventDefault();
+      span = { anchor: list[0]!.seq, focus: list.at(-1)!.seq };
+      window.getSelection()?.selectAllChildren(el.firstElementChild ?? el);
+    };
+    const onCopy = (e: ClipboardEvent) => {
+      const selection = window.getSelection();
+      if (!span || span.anchor === span.focus || !selection || selection.isCollapsed || !e.clipboardData) return;
+      const active = document.activeElement;
+      if (active instanceof HTMLInputElement || active instanceof HTMLTextAreaElement) return;
+      const list = latest.current;
+      const from = Math.min(span.anchor, span.focus);
+      const to = Math.max(span.anchor, span.focus);
+      const picked = list.filter((line) => line.seq >= from && line.seq <= to);
+      if (picked.length === 0) return;
+      e.clipboardData.setData('text/plain', picked.map(plainLine).join('\n'));
+      e.preventDefault();
+    };
+    document.addEventListener('mousedown', onDown, true);
+    document.addEventListener('mousemove', onMove, true);
+    document.addEventListener('mouseup', onUp, true);
+    document.addEventListener('copy', onCopy);
+    el.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('mousedown', onDown, true);
+      document.removeEventListener('mousemove', onMove, true);
+      document.removeEventListener('mouseup', onUp, true);
+      document.removeEventListener('copy', onCopy);
+      el.removeEventListener('keydown', onKey);
+    };
+  }, [box]);
 }

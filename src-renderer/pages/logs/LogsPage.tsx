@@ -10,16 +10,11 @@ import { copyText } from '../../lib/clipboard.js';
 import { useNow } from '../../lib/clock.js';
 import { hrefFor, navigate } from '../../lib/router.js';
 import { errorText, showToast } from '../../lib/toasts.js';
-import { stripAnsi } from './ansi.js';
+import { plainLine } from './ansi.js';
 import { findMatches } from './LogText.js';
 import { LogView, ROW_HEIGHT } from './LogView.js';
 
-const plainText = new WeakMap<LogLine, string>();
-function plain(line: LogLine): string {
-  let text = plainText.get(line);
-  if (text === undefined) plainText.set(line, (text = stripAnsi(line.text)));
-  return text;
-}
+const plain = plainLine;
 
 /** The model last shown, so coming back to Logs shows it again. */
 let lastModel: string | null = null;

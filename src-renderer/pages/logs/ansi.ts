@@ -26,6 +26,15 @@ export function hasAnsi(text: string): boolean {
   return text.includes('\x1b');
 }
 
+const plainTexts = new WeakMap<{ text: string }, string>();
+
+/** A log line's text without its colour codes (kept per line: search and copy ask often). */
+export function plainLine(line: { text: string }): string {
+  let text = plainTexts.get(line);
+  if (text === undefined) plainTexts.set(line, (text = stripAnsi(line.text)));
+  return text;
+}
+
 export function stripAnsi(text: string): string {
   return text.replace(ESCAPE, '').replace(CONTROL, '');
 }
