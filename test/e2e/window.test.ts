@@ -283,6 +283,25 @@ describe('the window over HTTP', () => {
     expect(await page.getByTestId('save-state').textContent()).toBe('Saved');
   });
 
+  it('adds a model from a template: valid at once, its name selected to rename, undone by Revert', async () => {
+    await open('config');
+    const editor = page.getByTestId('config-editor');
+    await editor.locator('.cm-content').waitFor();
+    await page.getByTestId('add-model').selectOption('vllm');
+    await editor.locator('.cm-line', { hasText: 'served_model_name: "Qwen/Qwen2.5-7B-Instruct"' }).waitFor();
+    expect(await page.evaluate('window.getSelection().toString()')).toBe('new-model');
+    await expect.poll(() => page.getByTestId('save-config').isEnabled()).toBe(true);
+    expect(await page.getByTestId('save-state').textContent()).toBe('Unsaved changes');
+    await page.keyboard.type('qwen-vllm');
+    await editor.locator('.cm-line', { hasText: 'qwen-vllm:' }).waitFor();
+    await expect.poll(() => page.locator('.issue-panel').textContent()).toContain('No problems');
+    await page.mouse.move(0, 0);
+    await ui.screenshot('config-add-model');
+    await page.getByRole('button', { name: 'Revert' }).click();
+    await expect.poll(() => page.getByTestId('save-state').textContent()).toBe('Saved');
+    expect(await editor.locator('.cm-line', { hasText: 'qwen-vllm' }).count()).toBe(0);
+  });
+
   it('streams a chat answer as it is generated, and stops on request', async () => {
     await open('chat');
     await page.getByTestId('model-picker').selectOption('demo');

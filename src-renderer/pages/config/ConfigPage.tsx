@@ -13,6 +13,7 @@ import { useStore } from '../../lib/store.js';
 import { errorText, showToast } from '../../lib/toasts.js';
 import { configDraft, editorMemory, hasUnsavedChanges, reconcileDisk } from './draft.js';
 import { editorExtensions } from './editor.js';
+import { MODEL_TEMPLATES, planModelInsert, type TemplateId } from './templates.js';
 
 const VALIDATE_DELAY_MS = 120;
 
@@ -113,6 +114,22 @@ export function ConfigPage() {
   // Ctrl/Cmd+S inside the editor comes here too.
   saveRef.current = () => void save();
 
+  // One editor change (Ctrl+Z takes it back), the new name selected so typing renames it.
+  const addModel = (id: TemplateId) => {
+    const view = currentView;
+    if (!view) return;
+    const plan = planModelInsert(view.state.doc.toString(), id);
+    view.dispatch({
+      changes: { from: plan.from, to: plan.to, insert: plan.insert },
+      selection: { anchor: plan.nameFrom, head: plan.nameTo },
+      // The whole block in view, its name near the top.
+      effects: EditorView.scrollIntoView(plan.nameFrom, { y: 'start', yMargin: 60 }),
+      userEvent: 'input',
+    });
+    view.focus();
+    showToast(`Added ${plan.name}: rename it, point it at your model, then Save.`, 'info');
+  };
+
   const jumpTo = (issue: ConfigIssue) => {
     const view = currentView;
     if (!view) return;
@@ -129,6 +146,25 @@ export function ConfigPage() {
             <bdi dir="ltr">{draft.path}</bdi>
           </code>
         )}
+        <select
+          className="add-model"
+          aria-label="Add a model from a template"
+          value=""
+          disabled={draft.text === null}
+          onChange={(e) => {
+            if (e.target.value) addModel(e.target.value as TemplateId);
+          }}
+          data-testid="add-model"
+        >
+          <option value="" disabled>
+            Add model…
+          </option>
+          {MODEL_TEMPLATES.map((t) => (
+            <option key={t.id} value={t.id}>
+              {t.label}
+            </option>
+          ))}
+        </select>
         <span className={`save-state${unsaved ? ' is-unsaved' : ''}`} data-testid="save-state" aria-live="polite">
           {unsaved ? 'Unsaved changes' : draft.base !== null ? 'Saved' : ''}
         </span>
