@@ -9,6 +9,8 @@ import { stringify } from 'yaml';
 import type { ModelInfo } from '../../src-shared/contract.js';
 import type { Logger } from '../../src-main/core/logger.js';
 import { createNode, type LlmNode, type NodeOptions } from '../../src-main/core/node.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { installFakeNvidiaSmi, type FakeNvidiaSmi } from './gpu-fake.js';
 import { freePorts } from './ports.js';
 import { closeEvery, trackEngines } from './processes.js';
 
@@ -118,6 +120,23 @@ export async function startGpuNode(options: GpuNodeOptions): Promise<GpuNode> {
 }
 
 /** For afterEach: closes every node a test started; fails if an engine process survived. */
+/** Device polling fast; the time limit generous, because starting the fake (a node script) is slow on a busy machine. */
+export const FAST_MONITOR = { intervalMs: 100, timeoutMs: 10_000 };
+
+/**
+ * For a test file of GPU nodes: the fake nvidia-smi first on PATH while its tests run, and every
+ * node closed after each test. The handle works once the tests start.
+ */
+export function useFakeGpus(): FakeNvidiaSmi {
+  const handle = {} as FakeNvidiaSmi;
+  beforeAll(() => {
+    Object.assign(handle, installFakeNvidiaSmi());
+  });
+  afterAll(() => handle.restore?.());
+  afterEach(closeGpuNodes);
+  return handle;
+}
+
 export async function closeGpuNodes(): Promise<void> {
   await closeEvery(open);
 }

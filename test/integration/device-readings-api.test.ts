@@ -1,20 +1,14 @@
 // What a node tells clients about its devices beyond the latest reading, through the real router
 // and a fake nvidia-smi: the last 10 minutes of readings (GET /api/devices/history), and engines
 // on a Windows (WDDM) driver, which lists their processes but reports their memory as "[N/A]".
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DevicesHistory, DevicesSnapshot } from '../../src-shared/contract.js';
-import { installFakeNvidiaSmi, V100, type FakeNvidiaSmi } from '../helpers/gpu-fake.js';
-import { closeGpuNodes, startGpuNode } from '../helpers/gpu-node.js';
+import { V100 } from '../helpers/gpu-fake.js';
+import { FAST_MONITOR as FAST, startGpuNode, useFakeGpus } from '../helpers/gpu-node.js';
 import { chat, postJson, waitFor } from '../helpers/http.js';
 
-let fake: FakeNvidiaSmi;
-beforeAll(() => {
-  fake = installFakeNvidiaSmi();
-});
-afterAll(() => fake.restore());
-afterEach(closeGpuNodes);
+const fake = useFakeGpus();
 
-const FAST = { intervalMs: 100, timeoutMs: 10_000 };
 const getJson = async <T>(url: string) => {
   const res = await fetch(url);
   expect(res.status).toBe(200);

@@ -3,21 +3,14 @@
 // using that memory while they run): the profile that fits is chosen and told its cards through
 // CUDA_VISIBLE_DEVICES, idle engines make room least recently used first, a busy engine finishes
 // its stream before it is stopped, and Disable_GPU_monitoring forces a start.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DevicesSnapshot } from '../../src-shared/contract.js';
-import { installFakeNvidiaSmi, RTX_4060_TI, V100, type FakeNvidiaSmi } from '../helpers/gpu-fake.js';
-import { closeGpuNodes, processEnv, startGpuNode } from '../helpers/gpu-node.js';
+import { RTX_4060_TI, V100 } from '../helpers/gpu-fake.js';
+import { FAST_MONITOR as FAST, processEnv, startGpuNode, useFakeGpus } from '../helpers/gpu-node.js';
 import { chat, jsonChunks, postJson, readJson, readSse, subscribeSse, waitFor } from '../helpers/http.js';
 
-let fake: FakeNvidiaSmi;
-beforeAll(() => {
-  fake = installFakeNvidiaSmi();
-});
-afterAll(() => fake.restore());
-afterEach(closeGpuNodes);
+const fake = useFakeGpus();
 
-// Polls fast; the time limit is generous because starting the fake (a node script) is slow on a busy machine.
-const FAST = { intervalMs: 100, timeoutMs: 10_000 };
 const getDevices = async (url: string) => (await (await fetch(`${url}/api/devices`)).json()) as DevicesSnapshot;
 
 /** The seed's model: both cards, or the V100 alone. */

@@ -17,6 +17,17 @@ const HF_MODEL = 'Qwen/Qwen2.5-7B-Instruct';
 /** The lines of a model's body (below its name), at two spaces a level. */
 function body(id: TemplateId, name: string, port: number): string[] {
   const head = ['aliases: []', 'mode: "Chat"', `port: ${port}`];
+  // vLLM and SGLang: one GPU profile, serving a Hugging Face model under that model's name.
+  const served = (engine: string, command: string, args: string[]) => [
+    ...head,
+    `served_model_name: "${HF_MODEL}"   # ${engine} answers only to this name`,
+    'start_timeout: "10m"           # loading and compiling take minutes',
+    'GPU-Config:',
+    '  required_devices: ["gpu0"]',
+    '  memory_mb: { "gpu0": 20000 }',
+    `  command: "${command}"`,
+    `  args: [${args.map((arg) => JSON.stringify(arg)).join(', ')}]`,
+  ];
   switch (id) {
     case 'llama.cpp':
       return [
@@ -32,27 +43,9 @@ function body(id: TemplateId, name: string, port: number): string[] {
         `  args: ["-m", "models/${name}.gguf", "--port", "${port}", "-c", "8192"]`,
       ];
     case 'vllm':
-      return [
-        ...head,
-        `served_model_name: "${HF_MODEL}"   # vLLM answers only to this name`,
-        'start_timeout: "10m"           # loading and compiling take minutes',
-        'GPU-Config:',
-        '  required_devices: ["gpu0"]',
-        '  memory_mb: { "gpu0": 20000 }',
-        '  command: "vllm"',
-        `  args: ["serve", "${HF_MODEL}", "--port", "${port}", "--gpu-memory-utilization", "0.85"]`,
-      ];
+      return served('vLLM', 'vllm', ['serve', HF_MODEL, '--port', String(port), '--gpu-memory-utilization', '0.85']);
     case 'sglang':
-      return [
-        ...head,
-        `served_model_name: "${HF_MODEL}"   # SGLang answers only to this name`,
-        'start_timeout: "10m"',
-        'GPU-Config:',
-        '  required_devices: ["gpu0"]',
-        '  memory_mb: { "gpu0": 20000 }',
-        '  command: "python"',
-        `  args: ["-m", "sglang.launch_server", "--model-path", "${HF_MODEL}", "--port", "${port}"]`,
-      ];
+      return served('SGLang', 'python', ['-m', 'sglang.launch_server', '--model-path', HF_MODEL, '--port', String(port)]);
     case 'script':
       return [
         ...head,
