@@ -269,6 +269,26 @@ describe('the fast path', () => {
     expect(answer!.headers['access-control-allow-origin']).toBeUndefined();
     expect(answer!.headers['transfer-encoding']).toBe('chunked');
 
+    // The Responses and Anthropic Messages APIs go the same way, their own headers with them (the
+    // client's x-api-key is for us, not the engine); node:http (a browser's Origin) does the same.
+    for (const [target, extra] of [
+      ['/v1/responses', ''],
+      ['/v1/messages', 'x-api-key: sk-ant-for-us\r\nanthropic-version: 2023-06-01\r\n'],
+      ['/v1/messages/count_tokens', 'anthropic-version: 2023-06-01\r\n'],
+    ] as const) {
+      for (const origin of ['', 'Origin: http://127.0.0.1\r\n']) {
+        const fast = stats(fx).served;
+        const request = text.replace('POST /v1/chat/completions', `POST ${target}`).replace('X-Dup: one\r\n', `${extra}${origin}X-Dup: one\r\n`);
+        const [reply] = await converse(fx.routerPort, [request], 1);
+        expect(reply!.status, target).toBe(201);
+        const head = (JSON.parse(reply!.body) as { head: string }).head;
+        expect(head.split('\r\n')[0]).toBe(`POST ${target} HTTP/1.1`);
+        expect(head.toLowerCase().includes('x-api-key')).toBe(false);
+        if (extra.includes('anthropic-version')) expect(head).toContain('anthropic-version: 2023-06-01');
+        expect(stats(fx).served - fast, `${target} ${origin}`).toBe(origin ? 0 : 1);
+      }
+    }
+
     // JSON content types in any spelling isJsonType accepts stay on the fast path.
     for (const type of ['Application/JSON; charset=utf-8', ' application/json ', 'application/vnd.api+json']) {
       const fast = stats(fx).served;

@@ -14,6 +14,11 @@ import type { ModelSupervisor } from '../models/supervisor.js';
 export const ENDPOINT_MODES: Record<string, readonly ModelMode[]> = {
   '/v1/chat/completions': ['Chat', 'Base'],
   '/v1/completions': ['Chat', 'Base'],
+  // OpenAI's Responses API (vLLM, SGLang, LM Studio) and Anthropic's Messages API (llama-server,
+  // for Claude-compatible clients): passed on as they are, to engines that speak them.
+  '/v1/responses': ['Chat', 'Base'],
+  '/v1/messages': ['Chat', 'Base'],
+  '/v1/messages/count_tokens': ['Chat', 'Base'],
   '/v1/embeddings': ['Embedding'],
   '/v1/rerank': ['Reranker'],
   '/v1/reranking': ['Reranker'],
