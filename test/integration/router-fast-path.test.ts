@@ -289,6 +289,11 @@ describe('the fast path', () => {
       }
     }
 
+    // Claude Code asks for /v1/messages?beta=true: node:http takes a query, and the engine gets it.
+    const [beta] = await converse(fx.routerPort, [text.replace('POST /v1/chat/completions', 'POST /v1/messages?beta=true')], 1);
+    expect(beta!.status).toBe(201);
+    expect((JSON.parse(beta!.body) as { head: string }).head.split('\r\n')[0]).toBe('POST /v1/messages?beta=true HTTP/1.1');
+
     // JSON content types in any spelling isJsonType accepts stay on the fast path.
     for (const type of ['Application/JSON; charset=utf-8', ' application/json ', 'application/vnd.api+json']) {
       const fast = stats(fx).served;
