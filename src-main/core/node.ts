@@ -10,6 +10,7 @@ import { loadConfig } from './config/load.js';
 import { ConfigService } from './config/service.js';
 import { EventHub } from './events.js';
 import { consoleLogger, type Logger } from './logger.js';
+import { lineFile } from './logs/log-file.js';
 import { ModelLog } from './logs/model-log.js';
 import { launchProblem } from './models/process.js';
 import { ModelRegistry } from './models/registry.js';
@@ -26,6 +27,12 @@ import type { ProfileChooser } from './scheduler/profile.js';
 import { appRoot, appVersion } from './version.js';
 import { startIdleGc } from './idle-gc.js';
 import { join } from 'node:path';
+
+/**
+ * The node's own log in program.log_dir (headless; the desktop app keeps its own in the OS's log
+ * folder). The "+" keeps it apart from every engine's log: model names never make one.
+ */
+export const NODE_LOG_FILE = 'llm-manager+node.log';
 
 export interface NodeOptions {
   configPath: string;
@@ -83,7 +90,17 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   // Read through configService.config so a saved change (log level, body limit) applies at once.
   let configService: ConfigService | null = null;
   const current = () => configService?.config ?? config;
-  const logger = options.logger ?? consoleLogger(() => current().program.logLevel);
+  // Headless (serve): the node's own messages go to stderr and to a file beside the engines' logs.
+  const toFile = lineFile(join(config.program.logDir, NODE_LOG_FILE));
+  const logger =
+    options.logger ??
+    consoleLogger(
+      () => current().program.logLevel,
+      (line) => {
+        process.stderr.write(`${line}\n`);
+        toFile(line);
+      },
+    );
   for (const warning of loaded.warnings) logger.warn(formatIssue(options.configPath, warning));
 
   // Safe by default: refuse to listen beyond loopback without keys, before touching anything.

@@ -1,9 +1,9 @@
 // The core node, hosted in the main process: the endpoint keeps answering while the window is
 // hidden, and stops only with the app. The config is created from the bundled example on first run.
-import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, ensureConfigFile } from '../core/config/load.js';
 import { consoleLogger } from '../core/logger.js';
+import { lineFile } from '../core/logs/log-file.js';
 import { findExecutable } from '../core/models/process.js';
 import { createNode, ListenError, type LlmNode } from '../core/node.js';
 import { withElectronAsNode } from './node-command.js';
@@ -53,18 +53,9 @@ export function startupProblem(err: unknown, configPath: string): { message: str
 }
 
 function teeToFile(file: string): (line: string) => void {
-  let stream: fs.WriteStream | null = null;
+  const toFile = lineFile(file);
   return (line) => {
     process.stderr.write(`${line}\n`);
-    try {
-      if (!stream) {
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        stream = fs.createWriteStream(file, { flags: 'a' });
-        stream.on('error', () => undefined);
-      }
-      stream.write(`${line}\n`);
-    } catch {
-      // a log that can't be written must not stop the app
-    }
+    toFile(line);
   };
 }

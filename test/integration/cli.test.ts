@@ -83,6 +83,21 @@ describe('llm-manager serve', () => {
     expect(cli.output()).toContain('All engines stopped');
   });
 
+  it("writes its own messages to stderr and to logs/llm-manager+node.log beside the engines' logs", async () => {
+    const dir = tempDir();
+    const { configPath, routerPort } = await writeConfig(dir, false);
+    const cli = serve(['--config', configPath, '--port', String(routerPort)], REPO);
+    await waitFor(() => cli.output().includes('Press Ctrl+C to stop'), 20_000, 'the banner');
+    // An edit on disk: the node says what it applied.
+    fs.writeFileSync(configPath, fs.readFileSync(configPath, 'utf8').replace('alive_time: 0', 'alive_time: 3'));
+    await waitFor(() => cli.output().includes('config file changed: Saved: auto-model updated.'), 10_000, 'the reload message');
+    const file = path.join(dir, 'logs', 'llm-manager+node.log');
+    await waitFor(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('config file changed: Saved: auto-model updated.'), 5000, 'the line in the file');
+    expect(fs.readFileSync(file, 'utf8')).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO  config file changed: /m);
+    cli.proc.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+  });
+
   it('creates a missing config from config.example.yaml and says so', async () => {
     const dir = tempDir();
     const [port] = await freePorts(1);

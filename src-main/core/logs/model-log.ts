@@ -1,10 +1,9 @@
-import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { LogLine } from '../../../src-shared/contract.js';
+import { openAppend } from './log-file.js';
 
 export const LOG_CAPACITY = 2000;
-/** A log file larger than this is moved to `<name>.log.1` when the model's log is opened. */
-const ROTATE_BYTES = 20 * 1024 * 1024;
 /** One pathological line (a progress bar without newlines) must not grow without bound. */
 const MAX_LINE_CHARS = 16 * 1024;
 
@@ -105,26 +104,12 @@ export class ModelLog {
 
   private fileStream(): WriteStream | null {
     if (this.file || !this.filePath || this.fileBroken) return this.file;
-    try {
-      mkdirSync(join(this.filePath, '..'), { recursive: true });
-      rotateIfLarge(this.filePath);
-      this.file = createWriteStream(this.filePath, { flags: 'a' });
-      // A full disk or a vanished folder must not take the node down: keep the ring buffer only.
-      this.file.on('error', () => {
-        this.file = null;
-        this.fileBroken = true;
-      });
-    } catch {
+    // A full disk or a vanished folder must not take the node down: keep the ring buffer only.
+    this.file = openAppend(this.filePath, () => {
+      this.file = null;
       this.fileBroken = true;
-    }
+    });
+    if (!this.file) this.fileBroken = true;
     return this.file;
-  }
-}
-
-function rotateIfLarge(path: string): void {
-  try {
-    if (statSync(path).size > ROTATE_BYTES) renameSync(path, `${path}.1`);
-  } catch {
-    // no file yet
   }
 }
