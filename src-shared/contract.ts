@@ -140,6 +140,8 @@ export interface HealthInfo {
   endpoint: string;
   configPath: string;
   models: { total: number; running: number; starting: number; failed: number };
+  /** Since when models are held off (ISO time): every engine stopped, none started on request. */
+  heldSince: string | null;
 }
 
 export interface LogLine {
@@ -154,7 +156,8 @@ export type ManagerEvent =
   | { type: 'model'; model: ModelInfo }
   | { type: 'log'; model: string; line: LogLine }
   | { type: 'devices'; devices: DevicesSnapshot }
-  | { type: 'config'; result: ConfigSaveResult };
+  | { type: 'config'; result: ConfigSaveResult }
+  | { type: 'hold'; heldSince: string | null };
 
 /** The one door into the core for the window, the tray and HTTP clients. */
 export interface ManagerApi {
@@ -167,6 +170,12 @@ export interface ManagerApi {
   modelLogs(name: string, tail?: number): Promise<LogLine[]>;
   /** The model's log file; in the desktop app its folder is opened in the file manager too. */
   openLogFolder(name: string): Promise<LogLocation>;
+  /**
+   * Holds models off (for a game): stops every engine and starts none on request until released
+   * (a request gets 503 models_held; an explicit start still works). Resolves once all are stopped.
+   */
+  holdModels(): Promise<HealthInfo>;
+  releaseModels(): Promise<HealthInfo>;
   getDevices(): Promise<DevicesSnapshot>;
   getDeviceHistory(): Promise<DevicesHistory>;
   getConfig(): Promise<ConfigDocument>;
@@ -196,6 +205,8 @@ export const managerRoutes = {
   stopAll: { method: 'POST', path: '/api/models/stop-all', args: [] },
   modelLogs: { method: 'GET', path: '/api/models/:name/logs', args: ['name', 'tail'] },
   openLogFolder: { method: 'POST', path: '/api/models/:name/log-folder', args: ['name'] },
+  holdModels: { method: 'POST', path: '/api/hold', args: [] },
+  releaseModels: { method: 'POST', path: '/api/release', args: [] },
   getDevices: { method: 'GET', path: '/api/devices', args: [] },
   getDeviceHistory: { method: 'GET', path: '/api/devices/history', args: [] },
   getConfig: { method: 'GET', path: '/api/config', args: [] },

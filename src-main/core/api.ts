@@ -18,6 +18,8 @@ export interface ApiContext {
   config: ConfigService;
   devices: () => Promise<DevicesSnapshot>;
   deviceHistory: ManagerApi['getDeviceHistory'];
+  /** Holding models off: the current state, and the switch (which stops every engine when it holds). */
+  hold: { since(): string | null; set(on: boolean): Promise<void> };
   /** Opens a folder in the user's file manager: the desktop app's; a headless node has none. */
   openFolder?: (dir: string) => Promise<void>;
   /** Adds what the supervisor doesn't know (VRAM held) to a model's info. */
@@ -37,7 +39,7 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
     if (!supervisor) throw modelNotFound(ctx.registry, name);
     return supervisor;
   };
-  return {
+  const api: ManagerApi = {
     async health(): Promise<HealthInfo> {
       const states = ctx.registry.list().map((s) => s.currentState);
       const count = (state: string) => states.filter((s) => s === state).length;
@@ -48,6 +50,7 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
         endpoint: ctx.endpoint(),
         configPath: ctx.configPath,
         models: { total: states.length, running: count('ready'), starting: count('starting'), failed: count('failed') },
+        heldSince: ctx.hold.since(),
       };
     },
     async listModels(): Promise<ModelInfo[]> {
@@ -91,6 +94,14 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
       }
       return { path: file, opened: true };
     },
+    async holdModels() {
+      await ctx.hold.set(true);
+      return api.health();
+    },
+    async releaseModels() {
+      await ctx.hold.set(false);
+      return api.health();
+    },
     async getDevices(): Promise<DevicesSnapshot> {
       return ctx.devices();
     },
@@ -106,4 +117,5 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
       return ctx.events.subscribe(listener, types);
     },
   };
+  return api;
 }

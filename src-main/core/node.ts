@@ -165,7 +165,21 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     return supervisor;
   });
   registryRef = registry;
+  // Models held off (a game wants the VRAM): none starts on request or by auto_start.
+  let heldSince: string | null = null;
+  const hold = {
+    since: () => heldSince,
+    async set(on: boolean): Promise<void> {
+      if (on !== (heldSince !== null)) {
+        heldSince = on ? new Date().toISOString() : null;
+        logger.info(on ? 'models held: every engine stops, none starts on request until released' : 'models released');
+        events.publish({ type: 'hold', heldSince });
+      }
+      if (on) await Promise.all(registry.list().map((s) => s.stop('models held')));
+    },
+  };
   const autoStart = (supervisor: ModelSupervisor) => {
+    if (heldSince !== null) return;
     supervisor.ensureReady().catch((err: Error) => logger.error(`auto_start of ${supervisor.name} failed: ${err.message.split('\n')[0]}`));
   };
   registry.apply(config.models);
@@ -204,6 +218,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     config: service,
     devices,
     deviceHistory: async () => monitor.history(),
+    hold,
     ...(options.openFolder ? { openFolder: options.openFolder } : {}),
     enrich: enrichModel,
   });
@@ -215,6 +230,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     webUiDir: options.webUiDir === undefined ? join(appRoot(), 'dist', 'renderer') : options.webUiDir,
     guard: new RequestGuard({ program: () => current().program, boundHost: host, localKey }),
     limits: () => current().program,
+    held: () => heldSince !== null,
     ...(options.connectionsCheckingIntervalMs ? { connectionsCheckingIntervalMs: options.connectionsCheckingIntervalMs } : {}),
   });
   routerServer = server;

@@ -22,7 +22,7 @@ export interface HttpClientOptions {
 
 type CallMethods = { [K in keyof typeof managerRoutes]: ManagerApi[K] };
 
-const EVENT_TYPES: readonly ManagerEvent['type'][] = ['model', 'log', 'devices', 'config'];
+const EVENT_TYPES: readonly ManagerEvent['type'][] = ['model', 'log', 'devices', 'config', 'hold'];
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
 

@@ -48,6 +48,7 @@ describe('management API', () => {
       endpoint: `${fx.url}/v1`,
       configPath: fx.configPath,
       models: { total: 2, running: 0, starting: 0, failed: 0 },
+      heldSince: null,
     });
     await post(fx, '/api/models/alpha/start');
     expect((await getJson(fx, '/api/health')).body.models).toEqual({ total: 2, running: 1, starting: 0, failed: 0 });
@@ -153,6 +154,43 @@ describe('management API', () => {
     const bad = await getJson(fx, '/api/models/alpha/logs?tail=abc');
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ code: 'invalid_tail', type: 'invalid_request_error' });
+  });
+});
+
+describe('holding models off (for a game)', () => {
+  it('POST /api/hold stops every engine and starts none on request; an explicit start still works; /api/release ends it', async () => {
+    const fx = await twoModels();
+    const events = await subscribeSse(`${fx.url}/api/events`);
+    expect((await postJson(`${fx.url}/v1/chat/completions`, chat('alpha'))).status).toBe(200);
+    const pid = (await fx.info('alpha')).pid!;
+
+    const held = await post(fx, '/api/hold');
+    expect(held.status).toBe(200);
+    expect(held.body.heldSince).toEqual(expect.any(String));
+    expect(held.body.models.running).toBe(0);
+    expect(isProcessRunning(pid)).toBe(false);
+    expect((await getJson(fx, '/api/health')).body.heldSince).toBe(held.body.heldSince);
+
+    // A request (an IDE plugin in the background, say) doesn't bring the engine back.
+    const refused = await postJson(`${fx.url}/v1/chat/completions`, chat('Alpha-Alias'));
+    expect(refused.status).toBe(503);
+    expect((await readJson(refused)).error).toMatchObject({
+      code: 'models_held',
+      type: 'service_unavailable',
+      message: 'models are held off (Hold models, in the tray or the window), so alpha is not started; release the hold to use it',
+    });
+    expect(await fx.spawnCount('alpha')).toBe(1);
+    // A person starting one on purpose: it runs, and requests reach it.
+    expect((await post(fx, '/api/models/beta/start')).body.state).toBe('ready');
+    expect((await postJson(`${fx.url}/v1/embeddings`, { model: 'beta', input: 'x' })).status).toBe(200);
+
+    const released = await post(fx, '/api/release');
+    expect(released.body.heldSince).toBeNull();
+    expect((await postJson(`${fx.url}/v1/chat/completions`, chat('alpha'))).status).toBe(200);
+    expect(await fx.spawnCount('alpha')).toBe(2);
+    await waitFor(() => events.events.filter((e) => e.event === 'hold').length === 2, 3000, 'two hold events');
+    expect(events.events.filter((e) => e.event === 'hold').map((e) => JSON.parse(e.data).heldSince === null)).toEqual([false, true]);
+    await events.close();
   });
 });
 

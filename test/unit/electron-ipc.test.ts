@@ -31,7 +31,7 @@ function fakeApi() {
       return value(...args);
     };
   const api: ManagerApi = {
-    health: record('health', () => ({ status: 'ok' as const, version: '1', uptimeS: 1, endpoint: `${ORIGIN}/v1`, configPath: '/c.yaml', models: { total: 1, running: 0, starting: 0, failed: 0 } })),
+    health: record('health', () => ({ status: 'ok' as const, version: '1', uptimeS: 1, endpoint: `${ORIGIN}/v1`, configPath: '/c.yaml', models: { total: 1, running: 0, starting: 0, failed: 0 }, heldSince: null })),
     listModels: record('listModels', () => [model('demo')]),
     modelInfo: record('modelInfo', (name) => model(String(name))),
     startModel: record('startModel', (name) => model(String(name), 'ready')),
@@ -39,6 +39,8 @@ function fakeApi() {
     stopAll: record('stopAll', () => [model('demo')]),
     modelLogs: record('modelLogs', (_name, tail) => [{ seq: 1, ts: 1, stream: 'stdout' as const, text: `tail=${String(tail)}` }]),
     openLogFolder: record('openLogFolder', (name) => ({ path: `/logs/${String(name)}.log`, opened: true })),
+    holdModels: record('holdModels', () => ({ status: 'ok' as const, version: '1', uptimeS: 1, endpoint: `${ORIGIN}/v1`, configPath: '/c.yaml', models: { total: 1, running: 0, starting: 0, failed: 0 }, heldSince: 'now' })),
+    releaseModels: record('releaseModels', () => ({ status: 'ok' as const, version: '1', uptimeS: 1, endpoint: `${ORIGIN}/v1`, configPath: '/c.yaml', models: { total: 1, running: 0, starting: 0, failed: 0 }, heldSince: null })),
     getDevices: record('getDevices', () => ({ at: 'now', monitoringDisabled: true, devices: [] })),
     getDeviceHistory: record('getDeviceHistory', () => ({ at: [1], devices: [{ id: 'gpu0', memUsedMb: [512], utilPct: [null] }] })),
     getConfig: record('getConfig', () => ({ path: '/c.yaml', text: 'program: {}', issues: [] })),
@@ -147,6 +149,8 @@ const SAMPLE_ARGS: { [N in ManagerCallName]: Parameters<ManagerApi[N]> } = {
   stopAll: [],
   modelLogs: ['demo', 5],
   openLogFolder: ['demo'],
+  holdModels: [],
+  releaseModels: [],
   getDevices: [],
   getDeviceHistory: [],
   getConfig: [],

@@ -47,6 +47,8 @@ export interface OpenAIRouterOptions {
   bodyLimitBytes: () => number;
   /** Requests that may wait for one model's start (program.max_queued_requests). */
   queueLimit?: () => number;
+  /** True while models are held off (ManagerApi.holdModels). */
+  held?: () => boolean;
   /** Longest pause while reading a request body (program.body_timeout); 0 = none. */
   bodyTimeoutMs?: () => number;
 }
@@ -92,6 +94,7 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
         }
         // The engine may know the model by another name (vLLM's --served-model-name).
         const served = supervisor.model.servedModelName;
+        if (supervisor.currentState !== 'ready' && options.held?.()) throw heldError(supervisor.name);
         return forward(req, res, supervisor, served !== null && served !== model ? withModel(body, served) : body, upstream, options.queueLimit?.());
       })
       .catch((err: unknown) => {
@@ -163,6 +166,11 @@ async function forward(
       }
     },
   });
+}
+
+/** The 503 of a request for a stopped model while models are held off: a person releases the hold. */
+function heldError(model: string): ApiError {
+  return new ApiError(503, 'models_held', `models are held off (Hold models, in the tray or the window), so ${model} is not started; release the hold to use it`);
 }
 
 /** The 502 of a request whose engine closed the connection before answering. */

@@ -24,6 +24,8 @@ export interface RouterOptions {
   limits?: () => ServerLimits;
   /** How often Node looks for clients past headers/request timeouts (default 30 s; tests shrink it). */
   connectionsCheckingIntervalMs?: number;
+  /** True while models are held off: a request for a stopped model gets 503 instead of a start. */
+  held?: () => boolean;
 }
 
 export type ServerLimits = Pick<ProgramConfig, 'maxQueuedRequests' | 'headerTimeoutMs' | 'requestTimeoutMs' | 'bodyTimeoutMs'>;
@@ -34,6 +36,7 @@ export function createRouterServer(options: RouterOptions): Server {
   const openai = createOpenAIHandler({
     registry: options.registry,
     bodyLimitBytes: options.bodyLimitBytes,
+    ...(options.held ? { held: options.held } : {}),
     ...(limits ? { queueLimit: () => limits().maxQueuedRequests, bodyTimeoutMs: () => limits().bodyTimeoutMs } : {}),
   });
   const management = createManagementApp(options.api, options.registry);
