@@ -13,12 +13,15 @@ export interface TrayMenuState {
   startHidden: boolean;
   /** Set while every engine is being stopped for quitting. */
   quitting: boolean;
+  /** Models are held off (for a game): every engine stopped, none started on request. */
+  held: boolean;
 }
 
 export interface TrayActions {
   startModel(name: string): void;
   stopModel(name: string): void;
   stopAll(): void;
+  setHeld(held: boolean): void;
   openWindow(): void;
   copyEndpoint(): void;
   openConfigFolder(): void;
@@ -45,9 +48,10 @@ export function trayStateOf(models: readonly Pick<ModelInfo, 'state'>[]): TraySt
   return 'idle';
 }
 
-export function trayTooltip(models: readonly Pick<ModelInfo, 'state'>[], endpoint: string): string {
+export function trayTooltip(models: readonly Pick<ModelInfo, 'state'>[], endpoint: string, held = false): string {
   const count = (state: ModelState) => models.filter((m) => m.state === state).length;
   const parts = [`${count('ready')} running`];
+  if (held) parts.push('models held');
   if (count('starting') > 0) parts.push(`${count('starting')} starting`);
   if (count('failed') > 0) parts.push(`${count('failed')} failed`);
   return `LLM Manager — ${endpoint}\n${parts.join(', ')}`;
@@ -91,6 +95,15 @@ export function buildTrayMenu(models: readonly Pick<ModelInfo, 'name' | 'state'>
     ...modelItems,
     { type: 'separator' },
     { id: 'stop-all', label: 'Stop all', enabled: anyActive && !state.quitting, click: () => actions.stopAll() },
+    {
+      id: 'hold',
+      label: 'Hold models (for a game)',
+      type: 'checkbox',
+      checked: state.held,
+      enabled: !state.quitting,
+      toolTip: state.held ? 'Requests start models again' : 'Stop every model and start none on request until this is unchecked',
+      click: () => actions.setHeld(!state.held),
+    },
     { type: 'separator' },
     { id: 'open-window', label: 'Open window', click: () => actions.openWindow() },
     { id: 'copy-endpoint', label: 'Copy endpoint URL', click: () => actions.copyEndpoint() },

@@ -17,9 +17,9 @@ export interface TrayDeps {
   /** The OpenAI base URL shown and copied. */
   endpoint: string;
   /** Read at every rebuild. */
-  settings(): Omit<TrayMenuState, 'endpoint'>;
-  /** What the menu does besides starting and stopping models. */
-  actions: Omit<TrayActions, 'startModel' | 'stopModel' | 'stopAll'>;
+  settings(): Omit<TrayMenuState, 'endpoint' | 'held'>;
+  /** What the menu does besides starting and stopping models and holding them off. */
+  actions: Omit<TrayActions, 'startModel' | 'stopModel' | 'stopAll' | 'setHeld'>;
   /** Model events come in bursts (a start is several); one rebuild per burst. */
   debounceMs?: number;
 }
@@ -38,6 +38,8 @@ export function setupTray(deps: TrayDeps): AppTray {
   const askedFromTray = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let shownState: TrayState = 'idle';
+  /** Whether models are held off, as the node last said (the window can change it too). */
+  let held = false;
   const tray = deps.createTray(deps.icon(shownState));
 
   const report = (what: string) => (err: unknown) => {
@@ -59,6 +61,18 @@ export function setupTray(deps: TrayDeps): AppTray {
       askedFromTray.clear();
       deps.api.stopAll().catch(report("Couldn't stop every model"));
     },
+    setHeld(on) {
+      held = on;
+      schedule();
+      if (on) askedFromTray.clear();
+      (on ? deps.api.holdModels() : deps.api.releaseModels()).then(
+        (health) => {
+          held = health.heldSince !== null;
+          schedule();
+        },
+        report(on ? "Couldn't hold the models" : "Couldn't release the models"),
+      );
+    },
   };
 
   const render = () => {
@@ -69,21 +83,22 @@ export function setupTray(deps: TrayDeps): AppTray {
       shownState = state;
       tray.setImage(deps.icon(state));
     }
-    tray.setToolTip(trayTooltip(list, deps.endpoint));
-    tray.setContextMenu(deps.buildMenu(buildTrayMenu(list, { endpoint: deps.endpoint, ...deps.settings() }, actions)));
+    tray.setToolTip(trayTooltip(list, deps.endpoint, held));
+    tray.setContextMenu(deps.buildMenu(buildTrayMenu(list, { endpoint: deps.endpoint, ...deps.settings(), held }, actions)));
   };
   const schedule = () => {
     timer ??= setTimeout(render, deps.debounceMs ?? 150);
   };
 
   const reload = () =>
-    deps.api.listModels().then(
-      (list) => {
+    Promise.all([
+      deps.api.listModels().then((list) => {
         models = new Map(list.map((model) => [model.name, model]));
-        schedule();
-      },
-      () => undefined,
-    );
+      }),
+      deps.api.health().then((health) => {
+        held = health.heldSince !== null;
+      }),
+    ]).then(schedule, schedule);
 
   const unsubscribe = deps.api.subscribe((event) => {
     if (event.type === 'model') {
@@ -96,8 +111,11 @@ export function setupTray(deps: TrayDeps): AppTray {
     } else if (event.type === 'config') {
       // Models may have been added or removed; the list keeps the config's order.
       void reload();
+    } else if (event.type === 'hold') {
+      held = event.heldSince !== null;
+      schedule();
     }
-  }, ['model', 'config']); // not devices/logs: the tray alone must not keep nvidia-smi polling
+  }, ['model', 'config', 'hold']); // not devices/logs: the tray alone must not keep nvidia-smi polling
   tray.on('click', () => actions.openWindow());
   render();
   void reload();

@@ -14,8 +14,8 @@ const m = (name: string, state: ModelState, lastError: ModelInfo['lastError'] = 
 const fullModel = (name: string, state: ModelState, message?: string): ModelInfo =>
   modelInfo(name, { state, lastError: message ? { message, exitCode: 1, signal: null, logTail: [], at: 'now' } : null });
 
-const baseState: TrayMenuState = { endpoint: ENDPOINT, startAtLogin: false, startHidden: false, quitting: false };
-const ACTION_NAMES = ['startModel', 'stopModel', 'stopAll', 'openWindow', 'copyEndpoint', 'openConfigFolder', 'openLogsFolder', 'setStartAtLogin', 'setStartHidden', 'quit'] as const satisfies readonly (keyof TrayActions)[];
+const baseState: TrayMenuState = { endpoint: ENDPOINT, startAtLogin: false, startHidden: false, quitting: false, held: false };
+const ACTION_NAMES = ['startModel', 'stopModel', 'stopAll', 'setHeld', 'openWindow', 'copyEndpoint', 'openConfigFolder', 'openLogsFolder', 'setStartAtLogin', 'setStartHidden', 'quit'] as const satisfies readonly (keyof TrayActions)[];
 type MockedActions = { [K in keyof TrayActions]: Mock<TrayActions[K]> };
 const fakeActions = (): MockedActions => Object.fromEntries(ACTION_NAMES.map((name) => [name, vi.fn()])) as unknown as MockedActions;
 const item = (menu: MenuItemConstructorOptions[], id: string) => {
@@ -52,6 +52,7 @@ describe('buildTrayMenu', () => {
       `Endpoint: ${ENDPOINT}`,
       'demo — running',
       'Stop all',
+      'Hold models (for a game)',
       'Open window',
       'Copy endpoint URL',
       'Open config folder',
@@ -62,6 +63,7 @@ describe('buildTrayMenu', () => {
     ]);
     const wiring: [string, keyof TrayActions, unknown[]][] = [
       ['stop-all', 'stopAll', []],
+      ['hold', 'setHeld', [true]],
       ['open-window', 'openWindow', []],
       ['copy-endpoint', 'copyEndpoint', []],
       ['open-config-folder', 'openConfigFolder', []],
@@ -76,6 +78,9 @@ describe('buildTrayMenu', () => {
     }
     expect(item(menu, 'start-at-login').checked).toBe(true);
     expect(item(menu, 'start-hidden')).toMatchObject({ type: 'checkbox', checked: false });
+    expect(item(menu, 'hold')).toMatchObject({ type: 'checkbox', checked: false });
+    click(item(buildTrayMenu([], { ...baseState, held: true }, actions), 'hold'));
+    expect(actions.setHeld).toHaveBeenLastCalledWith(false);
   });
 
   it('enables Stop all only while something runs or starts', () => {
@@ -117,6 +122,7 @@ describe('tray state, tooltip, notifications', () => {
   it('tooltip names the endpoint and counts', () => {
     expect(trayTooltip([m('a', 'ready'), m('b', 'starting'), m('c', 'failed'), m('d', 'stopped')], ENDPOINT)).toBe(`LLM Manager — ${ENDPOINT}\n1 running, 1 starting, 1 failed`);
     expect(trayTooltip([], ENDPOINT)).toBe(`LLM Manager — ${ENDPOINT}\n0 running`);
+    expect(trayTooltip([], ENDPOINT, true)).toBe(`LLM Manager — ${ENDPOINT}\n0 running, models held`);
   });
 
   it('notifies failures always, readiness only for starts asked from the tray', () => {
@@ -134,19 +140,23 @@ describe('setupTray', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
-  function harness(initial: ModelInfo[]) {
+  function harness(initial: ModelInfo[], heldAtStart: string | null = null) {
     const listeners = new Set<(event: ManagerEvent) => void>();
     let list = initial;
+    const heldSince = { value: heldAtStart };
     const api = {
       listModels: vi.fn(async () => list),
       startModel: vi.fn(async (name: string) => fullModel(name, 'ready')),
       stopModel: vi.fn(async (name: string) => fullModel(name, 'stopped')),
       stopAll: vi.fn(async () => []),
+      health: vi.fn(async () => ({ heldSince: heldSince.value })),
+      holdModels: vi.fn(async () => ({ heldSince: (heldSince.value = 'now') })),
+      releaseModels: vi.fn(async () => ({ heldSince: (heldSince.value = null) })),
       subscribe: (listener: (event: ManagerEvent) => void) => {
         listeners.add(listener);
         return () => listeners.delete(listener);
       },
-    } as unknown as ManagerApi & { startModel: ReturnType<typeof vi.fn>; listModels: ReturnType<typeof vi.fn> };
+    } as unknown as ManagerApi & { startModel: ReturnType<typeof vi.fn>; listModels: ReturnType<typeof vi.fn>; holdModels: ReturnType<typeof vi.fn>; releaseModels: ReturnType<typeof vi.fn> };
     const tray = {
       images: [] as string[],
       tooltips: [] as string[],
@@ -244,6 +254,25 @@ describe('setupTray', () => {
     publish({ type: 'config', result: { ok: true, issues: [], added: ['b'], removed: [], changed: [], message: '' } });
     await vi.advanceTimersByTimeAsync(100);
     expect(lastMenu(tray).filter((i) => i.id?.startsWith('model:')).map((i) => i.id)).toEqual(['model:b', 'model:a']);
+  });
+
+  it('holds models from its menu, and follows a hold set elsewhere (the window)', async () => {
+    const { tray, api, publish } = harness([fullModel('demo', 'ready')], 'since');
+    await vi.advanceTimersByTimeAsync(100);
+    // Held when the tray came up (an earlier click, the window): it says so.
+    expect(item(lastMenu(tray), 'hold').checked).toBe(true);
+    click(item(lastMenu(tray), 'hold'));
+    expect(api.releaseModels).toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(item(lastMenu(tray), 'hold').checked).toBe(false);
+    click(item(lastMenu(tray), 'hold'));
+    expect(api.holdModels).toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(item(lastMenu(tray), 'hold').checked).toBe(true);
+    expect(tray.tooltips.at(-1)).toContain('models held');
+    publish({ type: 'hold', heldSince: null });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(item(lastMenu(tray), 'hold').checked).toBe(false);
   });
 
   it('opens the window on a click of the icon; dispose unsubscribes and removes the icon', async () => {
