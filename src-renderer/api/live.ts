@@ -3,7 +3,7 @@
 // config saves refresh the config and the model list. A window out of sight lets go of them.
 import { useEffect } from 'react';
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
-import type { LogLine, ManagerEvent, ModelInfo } from '../../src-shared/contract.js';
+import type { HealthInfo, LogLine, ManagerEvent, ModelInfo } from '../../src-shared/contract.js';
 import { eventsConnected, manager } from './manager.js';
 import { appendLines, forgetLiveLines, noteDevicesEvent, patchModel, queryKeys, rememberLiveLine, setDevices } from './queries.js';
 
@@ -47,6 +47,9 @@ export function useLiveEvents(): void {
           break;
         case 'config':
           onConfigApplied(client, event.result.removed, event.result.added);
+          break;
+        case 'hold':
+          client.setQueryData<HealthInfo>(queryKeys.health, (health) => (health ? { ...health, heldSince: event.heldSince } : health));
           break;
       }
     };

@@ -1,7 +1,10 @@
 // Top of every page: is the endpoint up, where is it, what runs, and what it holds in VRAM.
-import { useDevices, useHealth, useModels } from '../api/queries.js';
+import { useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import { queryKeys, useDevices, useHealth, useModels } from '../api/queries.js';
 import { apiKey, forgetKey, isUnauthorized } from '../api/auth.js';
-import { eventsConnected, transport } from '../api/manager.js';
+import { eventsConnected, manager, transport } from '../api/manager.js';
+import { errorText, showToast } from '../lib/toasts.js';
 import { heldSummary, UNSPLIT_HINT } from '../lib/held-memory.js';
 import { useStore } from '../lib/store.js';
 import { CopyButton, Skeleton } from './common.js';
@@ -68,6 +71,7 @@ export function StatusStrip() {
           <Skeleton width="6em" />
         )}
       </div>
+      {health.data && <HoldSwitch heldSince={health.data.heldSince} />}
       {transport === 'http' && key && (
         <div className="status-item status-key">
           <button
@@ -84,5 +88,43 @@ export function StatusStrip() {
         </div>
       )}
     </header>
+  );
+}
+
+/** Hold models (for a game): stops every engine, starts none on request until released. */
+function HoldSwitch({ heldSince }: { heldSince: string | null }) {
+  const client = useQueryClient();
+  const [busy, setBusy] = useState(false);
+  const held = heldSince !== null;
+  const toggle = () => {
+    setBusy(true);
+    (held ? manager.releaseModels() : manager.holdModels())
+      .then(
+        (health) => {
+          client.setQueryData(queryKeys.health, health);
+          showToast(health.heldSince ? 'Models held: every engine is stopped, and requests start none until you release them.' : 'Released: requests start models again.', 'info');
+        },
+        (err: unknown) => showToast(`${held ? "Couldn't release the models" : "Couldn't hold the models"}: ${errorText(err)}`, 'error'),
+      )
+      .finally(() => setBusy(false));
+  };
+  return (
+    <div className={`status-item status-hold${held ? ' is-held' : ''}`} data-testid="hold">
+      {held && (
+        <span className="hold-chip" title={`Since ${new Date(heldSince).toLocaleTimeString()}: requests for stopped models get 503 models_held`}>
+          Models held
+        </span>
+      )}
+      <button
+        type="button"
+        className="button button-quiet"
+        disabled={busy}
+        onClick={toggle}
+        title={held ? 'Let requests start models again' : 'Stop every model and start none on request until released (for a game)'}
+        data-testid="hold-toggle"
+      >
+        {held ? 'Release' : busy ? 'Holding…' : 'Hold models'}
+      </button>
+    </div>
   );
 }

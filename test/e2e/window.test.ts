@@ -458,4 +458,31 @@ describe('the window over HTTP', () => {
       await ui.screenshotAt150(hash.split('/')[0]!, `${node.url}/#/${hash}`);
     }
   });
+
+  it('holds models off from the status strip (every engine stops, requests start none) and releases them', async () => {
+    await open('models');
+    await expect.poll(() => badge('demo').getAttribute('data-state')).toBe('ready');
+    await page.getByTestId('hold-toggle').click();
+    await page.getByTestId('hold').getByText('Models held').waitFor();
+    for (const name of ['demo', 'demo-embed', 'demo-rerank']) await expect.poll(() => badge(name).getAttribute('data-state'), { timeout: 10_000 }).toBe('stopped');
+    const refused = await fetch(`${node.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('models_held');
+    await page.mouse.move(0, 0);
+    await ui.screenshot('models-held', { keepToasts: true });
+
+    // Released elsewhere (the tray): the strip follows.
+    await node.node.api.releaseModels();
+    await expect.poll(() => page.getByTestId('hold').textContent()).toBe('Hold models');
+    const again = await fetch(`${node.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(again.status).toBe(200);
+  });
 });
