@@ -64,6 +64,8 @@ describe('memory held where the driver reports it per process', () => {
     // The model list can be fresher than the reading (a model not listed on the card yet).
     const listed = [modelInfo('qwen', { state: 'ready', vramMb: 8000 }), modelInfo('embed', { state: 'ready', vramMb: 1024 })];
     expect(heldSummary(snapshot(T0, [device]), listed)).toEqual({ text: '8.8 GB / 24.0 GB', approx: false });
+    // ...or fresher the other way: a model just stopped holds nothing, whatever the reading says.
+    expect(heldSummary(snapshot(T0, [device]), [modelInfo('qwen', { state: 'stopped', vramMb: null })])).toEqual({ text: '0 MB / 24.0 GB', approx: false });
   });
 });
 
