@@ -11,6 +11,8 @@ import { ConfigService } from './config/service.js';
 import { EventHub } from './events.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { lineFile } from './logs/log-file.js';
+import { renderMetrics } from './metrics.js';
+import { fastPathStats } from './router/fast-path.js';
 import { ModelLog } from './logs/model-log.js';
 import { launchProblem } from './models/process.js';
 import { ModelRegistry } from './models/registry.js';
@@ -231,6 +233,17 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     guard: new RequestGuard({ program: () => current().program, boundHost: host, localKey }),
     limits: () => current().program,
     held: () => heldSince !== null,
+    metrics: async () => {
+      // A fresh reading when none is (a scrape every 15 s or so costs one nvidia-smi run).
+      const state = await monitor.read(pollMs).catch(() => null);
+      return renderMetrics({
+        version: appVersion(),
+        held: heldSince !== null,
+        models: registry.list().map((s) => ({ name: s.name, state: s.currentState, inFlight: s.busy, ...s.counters, vramMb: enrichModel(s.info()).vramMb })),
+        devices: state?.snapshot.devices ?? [],
+        fastPath: routerServer ? fastPathStats(routerServer) : null,
+      });
+    },
     ...(options.connectionsCheckingIntervalMs ? { connectionsCheckingIntervalMs: options.connectionsCheckingIntervalMs } : {}),
   });
   routerServer = server;

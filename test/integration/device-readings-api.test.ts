@@ -43,6 +43,25 @@ describe('GET /api/devices/history', () => {
   });
 });
 
+describe.skipIf(process.platform !== 'linux')('GET /metrics with GPUs', () => {
+  it("has each GPU's memory, load, temperature and power, and the VRAM an engine holds", async () => {
+    fake.set({ gpus: [{ ...V100, usedMb: 1000, utilization: 37 }] });
+    const fx = await startGpuNode({
+      models: { a: { profiles: { GPU: { required_devices: ['v100'], memory_mb: { v100: 3000 }, flags: [fake.vram({ 0: 3000 })] } } } },
+      deviceMonitor: FAST,
+    });
+    await fx.node.api.startModel('a');
+    await waitFor(async () => (await getJson<DevicesSnapshot>(`${fx.url}/api/devices`)).devices.find((d) => d.id === 'gpu0')?.holders.length === 1, 5000, 'the engine on the card');
+    const text = await (await fetch(`${fx.url}/metrics`)).text();
+    const gpu = `{device="gpu0",name="${V100.name}"}`;
+    expect(text).toContain(`llm_manager_gpu_memory_total_bytes${gpu} ${32768 * 1024 * 1024}`);
+    expect(text).toContain(`llm_manager_gpu_memory_used_bytes${gpu} ${4000 * 1024 * 1024}`);
+    expect(text).toContain(`llm_manager_gpu_utilization_ratio${gpu} 0.37`);
+    expect(text).toMatch(new RegExp(`llm_manager_gpu_temperature_celsius\\{device="gpu0",[^}]*\\} \\d+`));
+    expect(text).toContain(`llm_manager_model_vram_bytes{model="a"} ${3000 * 1024 * 1024}`);
+  });
+});
+
 describe.skipIf(process.platform !== 'linux')('a Windows (WDDM) driver: processes without their memory', () => {
   // One 10 GB card; every model declares 4000 MB of it and really uses that much.
   const CARD = { index: 0, name: 'NVIDIA GeForce RTX 3080', totalMb: 10240, uuid: 'GPU-3080' };

@@ -157,6 +157,44 @@ describe('management API', () => {
   });
 });
 
+describe('GET /metrics', () => {
+  /** name{labels} → value, from Prometheus' text format. */
+  const parse = (text: string) => new Map(text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]));
+
+  it("reports each model's state, requests, starts, failures and last start time, in Prometheus' text format", async () => {
+    const fx = await startNode({ models: [{ name: 'alpha', flags: ['--load-ms', '100'] }, { name: 'we"ird\\name', flags: ['--exit-before-ready', '3'] }] });
+    for (let i = 0; i < 3; i++) expect((await postJson(`${fx.url}/v1/chat/completions`, chat('alpha'))).status).toBe(200);
+    expect((await postJson(`${fx.url}/v1/chat/completions`, chat('we"ird\\name'))).status).toBe(503);
+    const res = await fetch(`${fx.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = await res.text();
+    expect(text).toContain('# TYPE llm_manager_model_requests_total counter');
+    const m = parse(text);
+    expect(m.get('llm_manager_model_state{model="alpha",state="ready"}')).toBe(1);
+    expect(m.get('llm_manager_model_state{model="alpha",state="stopped"}')).toBe(0);
+    expect(m.get('llm_manager_model_requests_total{model="alpha"}')).toBe(3);
+    expect(m.get('llm_manager_model_starts_total{model="alpha"}')).toBe(1);
+    expect(m.get('llm_manager_model_failures_total{model="alpha"}')).toBe(0);
+    expect(m.get('llm_manager_model_last_start_seconds{model="alpha"}')).toBeGreaterThanOrEqual(0.1);
+    expect(m.get('llm_manager_model_requests_in_flight{model="alpha"}')).toBe(0);
+    // Label values escaped as the format says.
+    expect(m.get('llm_manager_model_state{model="we\\"ird\\\\name",state="failed"}')).toBe(1);
+    expect(m.get('llm_manager_model_failures_total{model="we\\"ird\\\\name"}')).toBe(1);
+    expect(m.get('llm_manager_models_held')).toBe(0);
+    expect(m.get('llm_manager_router_handed_off_total')).toBeGreaterThan(0);
+    expect((await fetch(`${fx.url}/metrics`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('asks for a key like /api does when program.api_keys is set', async () => {
+    const fx = await startNode({ models: [{ name: 'alpha' }], program: { api_keys: ['k'.repeat(24)] } });
+    expect((await fetch(`${fx.url}/metrics`)).status).toBe(401);
+    const ok = await fetch(`${fx.url}/metrics`, { headers: { authorization: `Bearer ${'k'.repeat(24)}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('llm_manager_model_state{model="alpha",state="stopped"} 1');
+  });
+});
+
 describe('holding models off (for a game)', () => {
   it('POST /api/hold stops every engine and starts none on request; an explicit start still works; /api/release ends it', async () => {
     const fx = await twoModels();

@@ -99,6 +99,8 @@ export class ModelSupervisor {
   private idleTimerDue = 0;
   private emitTimer: NodeJS.Timeout | null = null;
   private wakeProbe: (() => void) | null = null;
+  /** Since the node started, for /metrics. */
+  private readonly tally = { requests: 0, starts: 0, failures: 0, lastStartMs: null as number | null };
   /** What the health check answered last while starting (null: no answer), for the timeout's message. */
   private lastStartProbe: number | null = null;
   private pendingConfig: ModelConfig | null = null;
@@ -138,6 +140,11 @@ export class ModelSupervisor {
 
   get port(): number {
     return this.config.port;
+  }
+
+  /** Requests acquired, starts begun, times failed, and how long the last start took (ms). */
+  get counters(): Readonly<{ requests: number; starts: number; failures: number; lastStartMs: number | null }> {
+    return this.tally;
   }
 
   /** Requests now being answered by (or waiting for) this engine. */
@@ -266,6 +273,7 @@ export class ModelSupervisor {
    */
   acquire(announce = true): () => void {
     this.inFlight++;
+    this.tally.requests++;
     this.lastUsed = this.deps.now();
     // The idle timer is left armed: when it fires it finds a request in flight and does nothing
     // (the release arms it again), so a request costs no timer change here.
@@ -329,6 +337,7 @@ export class ModelSupervisor {
 
   private beginStart(): Promise<void> {
     const generation = ++this.generation;
+    this.tally.starts++;
     let resolve!: () => void;
     let reject!: (err: Error) => void;
     const promise = new Promise<void>((res, rej) => {
@@ -462,6 +471,7 @@ export class ModelSupervisor {
     this.state = 'ready';
     this.readyAt = this.lastActivity = this.deps.now();
     const ms = this.readyAt - (this.startedAt ?? this.readyAt);
+    this.tally.lastStartMs = ms;
     this.log.system(`${this.config.name} is ready (${formatDuration(ms)})`);
     this.startWaiters?.resolve();
     this.startWaiters = null;
@@ -518,6 +528,7 @@ export class ModelSupervisor {
       this.log.system(message);
     }
     this.lastError = { message, exitCode, signal, logTail, at: new Date(this.deps.now()).toISOString() };
+    this.tally.failures++;
     if (this.running?.hasExited) this.running = null;
     this.state = 'failed';
     this.readyAt = null;

@@ -26,6 +26,8 @@ export interface RouterOptions {
   connectionsCheckingIntervalMs?: number;
   /** True while models are held off: a request for a stopped model gets 503 instead of a start. */
   held?: () => boolean;
+  /** GET /metrics (Prometheus text), behind the same door as /api. */
+  metrics?: () => Promise<string>;
 }
 
 export type ServerLimits = Pick<ProgramConfig, 'maxQueuedRequests' | 'headerTimeoutMs' | 'requestTimeoutMs' | 'bodyTimeoutMs'>;
@@ -55,6 +57,19 @@ export function createRouterServer(options: RouterOptions): Server {
       if (pathname.startsWith('/api/') || pathname === '/api') {
         if (guard && !guard.admit(req, res, 'api')) return;
         return management(req, res);
+      }
+      if (pathname === '/metrics' && options.metrics) {
+        if (guard && !guard.admit(req, res, 'api')) return;
+        if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, new ApiError(405, 'method_not_allowed', 'use GET for /metrics'));
+        const metrics = options.metrics;
+        void metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+            res.end(req.method === 'HEAD' ? undefined : text);
+          },
+          (err: unknown) => sendError(res, err),
+        );
+        return;
       }
       if (guard && !guard.admit(req, res, 'web')) return;
       if (webUi && (req.method === 'GET' || req.method === 'HEAD')) return webUi(req, res);
