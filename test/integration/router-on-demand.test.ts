@@ -72,10 +72,34 @@ describe('on-demand start through /v1', () => {
     const streamed = await postJson(`${fx.url}/v1/chat/completions`, chat('GPT-3.5-Turbo', { stream: true, max_tokens: 2 }));
     expect(streamed.status).toBe(200);
     expect((await readSse(streamed)).events.at(-1)?.data).toBe('[DONE]');
+    // A client that spoke to vLLM directly keeps its model name: the served name finds the model too.
+    const direct = await postJson(`${fx.url}/v1/chat/completions`, chat(SERVED.toLowerCase(), { max_tokens: 2 }));
+    expect(direct.status).toBe(200);
+    expect((await readJson(direct)).model).toBe(SERVED);
     // Without the setting, such an engine refuses the router's name for it, and the client is told so.
     const refused = await postJson(`${fx.url}/v1/chat/completions`, chat('strict'));
     expect(refused.status).toBe(404);
     expect((await readJson(refused)).error.message).toBe('The model `strict` does not exist.');
+  });
+
+  it("a served name two models share, or that is another model's name or alias, finds no model by it", async () => {
+    const fx = await startNode({
+      models: [
+        { name: 'a', servedModelName: 'shared', flags: ['--load-ms', '20'] },
+        { name: 'b', servedModelName: 'shared', flags: ['--load-ms', '20'] },
+        { name: 'c', servedModelName: 'a-alias', flags: ['--load-ms', '20'] },
+        { name: 'd', aliases: ['a-alias'], servedModelName: 'only-d', flags: ['--load-ms', '20'] },
+      ],
+    });
+    const ask = (model: string) => postJson(`${fx.url}/v1/chat/completions`, chat(model, { max_tokens: 1 }));
+    const shared = await ask('shared');
+    expect(shared.status).toBe(404);
+    expect((await readJson(shared)).error.code).toBe('model_not_found');
+    // The alias wins: d answers, c's engine never starts.
+    expect((await ask('a-alias')).status).toBe(200);
+    expect((await fx.info('c')).state).toBe('stopped');
+    expect((await fx.info('d')).state).toBe('ready');
+    expect((await ask('ONLY-D')).status).toBe(200);
   });
 
   it('serves /v1/completions and /v1/embeddings for the matching modes', async () => {

@@ -14,6 +14,8 @@ export interface RegistryChange {
 export class ModelRegistry {
   private supervisors: ModelSupervisor[] = [];
   private lookup = new Map<string, ModelSupervisor>();
+  /** served_model_name → its model, where no name or alias and no other model claims it. */
+  private served = new Map<string, ModelSupervisor>();
 
   constructor(private readonly create: (config: ModelConfig) => ModelSupervisor) {}
 
@@ -22,7 +24,9 @@ export class ModelRegistry {
   }
 
   resolve(nameOrAlias: string): ModelSupervisor | undefined {
-    return this.lookup.get(nameOrAlias.toLowerCase());
+    const key = nameOrAlias.toLowerCase();
+    // A client that spoke to vLLM directly asks for its served name: that finds the model too.
+    return this.lookup.get(key) ?? this.served.get(key);
   }
 
   /** Every name and alias a request may use, for "model not found" messages. */
@@ -62,6 +66,15 @@ export class ModelRegistry {
     for (const supervisor of next) {
       for (const key of [supervisor.name, ...supervisor.latestConfig.aliases]) this.lookup.set(key.toLowerCase(), supervisor);
     }
+    this.served = new Map();
+    const shared = new Set<string>();
+    for (const supervisor of next) {
+      const key = supervisor.latestConfig.servedModelName?.toLowerCase();
+      if (key === undefined || this.lookup.has(key)) continue;
+      if (this.served.has(key) && this.served.get(key) !== supervisor) shared.add(key);
+      this.served.set(key, supervisor);
+    }
+    for (const key of shared) this.served.delete(key);
     return change;
   }
 }
