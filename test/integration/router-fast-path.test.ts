@@ -289,10 +289,16 @@ describe('the fast path', () => {
       }
     }
 
-    // Claude Code asks for /v1/messages?beta=true: node:http takes a query, and the engine gets it.
+    // Claude Code asks for /v1/messages?beta=true: the query goes to the engine with the path, on
+    // the fast path; one with a byte a target may not hold goes to node:http.
+    const beforeBeta = stats(fx).served;
     const [beta] = await converse(fx.routerPort, [text.replace('POST /v1/chat/completions', 'POST /v1/messages?beta=true')], 1);
     expect(beta!.status).toBe(201);
     expect((JSON.parse(beta!.body) as { head: string }).head.split('\r\n')[0]).toBe('POST /v1/messages?beta=true HTTP/1.1');
+    expect(stats(fx).served).toBe(beforeBeta + 1);
+    const [odd] = await converse(fx.routerPort, [Buffer.concat([Buffer.from('POST /v1/messages?q=\x7f'), Buffer.from(text.slice(text.indexOf(' HTTP/1.1')))])], 1);
+    expect(stats(fx).served).toBe(beforeBeta + 1);
+    expect(odd!.status).toBeGreaterThanOrEqual(200);
 
     // JSON content types in any spelling isJsonType accepts stay on the fast path.
     for (const type of ['Application/JSON; charset=utf-8', ' application/json ', 'application/vnd.api+json']) {

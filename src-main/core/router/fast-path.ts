@@ -110,7 +110,10 @@ export class FastPath {
 }
 
 interface ParsedRequest {
+  /** The endpoint (a key of ENDPOINT_MODES). */
   path: string;
+  /** The request target as sent to the engine: the path, and a query when there is one (?beta=true). */
+  target: string;
   /** The values the fast path reads (host, content-length, connection, origin, keys). */
   headers: Record<string, string>;
   /** The Content-Type when there is one other than a plain application/json (which needs no check). */
@@ -263,6 +266,7 @@ const CR = 0x0d;
 const LF = 0x0a;
 const COLON = 0x3a;
 const SP = 0x20;
+const QUESTION = 0x3f;
 const HTAB = 0x09;
 
 /** tchar (RFC 9110 §5.6.2): the bytes a header name may hold. */
@@ -422,8 +426,14 @@ function parseRequest(buf: Buffer): ParsedRequest | 'partial' | null {
   if (first === -1) return buf.length > MAX_HEAD ? null : 'partial';
   // The request line: POST <endpoint> HTTP/1.1, ended by CRLF.
   if (buf[first - 1] !== CR || !bytesAt(buf, 0, POST_) || !bytesAt(buf, first - 1 - _HTTP11.length, _HTTP11)) return null;
-  const path = endpointAt(buf, POST_.length, first - 1 - _HTTP11.length);
+  // The target: an endpoint, and maybe a query of visible ASCII (Claude Code asks /v1/messages?beta=true).
+  const targetEnd = first - 1 - _HTTP11.length;
+  let pathEnd = POST_.length;
+  while (pathEnd < targetEnd && buf[pathEnd] !== QUESTION) pathEnd++;
+  const path = endpointAt(buf, POST_.length, pathEnd);
   if (path === undefined) return null;
+  for (let i = pathEnd; i < targetEnd; i++) if (buf[i]! <= SP || buf[i]! >= 0x7f) return null;
+  const target = pathEnd === targetEnd ? path : path + buf.toString('latin1', pathEnd, targetEnd);
   const headers: Record<string, string> = {};
   const forward: number[] = [];
   let sawType = false;
@@ -469,7 +479,7 @@ function parseRequest(buf: Buffer): ParsedRequest | 'partial' | null {
   if (buf.length < length) return 'partial';
   const connection = headers['connection'];
   const close = connection !== undefined && /(^|,)\s*close\s*(,|$)/i.test(connection);
-  return { path, headers, otherType, raw: buf, forward, body: buf.subarray(at, length), length, close };
+  return { path, target, headers, otherType, raw: buf, forward, body: buf.subarray(at, length), length, close };
 }
 
 /**
@@ -641,7 +651,7 @@ function assemble(first: string, buf: Buffer, ranges: number[], last: string, bo
 /** The request for the engine: our request line and host, the client's other lines as sent, the body. */
 function engineRequest(request: ParsedRequest, port: number, key: string | null | undefined): Buffer {
   return assemble(
-    `POST ${request.path} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-length: ${request.body.length}\r\n`,
+    `POST ${request.target} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-length: ${request.body.length}\r\n`,
     request.raw,
     request.forward,
     key ? `authorization: Bearer ${key}\r\n\r\n` : '\r\n',
