@@ -10,7 +10,7 @@ import { loadConfig } from './config/load.js';
 import { ConfigService } from './config/service.js';
 import { EventHub } from './events.js';
 import { consoleLogger, type Logger } from './logger.js';
-import { lineFile } from './logs/log-file.js';
+import { stderrAndFile } from './logs/log-file.js';
 import { renderMetrics } from './metrics.js';
 import { fastPathStats } from './router/fast-path.js';
 import { ModelLog } from './logs/model-log.js';
@@ -93,16 +93,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   let configService: ConfigService | null = null;
   const current = () => configService?.config ?? config;
   // Headless (serve): the node's own messages go to stderr and to a file beside the engines' logs.
-  const toFile = lineFile(join(config.program.logDir, NODE_LOG_FILE));
-  const logger =
-    options.logger ??
-    consoleLogger(
-      () => current().program.logLevel,
-      (line) => {
-        process.stderr.write(`${line}\n`);
-        toFile(line);
-      },
-    );
+  const logger = options.logger ?? consoleLogger(() => current().program.logLevel, stderrAndFile(join(config.program.logDir, NODE_LOG_FILE)));
   for (const warning of loaded.warnings) logger.warn(formatIssue(options.configPath, warning));
 
   // Safe by default: refuse to listen beyond loopback without keys, before touching anything.

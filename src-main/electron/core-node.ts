@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { ConfigError, ensureConfigFile } from '../core/config/load.js';
 import { consoleLogger } from '../core/logger.js';
-import { lineFile } from '../core/logs/log-file.js';
+import { stderrAndFile } from '../core/logs/log-file.js';
 import { findExecutable } from '../core/models/process.js';
 import { createNode, ListenError, type LlmNode } from '../core/node.js';
 import { withElectronAsNode } from './node-command.js';
@@ -22,7 +22,7 @@ export interface CoreNodeOptions {
 
 export async function setupCoreNode(options: CoreNodeOptions): Promise<LlmNode> {
   let node: LlmNode | null = null;
-  const logger = consoleLogger(() => node?.config.program.logLevel ?? 'info', teeToFile(options.appLogFile));
+  const logger = consoleLogger(() => node?.config.program.logLevel ?? 'info', stderrAndFile(options.appLogFile));
   const { created } = ensureConfigFile(options.configPath, options.examplePath);
   if (created) logger.info(`created ${options.configPath} from ${options.examplePath}: edit it to add your models`);
   node = await createNode({
@@ -50,12 +50,4 @@ export function startupProblem(err: unknown, configPath: string): { message: str
     return { message: "LLM Manager can't open its endpoint", detail: `${err.message}\n\nConfig: ${configPath}`, configIssue: true };
   }
   return { message: 'LLM Manager could not start', detail: err instanceof Error ? err.message : String(err), configIssue: false };
-}
-
-function teeToFile(file: string): (line: string) => void {
-  const toFile = lineFile(file);
-  return (line) => {
-    process.stderr.write(`${line}\n`);
-    toFile(line);
-  };
 }

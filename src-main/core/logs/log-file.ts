@@ -4,10 +4,10 @@
 import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 
-export const ROTATE_BYTES = 20 * 1024 * 1024;
+const ROTATE_BYTES = 20 * 1024 * 1024;
 
 /** Moves `path` to `path.1` when it is larger than ROTATE_BYTES (one old file kept). */
-export function rotateIfLarge(path: string): void {
+function rotateIfLarge(path: string): void {
   try {
     if (statSync(path).size > ROTATE_BYTES) renameSync(path, `${path}.1`);
   } catch {
@@ -43,5 +43,14 @@ export function lineFile(path: string): (line: string) => void {
       return;
     }
     stream.write(`${line}\n`);
+  };
+}
+
+/** A logger's output: each line to stderr, and to `path` as long as it can be written. */
+export function stderrAndFile(path: string): (line: string) => void {
+  const toFile = lineFile(path);
+  return (line) => {
+    process.stderr.write(`${line}\n`);
+    toFile(line);
   };
 }
