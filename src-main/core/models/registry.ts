@@ -71,7 +71,7 @@ export class ModelRegistry {
     for (const supervisor of next) {
       const key = supervisor.latestConfig.servedModelName?.toLowerCase();
       if (key === undefined || this.lookup.has(key)) continue;
-      if (this.served.has(key) && this.served.get(key) !== supervisor) shared.add(key);
+      if (this.served.has(key)) shared.add(key);
       this.served.set(key, supervisor);
     }
     for (const key of shared) this.served.delete(key);
