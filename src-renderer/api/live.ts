@@ -56,6 +56,7 @@ export function useLiveEvents(): void {
     // After the stream was down (or let go while hidden), events were missed: refetch what they
     // would have patched.
     const refetchMissed = () => {
+      void client.invalidateQueries({ queryKey: queryKeys.health }); // a hold set meanwhile
       void client.invalidateQueries({ queryKey: queryKeys.models });
       void client.invalidateQueries({ queryKey: queryKeys.devices });
       void client.invalidateQueries({ queryKey: queryKeys.deviceHistory });
