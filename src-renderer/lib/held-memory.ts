@@ -75,9 +75,12 @@ export function heldSummary(snapshot: DevicesSnapshot | undefined, models: reado
   const totalMb = gpus.reduce((sum, d) => sum + d.memory!.totalMb, 0);
   if (totalMb <= 0) return null;
   const held = heldByModel({ at: '', monitoringDisabled: false, devices: gpus }, declaredFrom(models));
-  // A model the list already shows stopped holds nothing, whatever the last reading (up to a poll old) says.
-  for (const m of models ?? []) if (m.state === 'stopped' || m.state === 'failed') held.delete(m.name);
   for (const m of models ?? []) {
+    // A model the list already shows stopped holds nothing, whatever the last reading (up to a poll old) says.
+    if (m.state === 'stopped' || m.state === 'failed') {
+      held.delete(m.name);
+      continue;
+    }
     const reading = held.get(m.name);
     if (m.vramMb !== null && (!reading || (reading.basis === 'measured' && reading.mb < m.vramMb))) held.set(m.name, { basis: 'measured', mb: m.vramMb });
   }

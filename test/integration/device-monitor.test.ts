@@ -214,6 +214,8 @@ describe.skipIf(process.platform === 'win32')('GPU processes attributed to our e
     const info = (startedAt: number) => ({ name: 'qwen', state: 'ready', startedAt: new Date(startedAt).toISOString() }) as ModelInfo;
     expect(modelMemory(info(state.at - 1), state, undefined, state.doneAt, 10_000).vramMb).toBe(14300);
     expect(modelMemory(info(state.at + 1), state, undefined, state.doneAt, 10_000).vramMb).toBeNull();
+    // Stopped: nothing, though the reading still lists its processes.
+    expect(modelMemory({ ...info(state.at - 1), state: 'stopped' }, state, undefined, state.doneAt, 10_000).vramMb).toBeNull();
   });
 
   it('per-process memory "[N/A]" (Windows WDDM): holders listed with unknown memory, the card\'s total kept', async () => {

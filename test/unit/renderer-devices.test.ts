@@ -66,6 +66,7 @@ describe('memory held where the driver reports it per process', () => {
     expect(heldSummary(snapshot(T0, [device]), listed)).toEqual({ text: '8.8 GB / 24.0 GB', approx: false });
     // ...or fresher the other way: a model just stopped holds nothing, whatever the reading says.
     expect(heldSummary(snapshot(T0, [device]), [modelInfo('qwen', { state: 'stopped', vramMb: null })])).toEqual({ text: '0 MB / 24.0 GB', approx: false });
+    expect(heldSummary(snapshot(T0, [device]), [modelInfo('qwen', { state: 'stopped', vramMb: 8000 })])).toEqual({ text: '0 MB / 24.0 GB', approx: false });
   });
 });
 

@@ -309,8 +309,10 @@ export function modelMemory(
   now: number,
   maxAgeMs: number,
 ): Pick<ModelInfo, 'vramMb' | 'declaredMemoryMb'> {
-  const promised = LIVE_STATES.has(info.state) && declared ? Object.entries(declared).filter(([, mb]) => mb > 0) : [];
-  // A reading begun before this engine started can't have seen it: unknown yet, not "0 MB".
-  const seen = state && info.startedAt !== null && state.at < Date.parse(info.startedAt) ? null : state;
+  const live = LIVE_STATES.has(info.state);
+  const promised = live && declared ? Object.entries(declared).filter(([, mb]) => mb > 0) : [];
+  // A model without an engine holds nothing, whatever a reading from before its stop says; a
+  // reading begun before this engine started can't have seen it: unknown yet, not "0 MB".
+  const seen = !live || (state && info.startedAt !== null && state.at < Date.parse(info.startedAt)) ? null : state;
   return { vramMb: vramOf(seen, info.name, now, maxAgeMs), declaredMemoryMb: promised.length > 0 ? Object.fromEntries(promised) : null };
 }
