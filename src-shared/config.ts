@@ -2,7 +2,7 @@
 // error names file:line:col and the key path. Pure: no node:* imports, so the window's editor
 // validates with exactly the rules the node loads with.
 import { z } from 'zod';
-import { isCollection, isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
+import { isAlias, isCollection, isMap, isPair, isScalar, Lexer, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { parseDuration } from './duration.js';
 
 export const MODEL_MODES = ['Chat', 'Base', 'Embedding', 'Reranker'] as const;
@@ -92,7 +92,21 @@ export interface ConfigIssue {
   /** Offsets into the text, for editors that underline the range. */
   from: number;
   to: number;
+  /**
+   * Set when the text was refused before it was read as a config: too large, nested too deep, an
+   * alias bomb, or too slow to parse. Such a text is hostile or broken, never a config to fix a key of.
+   */
+  limit?: ConfigLimit;
 }
+
+export type ConfigLimit = 'size' | 'depth' | 'aliases' | 'time';
+
+/** A real config.yaml is a few KB; anything this large is refused before YAML parsing starts. */
+export const MAX_CONFIG_BYTES = 256 * 1024;
+/** Levels of nesting (indentation, `- - -`, flow `[`/`{`); a real config needs fewer than 10. */
+export const MAX_CONFIG_DEPTH = 64;
+/** How often `*alias` may repeat its anchor's content (the yaml library's maxAliasCount). */
+const MAX_ALIAS_COUNT = 100;
 
 export type ConfigParseResult =
   | { ok: true; config: AppConfig; warnings: ConfigIssue[] }
@@ -240,8 +254,12 @@ const LEGACY_SCRIPT_KEY = 'bat_path';
 type Path = (string | number)[];
 
 export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigParseResult {
+  // Bounded first, in one linear pass: the YAML parser itself is slow on huge or deeply nested input.
+  const limit = configLimitIssue(text);
+  if (limit) return { ok: false, errors: [limit], warnings: [] };
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys is checked below in linear time; the library's own check is quadratic in a mapping's keys.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const errors: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
   const locate = (path: Path, keyOnly = false) => locateNode(doc, lineCounter, path, keyOnly);
@@ -255,7 +273,17 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
   errors.push(...yamlSyntaxIssues(doc, text, lineCounter));
   if (errors.length > 0) return { ok: false, errors: sortIssues(errors), warnings };
 
-  const root: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (err) {
+    // "Excessive alias count": anchors repeated through aliases until the data would explode.
+    if (!(err instanceof ReferenceError)) throw err;
+    const at = firstAliasOffset(doc);
+    const pos = lineCounter.linePos(at);
+    const message = 'YAML aliases (*name) repeat their anchors (&name) too often: expanding them would make the config enormous (an "alias bomb")';
+    return { ok: false, errors: [{ severity: 'error', path: '', message, line: pos.line, col: pos.col, from: at, to: at + 1, limit: 'aliases' }], warnings };
+  }
   if (!isPlainObject(root)) {
     errors.push(issue('error', [], `expected a mapping with "program:" and "Local-Models:", got ${got(root)}`));
     return { ok: false, errors, warnings };
@@ -498,7 +526,7 @@ function locateNode(doc: Document, lc: LineCounter, path: Path, keyOnly: boolean
   for (const key of path) {
     let next: unknown = undefined;
     if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(key));
+      const pair = pairsByKey(node).get(String(key));
       if (isPair(pair)) {
         keyNode = pair.key as YamlNode;
         next = pair.value;
@@ -525,6 +553,21 @@ function locateNode(doc: Document, lc: LineCounter, path: Path, keyOnly: boolean
   return { line: pos.line, col: pos.col, from, to };
 }
 
+const pairIndexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+/** A mapping's pairs by key, built once: looking each key up with find() is quadratic for a file of many warnings. */
+function pairsByKey(map: YAMLMap): Map<string, Pair> {
+  let index = pairIndexes.get(map);
+  if (!index) {
+    index = new Map();
+    for (const item of map.items) {
+      if (isPair(item) && isScalar(item.key) && !index.has(String(item.key.value))) index.set(String(item.key.value), item);
+    }
+    pairIndexes.set(map, index);
+  }
+  return index;
+}
+
 function formatPath(path: Path): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${key}` : key), '');
 }
@@ -548,7 +591,7 @@ function yamlSyntaxIssues(doc: Document, text: string, lc: LineCounter): ConfigI
     seen.add(key);
     out.push({ severity: 'error', path: '', message: `YAML syntax: ${message}`, line: pos.line, col: pos.col, from, to: Math.max(to, from + 1) });
   };
-  const errors = doc.errors;
+  const errors = [...doc.errors, ...duplicateKeys(doc)];
   const multiline = new Set(errors.filter((e) => e.code === 'MULTILINE_IMPLICIT_KEY').map((e) => e.pos[0]));
   for (const err of errors) {
     const [start = 0, end = start + 1] = err.pos;
@@ -594,4 +637,133 @@ function unclosedQuoteStart(doc: Document, errorOffset: number): number | null {
 function lineStartOf(text: string, lc: LineCounter, offset: number): number {
   const { line } = lc.linePos(Math.min(offset, text.length));
   return lc.lineStarts[line - 1] ?? 0;
+}
+
+/**
+ * The check `uniqueKeys: true` makes, in linear time: one Set per mapping. Keys compare as the
+ * library compares them (the scalar's value, so `1` and `"1"` differ); collection and alias keys
+ * are never equal to another. Reported like the library reports them, at the later key.
+ */
+function duplicateKeys(doc: Document): { code: 'DUPLICATE_KEY'; pos: [number, number]; message: string }[] {
+  const out: { code: 'DUPLICATE_KEY'; pos: [number, number]; message: string }[] = [];
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = pair.key;
+        if (!isScalar(key)) continue;
+        const id = `${typeof key.value}:${String(key.value)}`;
+        if (!seen.has(id)) {
+          seen.add(id);
+          continue;
+        }
+        const [start = 0, end = start + 1] = key.range ?? [];
+        out.push({ code: 'DUPLICATE_KEY', pos: [start, end], message: 'Map keys must be unique' });
+      }
+    },
+  });
+  return out;
+}
+
+function firstAliasOffset(doc: Document): number {
+  let at = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      at = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return at;
+}
+
+// ---- limits ----------------------------------------------------------------------------------
+
+const ZERO_WIDTH_TOKENS = new Set(['\x02', '\x18', '\x1f']); // the lexer's document, flow-end and scalar markers
+
+/**
+ * The size and nesting bounds, checked in one linear pass with the yaml library's own lexer (so a
+ * bracket inside a quoted string or a comment is never counted, and one the parser will see always
+ * is). Depth counts indentation levels, block indicators on one line (`- - - x`) and open flow
+ * collections (`[[[[`). Returns the issue at the place the bound is crossed, or null.
+ */
+export function configLimitIssue(text: string): ConfigIssue | null {
+  const tooBigAt = offsetPastBytes(text, MAX_CONFIG_BYTES);
+  if (tooBigAt !== null) {
+    const kb = Math.ceil(utf8Length(text) / 1024);
+    return limitIssue(text, tooBigAt, 'size', `the config is ${kb} KB; LLM Manager reads at most ${MAX_CONFIG_BYTES / 1024} KB (a real one is a few KB; the limit is crossed here)`);
+  }
+  const indents: number[] = [];
+  let offset = 0;
+  let flow = 0;
+  let indicators = 0;
+  let lineStart = true;
+  let indent = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (ZERO_WIDTH_TOKENS.has(token)) {
+      if (token === '\x18') flow = 0; // the lexer gave up on an unclosed flow collection
+      continue;
+    }
+    const at = offset;
+    offset += token.length;
+    if (lineStart) {
+      if (/^ +$/.test(token)) {
+        indent = token.length;
+        continue;
+      }
+      if (token.startsWith('#') || token === '\n' || token === '\r\n') {
+        indent = 0;
+        continue; // a blank or comment-only line says nothing about nesting
+      }
+      lineStart = false;
+      indicators = 0;
+      if (flow === 0) {
+        while (indents.length > 0 && indents[indents.length - 1]! >= indent) indents.pop();
+        indents.push(indent);
+      }
+      indent = 0;
+    }
+    if (token === '[' || token === '{') flow += 1;
+    else if (token === ']' || token === '}') flow = Math.max(0, flow - 1);
+    else if ((token === '-' || token === '?') && flow === 0) indicators += 1;
+    if (token.endsWith('\n')) lineStart = true;
+    const depth = Math.max(0, indents.length - 1) + indicators + flow;
+    if (depth > MAX_CONFIG_DEPTH) {
+      return limitIssue(text, at, 'depth', `nested more than ${MAX_CONFIG_DEPTH} levels deep (indentation, "- - -" or [ / { brackets); a real config needs fewer than 10`);
+    }
+  }
+  return null;
+}
+
+function limitIssue(text: string, at: number, limit: ConfigLimit, message: string): ConfigIssue {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < at; i = text.indexOf('\n', i + 1)) {
+    line += 1;
+    lineStart = i + 1;
+  }
+  return { severity: 'error', path: '', message, line, col: at - lineStart + 1, from: at, to: Math.min(text.length, at + 1), limit };
+}
+
+/** The offset of the first character that ends beyond `max` UTF-8 bytes, or null when the text fits. */
+function offsetPastBytes(text: string, max: number): number | null {
+  if (text.length * 3 <= max) return null; // no UTF-16 unit takes more than 3 bytes
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    bytes += utf8Units(text.charCodeAt(i));
+    if (bytes > max) return i;
+  }
+  return null;
+}
+
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) bytes += utf8Units(text.charCodeAt(i));
+  return bytes;
+}
+
+/** Bytes one UTF-16 unit takes in UTF-8 (a surrogate pair's two units take 4 together). */
+function utf8Units(code: number): number {
+  if (code < 0x80) return 1;
+  if (code < 0x800 || (code >= 0xd800 && code < 0xe000)) return 2;
+  return 3;
 }
