@@ -1,3 +1,5 @@
+// The toasts' corner (bottom right), and the hook that keeps it clear of the chat composer.
+import { useEffect, type RefObject } from 'react';
 import { useStore } from '../lib/store.js';
 import { dismissToast, toasts } from '../lib/toasts.js';
 
@@ -15,4 +17,26 @@ export function Toasts() {
       ))}
     </div>
   );
+}
+
+/**
+ * Keeps the toasts above `ref` (the chat composer: what the user types into sits in the corner
+ * where toasts appear) for as long as the calling component is mounted, following its height as it grows.
+ */
+export function useToastClearance(ref: RefObject<HTMLElement | null>): void {
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const root = document.documentElement;
+    const update = () => root.style.setProperty('--toast-clearance', `${Math.ceil(window.innerHeight - el.getBoundingClientRect().top)}px`);
+    update();
+    const observer = new ResizeObserver(update);
+    observer.observe(el);
+    window.addEventListener('resize', update);
+    return () => {
+      observer.disconnect();
+      window.removeEventListener('resize', update);
+      root.style.removeProperty('--toast-clearance');
+    };
+  }, [ref]);
 }

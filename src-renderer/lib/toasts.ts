@@ -1,7 +1,7 @@
-// Short notices in the corner ("Saved: demo will restart when idle."), kept in a module store so
-// any code (mutations, event handlers) can raise one.
-import { useEffect, type RefObject } from 'react';
-import { createStore } from './store.js';
+// Short notices in one corner ("Saved: demo will restart when idle."), kept in a module store so
+// any code (mutations, event handlers) can raise one. At most three; successes and news fade by
+// themselves, errors stay until dismissed or until what they report is over (clearToast).
+import { createStore } from './create-store.js';
 
 export type ToastKind = 'info' | 'success' | 'error';
 
@@ -9,45 +9,43 @@ export interface Toast {
   id: number;
   kind: ToastKind;
   text: string;
+  /** What the toast is about ("config-errors", "start:demo"): a newer toast with it replaces this one. */
+  key: string | null;
 }
+
+export const MAX_TOASTS = 3;
+/** How long a toast stays by itself; null: until dismissed or cleared. */
+export const TOAST_MS: Record<ToastKind, number | null> = { success: 4_000, info: 6_000, error: null };
 
 export const toasts = createStore<readonly Toast[]>([]);
 let nextId = 1;
 
-export function showToast(text: string, kind: ToastKind = 'info'): void {
+export interface ToastOptions {
+  /** Names what the toast reports, so a newer one replaces it and clearToast(key) takes it away. */
+  key?: string;
+}
+
+export function showToast(text: string, kind: ToastKind = 'info', options: ToastOptions = {}): void {
   const id = nextId++;
-  toasts.set((list) => [...list.slice(-3), { id, kind, text }]);
-  setTimeout(() => dismissToast(id), kind === 'error' ? 10_000 : 6_000);
+  const key = options.key ?? null;
+  // The same news again, or news about the same thing, replaces the old toast rather than stacking.
+  const same = (t: Toast) => (key !== null ? t.key === key : t.key === null && t.text === text);
+  toasts.set((list) => [...list.filter((t) => !same(t)), { id, kind, text, key }].slice(-MAX_TOASTS));
+  const ms = TOAST_MS[kind];
+  if (ms !== null) setTimeout(() => dismissToast(id), ms);
 }
 
 export function dismissToast(id: number): void {
-  toasts.set((list) => list.filter((t) => t.id !== id));
+  toasts.set((list) => (list.some((t) => t.id === id) ? list.filter((t) => t.id !== id) : list));
+}
+
+/** The condition a toast reported no longer holds (the errors were fixed, the model started). */
+export function clearToast(key: string): void {
+  toasts.set((list) => (list.some((t) => t.key === key) ? list.filter((t) => t.key !== key) : list));
 }
 
 /** What a failed call says to the user: the core's own message, never a stack. */
 export function errorText(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] ?? 'Something went wrong.';
   return 'Something went wrong.';
-}
-
-/**
- * Keeps the toasts above `ref` (the chat composer: what the user types into sits where toasts
- * appear) for as long as the calling component is mounted, following its height as it grows.
- */
-export function useToastClearance(ref: RefObject<HTMLElement | null>): void {
-  useEffect(() => {
-    const el = ref.current;
-    if (!el) return;
-    const root = document.documentElement;
-    const update = () => root.style.setProperty('--toast-clearance', `${Math.ceil(window.innerHeight - el.getBoundingClientRect().top)}px`);
-    update();
-    const observer = new ResizeObserver(update);
-    observer.observe(el);
-    window.addEventListener('resize', update);
-    return () => {
-      observer.disconnect();
-      window.removeEventListener('resize', update);
-      root.style.removeProperty('--toast-clearance');
-    };
-  }, [ref]);
 }

@@ -10,7 +10,7 @@ import { ErrorNotice, PageHeader, Skeleton } from '../../app/common.js';
 import { manager } from '../../api/manager.js';
 import { queryKeys, useConfigDocument } from '../../api/queries.js';
 import { useStore } from '../../lib/store.js';
-import { errorText, showToast } from '../../lib/toasts.js';
+import { clearToast, errorText, showToast } from '../../lib/toasts.js';
 import { configDraft, editorMemory, hasUnsavedChanges, reconcileDisk } from './draft.js';
 import { editorExtensions } from './editor.js';
 import { MODEL_TEMPLATES, planModelInsert, type TemplateId } from './templates.js';
@@ -84,13 +84,19 @@ export function ConfigPage() {
   const errorCount = checked?.errors.length ?? 0;
   // The last check decides (so the button doesn't blink while typing); save() checks the latest text again.
   const canSave = unsaved && errorCount === 0 && !saving;
+  // A "not saved" toast goes once its reason has: the errors are fixed, or there is nothing to save.
+  const errorsFixed = checked !== null && checked.text === draft.text && errorCount === 0;
+  useEffect(() => {
+    if (errorsFixed || !unsaved) clearToast('config-errors');
+    if (!unsaved) clearToast('config-save');
+  }, [errorsFixed, unsaved]);
 
   const save = async () => {
     const text = configDraft.get().text;
     if (text === null || !hasUnsavedChanges(configDraft.get()) || saving) return;
     if (!parseConfigText(text).ok) {
       setChecked(check(text));
-      showToast('Not saved: fix the errors first.', 'error');
+      showToast('Not saved: fix the errors first.', 'error', { key: 'config-errors' });
       return;
     }
     setSaving(true);
@@ -98,15 +104,15 @@ export function ConfigPage() {
       const result = await manager.saveConfig(text);
       if (result.ok) {
         configDraft.set((d) => ({ ...d, base: text, diskText: null }));
-        showToast(result.message, 'success');
+        showToast(result.message, 'success', { key: 'config-save' });
         void client.invalidateQueries({ queryKey: queryKeys.config });
         void client.invalidateQueries({ queryKey: queryKeys.models });
       } else {
         setChecked({ text, errors: result.issues.filter((i) => i.severity === 'error'), warnings: result.issues.filter((i) => i.severity === 'warning') });
-        showToast(result.message, 'error');
+        showToast(result.message, 'error', { key: 'config-errors' });
       }
     } catch (err) {
-      showToast(`Not saved: ${errorText(err)}`, 'error');
+      showToast(`Not saved: ${errorText(err)}`, 'error', { key: 'config-save' });
     } finally {
       setSaving(false);
     }
