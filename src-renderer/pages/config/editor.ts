@@ -4,7 +4,7 @@ import { yaml } from '@codemirror/lang-yaml';
 import { indentUnit, syntaxHighlighting } from '@codemirror/language';
 import { lintGutter } from '@codemirror/lint';
 import { ChangeSet, EditorSelection, EditorState, StateEffect, StateField, Transaction, type Extension } from '@codemirror/state';
-import { drawSelection, EditorView, highlightActiveLine, highlightActiveLineGutter, highlightSpecialChars, keymap, lineNumbers, type Command } from '@codemirror/view';
+import { drawSelection, EditorView, highlightActiveLine, highlightActiveLineGutter, highlightSpecialChars, keymap, lineNumbers, ViewPlugin, type Command, type ViewUpdate } from '@codemirror/view';
 import { classHighlighter } from '@lezer/highlight';
 
 // ---- undo / redo -------------------------------------------------------------------------------
@@ -125,6 +125,44 @@ const tabOrLeave = (cmd: Command): Command => (view) => {
   return cmd(view);
 };
 
+// ---- moving through the file --------------------------------------------------------------------
+
+// Without a binding the browser moves the caret itself, and it only knows the lines CodeMirror has
+// drawn (those near the view): Ctrl+End would land mid-file. So the file's ends are commands.
+const toDocEdge = (end: boolean, extend: boolean): Command => (view) => {
+  const pos = end ? view.state.doc.length : 0;
+  const selection = extend ? EditorSelection.range(view.state.selection.main.anchor, pos) : EditorSelection.cursor(pos);
+  // All the way to the edge, padding included (a plain scrollIntoView stops a few pixels short).
+  view.dispatch({ selection, effects: EditorView.scrollIntoView(pos, { y: end ? 'end' : 'start', yMargin: 24 }), userEvent: 'select' });
+  return true;
+};
+
+/**
+ * The line numbers stay put (sticky) while the text scrolls under them, so the browser, which
+ * doesn't know that, scrolls a line "into view" by aligning it with the gutter's left edge: the
+ * view shifts right by the gutter's width and the start of every line is hidden. Scroll padding
+ * as wide as the gutter tells it where the visible text begins.
+ */
+const gutterScrollPadding = ViewPlugin.fromClass(
+  class {
+    constructor(view: EditorView) {
+      this.measure(view);
+    }
+    update(update: ViewUpdate) {
+      if (update.geometryChanged) this.measure(update.view);
+    }
+    measure(view: EditorView) {
+      view.requestMeasure({
+        key: this,
+        read: (v) => v.dom.querySelector<HTMLElement>('.cm-gutters')?.offsetWidth ?? 0,
+        write: (width, v) => {
+          v.scrollDOM.style.scrollPaddingLeft = `${width}px`;
+        },
+      });
+    }
+  },
+);
+
 // ---- theme ---------------------------------------------------------------------------------------
 
 const theme = EditorView.theme({
@@ -132,6 +170,8 @@ const theme = EditorView.theme({
   '&.cm-focused': { outline: 'none' },
   '.cm-scroller': { fontFamily: 'var(--font-mono)', lineHeight: '1.55' },
   '.cm-content': { caretColor: 'var(--text)', padding: '8px 0' },
+  // Under CodeMirror's 5 px scroll margin, so a caret at a line's start scrolls the view fully left.
+  '.cm-line': { padding: '0 2px 0 4px' },
   '.cm-cursor': { borderLeftColor: 'var(--text)' },
   '.cm-gutters': { backgroundColor: 'var(--surface-2)', color: 'var(--muted)', borderRight: '1px solid var(--border)' },
   '.cm-activeLine': { backgroundColor: 'var(--active-line)' },
@@ -155,6 +195,7 @@ export function editorExtensions(hooks: EditorHooks): Extension[] {
     highlightSpecialChars(),
     drawSelection(),
     highlightActiveLine(),
+    gutterScrollPadding,
     historyField,
     indentUnit.of(INDENT),
     EditorState.tabSize.of(2),
@@ -166,6 +207,8 @@ export function editorExtensions(hooks: EditorHooks): Extension[] {
       { key: 'Mod-Shift-z', run: replay('redo'), preventDefault: true },
       { key: 'Mod-y', run: replay('redo'), preventDefault: true },
       { key: 'Mod-s', run: () => (hooks.onSave(), true), preventDefault: true },
+      { key: 'Mod-Home', run: toDocEdge(false, false), shift: toDocEdge(false, true), preventDefault: true },
+      { key: 'Mod-End', run: toDocEdge(true, false), shift: toDocEdge(true, true), preventDefault: true },
       { key: 'Enter', run: insertNewline },
       { key: 'Tab', run: tabOrLeave(indentMore) },
       { key: 'Shift-Tab', run: tabOrLeave(indentLess) },
