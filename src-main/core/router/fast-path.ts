@@ -11,6 +11,7 @@ import net from 'node:net';
 import type { Server } from 'node:http';
 import { http } from '../node-http.js';
 import { quickModelOf, withModel } from './json-model.js';
+import { ENGINE_IDLE_MS } from './upstream.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 import type { RequestGuard } from '../security/guard.js';
@@ -19,9 +20,10 @@ import { CORS_HEADER_PREFIX, ENDPOINT_MODES, engineClosedError, engineDiedEvent,
 /** Larger requests (a long prompt, embeddings of a big batch) go to node:http. */
 const MAX_HEAD = 16 * 1024;
 const MAX_BODY = 64 * 1024;
-const KEEP_ALIVE_MS = 65_000;
-/** An idle kept-alive engine socket is closed before engines close theirs (llama-server, uvicorn: 5 s). */
-const ENGINE_IDLE_MS = 2_000;
+/** More header lines than any SDK sends: node:http decides (its limit differs between Node versions). */
+const MAX_HEADER_LINES = 100;
+/** How long a kept-alive client connection may sit idle between requests (node:http's keepAliveTimeout here). */
+export const KEEP_ALIVE_MS = 65_000;
 
 export interface FastPathOptions {
   registry: ModelRegistry;
@@ -136,10 +138,12 @@ class ClientConnection {
   private busy = false;
   private handed = false;
   private timer: NodeJS.Timeout | null = null;
-  /** The timer runs for an unfinished request (not the keep-alive wait): more bytes don't restart it. */
-  private waitingForRest = false;
-  /** The client half-closed: answer what it sent, then close our side too (as node:http does). */
-  private ended = false;
+  /**
+   * What the timer waits for: the whole head of a request (from the connection's start, or from the
+   * first byte after a keep-alive wait; more bytes don't restart it, so a trickled head is refused
+   * on time), or the next request of a kept-alive connection.
+   */
+  private waitingFor: 'request' | 'next' | null = null;
 
   constructor(
     readonly socket: net.Socket,
@@ -149,7 +153,8 @@ class ClientConnection {
     socket.on('data', this.onData);
     socket.on('error', this.onError);
     socket.on('end', this.onEnd);
-    this.armTimer(KEEP_ALIVE_MS);
+    // As node:http counts headersTimeout: from the connection's start.
+    this.armTimer('request');
   }
 
   get idle(): boolean {
@@ -158,12 +163,26 @@ class ClientConnection {
 
   private readonly onError = () => this.socket.destroy();
 
+  /**
+   * The client half-closed (curl -m giving up, a script that stopped waiting). As node:http does, that
+   * ends the exchange: the engine request is cancelled (so it is no longer in flight and the engine
+   * stops generating), requests read but not yet answered are dropped, and our side closes too; an
+   * unfinished request gets node:http's 400.
+   */
   private readonly onEnd = () => {
-    this.ended = true;
-    if (!this.busy) this.socket.end();
+    this.clearTimer();
+    if (this.busy) {
+      this.exchange?.onClientClose();
+      this.buffer = null;
+      this.socket.end();
+      return;
+    }
+    if (this.buffer !== null) return this.refuse(BAD_REQUEST);
+    this.socket.end();
   };
 
   private readonly onData = (chunk: Buffer) => {
+    if (this.handed) return;
     this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
     // A pipelined request waits for the answer before it; a client that floods meanwhile is paused.
     if (this.busy) {
@@ -175,12 +194,11 @@ class ClientConnection {
 
   /** Looks at what the buffer holds: serve it, wait for the rest, or give the connection away. */
   private next(): void {
-    if (this.handed || this.busy || this.socket.destroyed) return;
-    if (this.buffer === null) return this.armTimer(KEEP_ALIVE_MS);
+    if (this.handed || this.busy || this.socket.destroyed || this.socket.readableEnded) return;
+    if (this.buffer === null) return this.armTimer('next');
     const request = parseRequest(this.buffer);
-    if (request === 'partial') {
-      if (!this.waitingForRest) this.armTimer(this.fast.options.headerTimeoutMs());
-      this.waitingForRest = true;
+    if (request === PARTIAL_HEAD || request === PARTIAL_BODY) {
+      if (this.waitingFor !== 'request') this.armTimer('request');
       return;
     }
     if (request === null) return this.giveAway();
@@ -192,7 +210,7 @@ class ClientConnection {
     this.fast.stats.served++;
     new Exchange(this, this.fast.engines, supervisor, request, () => {
       this.busy = false;
-      if (request.close || this.ended) return void this.socket.end();
+      if (request.close) return void this.socket.end();
       this.socket.resume();
       this.next();
     });
@@ -235,15 +253,23 @@ class ClientConnection {
     this.socket.resume();
   }
 
-  /** While waiting: an unfinished request is handed on when late, an idle connection closed. */
-  private armTimer(ms: number): void {
+  /**
+   * While waiting, as node:http does: a head not complete within header_timeout gets a 408 and the
+   * connection closes; a kept-alive connection idle for KEEP_ALIVE_MS closes. A request whose head
+   * came but whose body is late is handed on, for node:http's request and body timeouts.
+   */
+  private armTimer(what: 'request' | 'next'): void {
     this.clearTimer();
+    const ms = what === 'next' ? KEEP_ALIVE_MS : this.fast.options.headerTimeoutMs();
     if (ms <= 0) return;
+    this.waitingFor = what;
     this.timer = setTimeout(() => {
       this.timer = null;
+      this.waitingFor = null;
       if (this.busy || this.handed) return;
-      if (this.buffer === null) this.socket.destroy();
-      else this.giveAway();
+      if (this.buffer === null && what === 'next') this.socket.destroy();
+      else if (this.buffer !== null && parseRequest(this.buffer) === PARTIAL_BODY) this.giveAway();
+      else this.refuse(REQUEST_TIMEOUT);
     }, ms);
     this.timer.unref();
   }
@@ -251,7 +277,20 @@ class ClientConnection {
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.waitingForRest = false;
+    this.waitingFor = null;
+  }
+
+  /** Answers as node:http does when it can't take a request (the same bytes), and closes. */
+  private refuse(answer: string): void {
+    this.clearTimer();
+    this.buffer = null;
+    this.handed = true;
+    this.fast.forget(this);
+    const socket = this.socket;
+    if (socket.writable) socket.end(answer);
+    // node:http destroys such a connection whatever the client does with its half.
+    if (socket.writableFinished) socket.destroy();
+    else socket.once('finish', () => socket.destroy());
   }
 }
 
@@ -416,14 +455,61 @@ function valueOf(buf: Buffer, start: number, end: number): string {
   return buf.toString('latin1', start, trimOws(buf, start, end));
 }
 
+/** More bytes may complete the request: its head has not all come yet / its head has, its body not. */
+const PARTIAL_HEAD = 0;
+const PARTIAL_BODY = 1;
+
+// node:http's own answers when it refuses a connection's request (the same bytes, so a client can't
+// tell which path it met).
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
+const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
+
 /**
- * A complete request the fast path may take, 'partial' when more bytes may make one, or null when
- * it is not for the fast path (or not well-formed: node:http will say so).
+ * Whether an unfinished request line (no LF yet) may still become one the fast path takes: `POST `,
+ * the start of an endpoint (or one and a query), then the start of ` HTTP/1.1\r`. Anything else —
+ * another method, a TLS ClientHello, binary junk — is node:http's at once, which answers junk with
+ * a 400 straight away instead of after header_timeout.
  */
-function parseRequest(buf: Buffer): ParsedRequest | 'partial' | null {
+function mayBecomeFastLine(buf: Buffer): boolean {
+  const n = buf.length;
+  for (let i = 0; i < POST_.length; i++) if (i < n && buf[i] !== POST_[i]) return false;
+  if (n <= POST_.length) return true;
+  let targetEnd = POST_.length;
+  while (targetEnd < n && buf[targetEnd] !== SP) targetEnd++;
+  let pathEnd = POST_.length;
+  while (pathEnd < targetEnd && buf[pathEnd] !== QUESTION) pathEnd++;
+  const pathLength = pathEnd - POST_.length;
+  const pathComplete = pathEnd < targetEnd || targetEnd < n;
+  let knownPath = false;
+  for (const [bytes] of ENDPOINTS) {
+    if (pathComplete ? bytes.length !== pathLength : bytes.length < pathLength) continue;
+    let i = 0;
+    while (i < pathLength && buf[POST_.length + i] === bytes[i]) i++;
+    if (i === pathLength) {
+      knownPath = true;
+      break;
+    }
+  }
+  if (!knownPath) return false;
+  for (let i = pathEnd; i < targetEnd; i++) if (buf[i]! <= SP || buf[i]! >= 0x7f) return false;
+  if (targetEnd === n) return true;
+  // " HTTP/1.1\r": the version so far.
+  for (let i = targetEnd; i < n; i++) {
+    const k = i - targetEnd;
+    if (k >= _HTTP11.length) return k === _HTTP11.length && buf[i] === CR && i === n - 1;
+    if (buf[i] !== _HTTP11[k]) return false;
+  }
+  return true;
+}
+
+/**
+ * A complete request the fast path may take, PARTIAL_HEAD or PARTIAL_BODY when more bytes may make
+ * one, or null when it is not for the fast path (or not well-formed: node:http will say so).
+ */
+function parseRequest(buf: Buffer): ParsedRequest | typeof PARTIAL_HEAD | typeof PARTIAL_BODY | null {
   const limit = Math.min(buf.length, MAX_HEAD + 4);
   const first = lineEnd(buf, 0, limit);
-  if (first === -1) return buf.length > MAX_HEAD ? null : 'partial';
+  if (first === -1) return buf.length > MAX_HEAD || !mayBecomeFastLine(buf) ? null : PARTIAL_HEAD;
   // The request line: POST <endpoint> HTTP/1.1, ended by CRLF.
   if (buf[first - 1] !== CR || !bytesAt(buf, 0, POST_) || !bytesAt(buf, first - 1 - _HTTP11.length, _HTTP11)) return null;
   // The target: an endpoint, and maybe a query of visible ASCII (Claude Code asks /v1/messages?beta=true).
@@ -439,14 +525,15 @@ function parseRequest(buf: Buffer): ParsedRequest | 'partial' | null {
   let sawType = false;
   let otherType: string | undefined;
   let at = first + 1;
-  for (;;) {
+  for (let lines = 0; ; lines++) {
     const start = at;
     const lf = headerLine(buf, start, limit);
-    if (lf === LINE_PARTIAL) return buf.length > MAX_HEAD ? null : 'partial';
+    if (lf === LINE_PARTIAL) return buf.length > MAX_HEAD ? null : PARTIAL_HEAD;
     if (lf === LINE_BAD) return null;
     const colon = lineColon;
     at = lf + 1;
     if (colon === -1) break; // the blank line: the head ends here
+    if (lines === MAX_HEADER_LINES) return null;
     const end = lf - 1;
     const known = knownName(REQUEST_NAMES, buf, start, colon);
     let use: Use = known === null ? FORWARD : known[2];
@@ -476,7 +563,7 @@ function parseRequest(buf: Buffer): ParsedRequest | 'partial' | null {
   }
   if (size > MAX_BODY) return null;
   const length = at + size;
-  if (buf.length < length) return 'partial';
+  if (buf.length < length) return PARTIAL_BODY;
   const connection = headers['connection'];
   const close = connection !== undefined && /(^|,)\s*close\s*(,|$)/i.test(connection);
   return { path, target, headers, otherType, raw: buf, forward, body: buf.subarray(at, length), length, close };
@@ -521,27 +608,29 @@ class EngineSockets {
   };
 
   /**
-   * A kept-alive connection if there is a fresh one (and whether it is), else a new connection. One
-   * idle for longer than ENGINE_IDLE_MS is closed instead of used: the engine may be closing it.
+   * A kept-alive connection if there is a fresh one, else a new connection. One idle for longer than
+   * ENGINE_IDLE_MS is closed instead of used (the engine may be closing it), and so is one the
+   * engine has begun to close: a request is never written where it may be lost, because it is never
+   * sent twice (the engine may have begun to generate).
    */
-  take(port: number, exchange: Exchange): { connection: EngineConnection; reused: boolean } {
+  take(port: number, exchange: Exchange): EngineConnection {
     const list = this.idle.get(port);
     if (list !== undefined) {
       const now = Date.now();
       for (let c = list.pop(); c !== undefined; c = list.pop()) {
         if (c.socket.destroyed) continue;
-        if (now - c.idleSince > ENGINE_IDLE_MS) {
+        if (now - c.idleSince > ENGINE_IDLE_MS || c.socket.readableEnded || !c.socket.writable) {
           c.socket.destroy();
           continue;
         }
         c.idleSince = 0;
         c.exchange = exchange;
-        return { connection: c, reused: true };
+        return c;
       }
     }
     const connection = new EngineConnection(port, this.forget);
     connection.exchange = exchange;
-    return { connection, reused: false };
+    return connection;
   }
 
   give(connection: EngineConnection): void {
@@ -661,17 +750,13 @@ function engineRequest(request: ParsedRequest, port: number, key: string | null 
 
 /** One request relayed to the engine and its answer back, byte for byte where the framing allows. */
 class Exchange {
-  private engine!: EngineConnection;
-  private reused = false;
-  /** The request as the engine gets it (kept for the one retry on a stale kept-alive connection). */
-  private out: Buffer | null = null;
+  private readonly engine: EngineConnection;
   private head: Buffer | null = null;
   private answered = false;
   private streaming = false;
   private framing: BodyFraming = 'none';
   private left = 0;
   private chunk = new ChunkTracker();
-  private gotBytes = false;
   private finished = false;
   private engineKeepsSocket = true;
   /** Our response head, sent with the first body bytes (one write, not two). */
@@ -688,20 +773,12 @@ class Exchange {
     // Announced once the answer has started: nothing but the request itself on the way to the engine.
     this.release = supervisor.acquire(false);
     client.exchange = this;
-    this.send();
-  }
-
-  private send(): void {
-    const { port } = this.supervisor;
-    const taken = this.engines.take(port, this);
-    this.engine = taken.connection;
-    this.reused = taken.reused;
-    this.gotBytes = false;
-    this.engine.socket.write((this.out ??= engineRequest(this.request, port, this.supervisor.engineKey)));
+    const { port } = supervisor;
+    this.engine = engines.take(port, this);
+    this.engine.socket.write(engineRequest(request, port, supervisor.engineKey));
   }
 
   readonly onEngineData = (data: Buffer): void => {
-    this.gotBytes = true;
     if (this.answered) return this.body(data);
     const head = this.head ? Buffer.concat([this.head, data]) : data;
     const end = this.answerHead(head);
@@ -718,7 +795,11 @@ class Exchange {
       if (rest.length > 0) this.onEngineData(rest);
       return;
     }
-    if (this.framing === 'none') return this.finish(true);
+    if (this.framing === 'none') {
+      // Bytes after an answer that has ended are no answer to anything: the connection isn't reused.
+      if (rest.length > 0) this.engineKeepsSocket = false;
+      return this.finish(true);
+    }
     this.body(rest);
   };
 
@@ -739,6 +820,9 @@ class Exchange {
     const d3 = buf[11]! - 0x30;
     if (!(d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9 && d3 >= 0 && d3 <= 9) || first - 1 < 12) return HEAD_BAD;
     const status = d1 * 100 + d2 * 10 + d3;
+    // 000-099 and 600+ are no status (read as a 1xx, the client would wait for ever); a 101 switches
+    // protocols nobody asked to switch to.
+    if (status < 100 || status > 599 || status === 101) return HEAD_BAD;
     const pass: number[] = [];
     let chunked = false;
     let length: string | undefined;
@@ -786,6 +870,7 @@ class Exchange {
     let done = false;
     if (this.framing === 'length') {
       if (piece.length >= this.left) {
+        if (piece.length > this.left) this.engineKeepsSocket = false;
         piece = piece.subarray(0, this.left);
         done = true;
       }
@@ -798,6 +883,7 @@ class Exchange {
         return this.fail(err as Error);
       }
       if (end !== -1) {
+        if (end < piece.length) this.engineKeepsSocket = false;
         piece = piece.subarray(0, end);
         done = true;
       }
@@ -847,11 +933,6 @@ class Exchange {
     if (this.finished) return;
     this.detach();
     this.engine.socket.destroy();
-    // A kept-alive socket the engine had closed meanwhile: nothing was sent back, try a fresh one.
-    if (this.reused && !this.gotBytes && !this.answered) {
-      this.client.exchange = this;
-      return this.send();
-    }
     this.finished = true;
     if (err.code === 'ECONNREFUSED') this.supervisor.reportUnreachable();
     const socket = this.client.socket;

@@ -9,7 +9,7 @@ import type { ProgramConfig } from '../../../src-shared/config.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { RequestGuard } from '../security/guard.js';
 import { createManagementApp } from './management.js';
-import { installFastPath } from './fast-path.js';
+import { installFastPath, KEEP_ALIVE_MS } from './fast-path.js';
 import { createOpenAIHandler, isOpenAIPath, sendError } from './openai.js';
 
 export interface RouterOptions {
@@ -22,7 +22,7 @@ export interface RouterOptions {
   guard?: RequestGuard;
   /** Queue and slow-client limits, read when used so a saved config applies at once. */
   limits?: () => ServerLimits;
-  /** How often Node looks for clients past headers/request timeouts (default 30 s; tests shrink it). */
+  /** How often Node looks for clients past headers/request timeouts (default 1 s). */
   connectionsCheckingIntervalMs?: number;
   /** True while models are held off: a request for a stopped model gets 503 instead of a start. */
   held?: () => boolean;
@@ -45,7 +45,9 @@ export function createRouterServer(options: RouterOptions): Server {
   const webUi = options.webUiDir && existsSync(join(options.webUiDir, 'index.html')) ? createWebUiApp(options.webUiDir) : null;
   const guard = options.guard;
   const server = http.createServer(
-    { keepAliveTimeout: 65_000, requestTimeout: 0, ...(options.connectionsCheckingIntervalMs ? { connectionsCheckingInterval: options.connectionsCheckingIntervalMs } : {}) },
+    // Node looks for clients past header_timeout only this often (its default, 30 s, would let a
+    // trickled head hold a connection up to 30 s longer than header_timeout says).
+    { keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, connectionsCheckingInterval: options.connectionsCheckingIntervalMs ?? 1000 },
     (req, res) => {
       const url = req.url ?? '/';
       const q = url.indexOf('?');

@@ -20,6 +20,9 @@ export interface UpstreamEvents {
   onError(err: NodeJS.ErrnoException, answered: boolean): void;
 }
 
+/** An idle kept-alive engine connection is closed before engines close theirs (llama-server, uvicorn: 5 s). */
+export const ENGINE_IDLE_MS = 2_000;
+
 type Undici = typeof import('undici');
 
 export class UpstreamPools {
@@ -50,8 +53,9 @@ export class UpstreamPools {
     let pool = this.pools.get(port);
     if (!pool) {
       // No timeouts of undici's own: a big prompt may take minutes before the first token, and a
-      // stream may pause; the client decides how long it waits.
-      pool = new undici.Pool(`http://127.0.0.1:${port}`, { headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 10_000 });
+      // stream may pause; the client decides how long it waits. Idle connections close when the fast
+      // path's do, before engines close theirs (llama-server, uvicorn: 5 s).
+      pool = new undici.Pool(`http://127.0.0.1:${port}`, { headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: ENGINE_IDLE_MS, keepAliveMaxTimeout: ENGINE_IDLE_MS });
       this.pools.set(port, pool);
     }
     return pool;
@@ -72,7 +76,9 @@ export class UpstreamPools {
           controller = c;
           if (res.destroyed) c.abort(new Error('the client closed the connection'));
         },
-        onResponseStart(_c, status, headers) {
+        onResponseStart(c, status, headers) {
+          // 000-099 and 600+ are no answer, and a 101 switches to a protocol nobody asked for: a 502.
+          if (status < 200 || status > 599) return c.abort(Object.assign(new Error(`the engine answered with status ${status}`), { code: 'UND_ERR_BAD_STATUS' }));
           answered = true;
           events.onHead(status, headers);
         },
