@@ -131,6 +131,32 @@ export interface ConfigSaveResult {
   changed: string[];
   /** What will happen, for a toast: "qwen will restart when idle". */
   message: string;
+  /**
+   * Nothing was saved because the text removes every model, or is empty: `removeAll` names the
+   * models it would remove. Send it again with `confirmRemoveAll` to save it anyway.
+   */
+  needsConfirmation?: { removeAll: string[] };
+}
+
+export interface ConfigSaveOptions {
+  /** Save even though the text removes every model (or empties the file). HTTP: `"confirm_remove_all": true`. */
+  confirmRemoveAll?: boolean;
+}
+
+/** A saved version of config.yaml (`config.yaml.bak` is id "0", the newest; `.bak.9` the oldest). */
+export interface ConfigBackup {
+  id: string;
+  /** When this version was saved (the file's modification time), ISO. */
+  savedAt: string;
+  sizeBytes: number;
+  /** How many models it has; null when it is not a valid config. */
+  models: number | null;
+}
+
+export interface ConfigBackupText {
+  id: string;
+  savedAt: string;
+  text: string;
 }
 
 export interface HealthInfo {
@@ -179,8 +205,15 @@ export interface ManagerApi {
   getDevices(): Promise<DevicesSnapshot>;
   getDeviceHistory(): Promise<DevicesHistory>;
   getConfig(): Promise<ConfigDocument>;
-  /** Validates, saves atomically (keeping a .bak) and applies; an invalid text is refused, nothing written. */
-  saveConfig(text: string): Promise<ConfigSaveResult>;
+  /**
+   * Validates, saves atomically (keeping the last 10 versions as backups) and applies; an invalid
+   * text is refused, nothing written. One that removes every model needs `confirmRemoveAll`.
+   */
+  saveConfig(text: string, options?: ConfigSaveOptions): Promise<ConfigSaveResult>;
+  /** The saved versions of config.yaml, newest first. */
+  listConfigBackups(): Promise<ConfigBackup[]>;
+  /** One saved version's text (to load into the editor; saving it is a normal save). */
+  readConfigBackup(id: string): Promise<ConfigBackupText>;
   /** Live events (only `types`, when given); returns the unsubscribe function. */
   subscribe(listener: (event: ManagerEvent) => void, types?: readonly ManagerEvent['type'][]): () => void;
 }
@@ -192,8 +225,11 @@ export interface RouteSpec {
   method: 'GET' | 'POST';
   /** Express-style path; `:name` is a model name or alias, URL-encoded. */
   path: string;
-  /** Which call arguments go where: path `:name`, query `?tail=`, JSON body `{"text"}`. */
-  args: readonly ('name' | 'tail' | 'text')[];
+  /**
+   * Which call arguments go where: path `:name`, query `?tail=`, JSON body `{"text"}`, JSON body
+   * `{"confirm_remove_all"}` (saveOptions), path `:id` (backupId).
+   */
+  args: readonly ('name' | 'tail' | 'text' | 'saveOptions' | 'backupId')[];
 }
 
 export const managerRoutes = {
@@ -210,7 +246,9 @@ export const managerRoutes = {
   getDevices: { method: 'GET', path: '/api/devices', args: [] },
   getDeviceHistory: { method: 'GET', path: '/api/devices/history', args: [] },
   getConfig: { method: 'GET', path: '/api/config', args: [] },
-  saveConfig: { method: 'POST', path: '/api/config', args: ['text'] },
+  saveConfig: { method: 'POST', path: '/api/config', args: ['text', 'saveOptions'] },
+  listConfigBackups: { method: 'GET', path: '/api/config/backups', args: [] },
+  readConfigBackup: { method: 'GET', path: '/api/config/backups/:id', args: ['backupId'] },
 } as const satisfies Record<ManagerCallName, RouteSpec>;
 
 /** SSE stream of ManagerEvent (`event: <type>`, `data: <json>`). */

@@ -109,10 +109,16 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
     async getConfig() {
       return ctx.config.document();
     },
-    async saveConfig(text) {
+    async saveConfig(text, options) {
       if (typeof text !== 'string') throw new ApiError(400, 'invalid_config_text', 'send the config as {"text": "..."}');
-      return ctx.config.save(text);
+      const confirm: unknown = options === undefined || options === null ? undefined : (options as { confirmRemoveAll?: unknown }).confirmRemoveAll;
+      if (confirm !== undefined && typeof confirm !== 'boolean') {
+        throw new ApiError(400, 'invalid_confirm_remove_all', 'confirm_remove_all must be true or false');
+      }
+      return ctx.config.save(text, { confirmRemoveAll: confirm === true });
     },
+    listConfigBackups: () => ctx.config.backups(),
+    readConfigBackup: (id) => ctx.config.backup(id),
     subscribe(listener: (event: ManagerEvent) => void, types?: readonly ManagerEvent['type'][]) {
       return ctx.events.subscribe(listener, types);
     },

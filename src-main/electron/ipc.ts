@@ -100,6 +100,16 @@ function checkArgs(name: ManagerCallName, spec: RouteSpec, args: unknown[]): voi
       case 'text':
         if (typeof value !== 'string') throw bad('expected the config text as a string');
         break;
+      case 'saveOptions':
+        if (value === undefined) break;
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad('expected the save options as an object');
+        for (const [key, option] of Object.entries(value)) {
+          if (key !== 'confirmRemoveAll' || (option !== undefined && typeof option !== 'boolean')) throw bad('the only save option is confirmRemoveAll: true or false');
+        }
+        break;
+      case 'backupId':
+        if (typeof value !== 'string' || value.length > 16) throw bad('expected a backup id');
+        break;
     }
   });
 }

@@ -2,7 +2,7 @@
 // ipcRenderer, no event objects). Sandboxed preloads are CommonJS and may require only 'electron',
 // so everything else here is imported for types only; the literals below are checked against them.
 import electron = require('electron');
-import type { ManagerApi, ManagerCallName, ManagerEvent } from '../../src-shared/contract.js';
+import type { ConfigSaveOptions, ManagerApi, ManagerCallName, ManagerEvent } from '../../src-shared/contract.js';
 import type { CallArgs, CallResult, EVENT_CHANNEL, EVENTS_SWITCH_CHANNEL, IpcReply, ManagerChannel } from './ipc-contract.js';
 
 const { contextBridge, ipcRenderer } = electron;
@@ -42,7 +42,9 @@ const llmManager = {
   getDevices: () => call('getDevices'),
   getDeviceHistory: () => call('getDeviceHistory'),
   getConfig: () => call('getConfig'),
-  saveConfig: (text: string) => call('saveConfig', text),
+  saveConfig: (text: string, options?: ConfigSaveOptions) => call('saveConfig', text, options),
+  listConfigBackups: () => call('listConfigBackups'),
+  readConfigBackup: (id: string) => call('readConfigBackup', id),
   subscribe(listener: (event: ManagerEvent) => void): () => void {
     if (typeof listener !== 'function') throw new TypeError('subscribe expects a function');
     // A wrapper per call, so the same function subscribed twice is also unsubscribed twice.

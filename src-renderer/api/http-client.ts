@@ -14,6 +14,8 @@ import { readSse, type SseMessage } from '../lib/sse.js';
 export interface HttpClientOptions {
   /** Told when the live event stream connects (true) or drops (false); it reconnects by itself. */
   onConnectionChange?: (connected: boolean) => void;
+  /** Told whether the node answered the last request (or event stream connect): false when it couldn't be reached. */
+  onReachableChange?: (reachable: boolean) => void;
   /** Headers added to every request (the API key). */
   headers?: () => Record<string, string>;
   /** A request was refused with 401; the event stream passes `retry`, to be called once a key is known. */
@@ -29,17 +31,32 @@ const RECONNECT_MAX_MS = 10_000;
 export function createHttpManagerApi(baseUrl: string, options: HttpClientOptions = {}): ManagerApi {
   const base = baseUrl.replace(/\/+$/, '');
   const extraHeaders = options.headers ?? (() => ({}));
+  // Event streams waiting to reconnect: a request that reaches the node again wakes them at once.
+  const waiting = new Set<() => void>();
+  let reachable = true;
+  const setReachable = (ok: boolean) => {
+    if (ok === reachable) return;
+    reachable = ok;
+    options.onReachableChange?.(ok);
+    if (ok) for (const wake of [...waiting]) wake();
+  };
 
   const call = async (spec: RouteSpec, args: readonly unknown[]): Promise<unknown> => {
     let path = spec.path;
     const query = new URLSearchParams();
-    let body: string | undefined;
+    let fields: Record<string, unknown> | undefined;
     spec.args.forEach((arg, i) => {
       const value = args[i];
       if (arg === 'name') path = path.replace(':name', encodeURIComponent(String(value)));
+      else if (arg === 'backupId') path = path.replace(':id', encodeURIComponent(String(value)));
       else if (arg === 'tail' && value !== undefined) query.set('tail', String(value));
-      else if (arg === 'text') body = JSON.stringify({ text: value });
+      else if (arg === 'text') fields = { ...fields, text: value };
+      else if (arg === 'saveOptions' && value !== undefined) {
+        const confirm = (value as { confirmRemoveAll?: unknown }).confirmRemoveAll;
+        if (confirm !== undefined) fields = { ...fields, confirm_remove_all: confirm };
+      }
     });
+    const body = fields === undefined ? undefined : JSON.stringify(fields);
     const qs = query.toString();
     const url = `${base}${path}${qs ? `?${qs}` : ''}`;
     let res: Response;
@@ -50,8 +67,10 @@ export function createHttpManagerApi(baseUrl: string, options: HttpClientOptions
         ...(body === undefined ? {} : { body }),
       });
     } catch {
+      setReachable(false);
       throw new ApiError(0, 'unreachable', `Can't reach LLM Manager at ${base}. Is it still running?`, 'service_unavailable');
     }
+    setReachable(true);
     const parsed: unknown = await res.json().catch(() => null);
     if (!res.ok) {
       const err = apiErrorFromBody(res.status, parsed);
@@ -71,7 +90,7 @@ export function createHttpManagerApi(baseUrl: string, options: HttpClientOptions
   return {
     ...calls,
     subscribe(listener) {
-      return subscribeEvents(`${base}${EVENTS_PATH}`, listener, { ...options, headers: extraHeaders });
+      return subscribeEvents(`${base}${EVENTS_PATH}`, listener, { ...options, headers: extraHeaders, setReachable, waiting });
     },
   } satisfies ManagerApi;
 }
@@ -83,7 +102,11 @@ export function createHttpManagerApi(baseUrl: string, options: HttpClientOptions
 function subscribeEvents(
   url: string,
   listener: (event: ManagerEvent) => void,
-  options: Pick<HttpClientOptions, 'onConnectionChange' | 'onUnauthorized'> & { headers: () => Record<string, string> },
+  options: Pick<HttpClientOptions, 'onConnectionChange' | 'onUnauthorized'> & {
+    headers: () => Record<string, string>;
+    setReachable: (reachable: boolean) => void;
+    waiting: Set<() => void>;
+  },
 ): () => void {
   const abort = new AbortController();
   let retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -100,11 +123,24 @@ function subscribeEvents(
     listener(event);
   };
 
+  const retryNow = () => {
+    if (!retryTimer) return;
+    clearTimeout(retryTimer);
+    void open();
+  };
   const open = async () => {
     retryTimer = null;
+    options.waiting.delete(retryNow);
     let connected = false;
     try {
-      const res = await fetch(url, { headers: { accept: 'text/event-stream', ...options.headers() }, cache: 'no-store', signal: abort.signal });
+      let res: Response;
+      try {
+        res = await fetch(url, { headers: { accept: 'text/event-stream', ...options.headers() }, cache: 'no-store', signal: abort.signal });
+      } catch (err) {
+        if (!abort.signal.aborted) options.setReachable(false);
+        throw err;
+      }
+      options.setReachable(true);
       if (res.status === 401) {
         const err = apiErrorFromBody(401, await res.json().catch(() => null));
         options.onUnauthorized?.(err, () => void open());
@@ -121,12 +157,14 @@ function subscribeEvents(
     if (abort.signal.aborted) return;
     options.onConnectionChange?.(false);
     retryTimer = setTimeout(() => void open(), connected ? RECONNECT_MIN_MS : delay);
+    options.waiting.add(retryNow);
     if (!connected) delay = Math.min(delay * 2, RECONNECT_MAX_MS);
   };
   void open();
 
   return () => {
     abort.abort();
+    options.waiting.delete(retryNow);
     if (retryTimer) clearTimeout(retryTimer);
   };
 }

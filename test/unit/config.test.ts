@@ -1006,14 +1006,16 @@ describe('watchConfig', () => {
     expect(back.ok && back.config.models[0]!.port).toBe(10001);
   });
 
-  it('takes a second look before reporting an emptied file (editors truncate before writing)', async () => {
+  it('takes a second look at an emptied file (editors truncate before writing), then reports it as not applied', async () => {
     const { file, next } = setup();
     const changed = next();
     const started = Date.now();
-    fs.writeFileSync(file, '');
+    fs.writeFileSync(file, ' \n\n');
     const change = await changed;
     expect(Date.now() - started).toBeGreaterThanOrEqual(DEBOUNCE_MS * 2 - 10);
-    expect(change.ok && change.config.models).toEqual([]);
+    // Applied, it would stop every model: removing them all takes a save with confirmation.
+    expect(change.ok).toBe(false);
+    expect(!change.ok && [change.empty, change.error.issues.map((i) => i.message)]).toEqual([true, ['the file is empty; still running the last config']]);
   });
 
   it('reports nothing after close()', async () => {

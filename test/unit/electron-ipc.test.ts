@@ -44,7 +44,9 @@ function fakeApi() {
     getDevices: record('getDevices', () => ({ at: 'now', monitoringDisabled: true, devices: [] })),
     getDeviceHistory: record('getDeviceHistory', () => ({ at: [1], devices: [{ id: 'gpu0', memUsedMb: [512], utilPct: [null] }] })),
     getConfig: record('getConfig', () => ({ path: '/c.yaml', text: 'program: {}', issues: [] })),
-    saveConfig: record('saveConfig', (text) => ({ ok: true, issues: [], added: [], removed: [], changed: [], message: `saved ${String(text).length}` })),
+    saveConfig: record('saveConfig', (text, options) => ({ ok: true, issues: [], added: [], removed: [], changed: [], message: `saved ${String(text).length} ${JSON.stringify(options)}` })),
+    listConfigBackups: record('listConfigBackups', () => [{ id: '0', savedAt: 'then', sizeBytes: 12, models: 1 }]),
+    readConfigBackup: record('readConfigBackup', (id) => ({ id: String(id), savedAt: 'then', text: 'program: {}' })),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -154,7 +156,9 @@ const SAMPLE_ARGS: { [N in ManagerCallName]: Parameters<ManagerApi[N]> } = {
   getDevices: [],
   getDeviceHistory: [],
   getConfig: [],
-  saveConfig: ['program: {}\n'],
+  saveConfig: ['program: {}\n', { confirmRemoveAll: true }],
+  listConfigBackups: [],
+  readConfigBackup: ['3'],
 };
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -217,6 +221,11 @@ describe('bindManagerApi', () => {
       ['modelLogs', ['demo', -1]],
       ['modelLogs', ['demo', 1.5]],
       ['saveConfig', [{ text: 'x' }]],
+      ['saveConfig', ['x', { confirmRemoveAll: 'yes' }]],
+      ['saveConfig', ['x', { path: '/etc/passwd' }]],
+      ['saveConfig', ['x', null]],
+      ['readConfigBackup', [3]],
+      ['readConfigBackup', ['x'.repeat(100)]],
       ['health', ['extra']],
     ];
     for (const [name, args] of cases) {

@@ -4,7 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { formatIssue, parseConfigText, type AppConfig, type ConfigIssue, type LaunchProfile } from '../../../src-shared/config.js';
+import { formatIssue, parseConfigText, type AppConfig, type ConfigIssue, type ConfigParseResult, type LaunchProfile } from '../../../src-shared/config.js';
+import { keepBackup } from './backups.js';
+import { parseConfigOffThread } from './parse-off-thread.js';
 
 export const CONFIG_ENV_VAR = 'LLM_MANAGER_CONFIG';
 export const DEFAULT_CONFIG_NAME = 'config.yaml';
@@ -50,7 +52,8 @@ export interface LoadedConfig {
 
 export type ConfigChange =
   | { ok: true; config: AppConfig; warnings: ConfigIssue[]; text: string }
-  | { ok: false; error: ConfigError };
+  /** `empty`: the file was emptied (or left blank); not applied, whatever it parses to. */
+  | { ok: false; error: ConfigError; empty?: true };
 
 export interface ConfigWatcher {
   close(): void;
@@ -172,7 +175,10 @@ function decodeText(bytes: Buffer): string {
 }
 
 function fromText(file: string, text: string): LoadedConfig {
-  const result = parseConfigText(text, path.basename(file));
+  return fromParsed(file, text, parseConfigText(text, path.basename(file)));
+}
+
+function fromParsed(file: string, text: string, result: ConfigParseResult): LoadedConfig {
   if (!result.ok) throw new ConfigError(file, result.errors, { warnings: result.warnings });
   const dir = path.dirname(file);
   return { config: resolveConfigPaths(result.config, dir), warnings: result.warnings, text, dir };
@@ -182,13 +188,15 @@ function fromText(file: string, text: string): LoadedConfig {
 
 /**
  * Validates `text` and replaces the file with it atomically (temp file in the same folder, fsync,
- * previous version kept as `<path>.bak`, rename). An invalid text throws ConfigError and writes
- * nothing; on any failure the original file is untouched and the temp file is removed.
+ * previous version kept as `<path>.bak`, older ones shifted to `.bak.1` … `.bak.9`, rename). An
+ * invalid text throws ConfigError and writes nothing; on any failure the original file is
+ * untouched and the temp file is removed. `parsed`: the text's parse, when the caller has it
+ * already (parsed off the event loop).
  */
-export function saveConfigText(configPath: string, text: string): { config: AppConfig; warnings: ConfigIssue[] } {
+export function saveConfigText(configPath: string, text: string, parsed?: ConfigParseResult): { config: AppConfig; warnings: ConfigIssue[] } {
   const requested = path.resolve(configPath);
   // Relative paths resolve against the path the config was given by, as loadConfig does.
-  const loaded = fromText(requested, text);
+  const loaded = fromParsed(requested, text, parsed ?? parseConfigText(text, path.basename(requested)));
   // A symlinked config.yaml (dotfiles) keeps its link: the file it points to is replaced.
   const file = realPathOr(requested);
   const dir = path.dirname(file);
@@ -217,7 +225,7 @@ export function saveConfigText(configPath: string, text: string): { config: AppC
     }
     if (existingMode !== undefined) {
       step = `keep the previous version as ${path.basename(file)}.bak`;
-      fs.copyFileSync(file, `${file}.bak`);
+      keepBackup(file, text);
     }
     step = 'replace it';
     renameWithRetry(tmp, file);
@@ -289,7 +297,7 @@ function notifyWatchers(file: string, text: string): void {
 export function watchConfig(
   configPath: string,
   onChange: (result: ConfigChange) => void,
-  options: { debounceMs?: number } = {},
+  options: { debounceMs?: number; parse?: (text: string, fileName: string) => Promise<ConfigParseResult> } = {},
 ): ConfigWatcher {
   const file = path.resolve(configPath);
   const dir = path.dirname(file);
@@ -303,6 +311,9 @@ export function watchConfig(
   let missingRetries = 0;
   let emptyRetries = 0;
   let closed = false;
+  // A large text is parsed off the event loop: only the newest read may report.
+  let reads = 0;
+  const parse = options.parse ?? (async (text: string, fileName: string) => (await parseConfigOffThread(text, { fileName })).result);
 
   const emit = (result: ConfigChange) => {
     if (closed) return;
@@ -329,25 +340,43 @@ export function watchConfig(
       }
       if (lastText === null) return; // already reported as unreadable
       lastText = null;
+      reads += 1;
       emit({ ok: false, error });
       return;
     }
     missingRetries = 0;
     if (text === lastText) return;
-    // An editor that saves in place truncates first: an empty read right after a non-empty file is
-    // most likely half a save (and an empty config is valid: it would stop every model). Look again.
-    if (text.trim() === '' && lastText !== null && lastText.trim() !== '' && emptyRetries++ < 1) {
-      schedule();
+    const read = ++reads;
+    if (text.trim() === '') {
+      // An editor that saves in place truncates first: an empty read right after a non-empty file
+      // is most likely half a save. Look again; still empty, it is not applied (it would stop
+      // every model): removing them all is a save with confirmation, from the window or /api.
+      if (lastText !== null && lastText.trim() !== '' && emptyRetries++ < 1) {
+        schedule();
+        return;
+      }
+      emptyRetries = 0;
+      lastText = text;
+      const issue: ConfigIssue = { severity: 'error', path: '', message: 'the file is empty; still running the last config', line: 1, col: 1, from: 0, to: 0 };
+      emit({ ok: false, empty: true, error: new ConfigError(file, [issue], { message: `${file} is empty; not applied, still running the last config` }) });
       return;
     }
     emptyRetries = 0;
     lastText = text;
-    try {
-      const loaded = fromText(file, text);
-      emit({ ok: true, config: loaded.config, warnings: loaded.warnings, text });
-    } catch (err) {
-      emit({ ok: false, error: err instanceof ConfigError ? err : ConfigError.io(file, `cannot load config file ${file}: ${String(err)}`) });
-    }
+    void parse(text, name).then(
+      (result) => {
+        if (read !== reads) return; // a newer edit is on its way
+        try {
+          const loaded = fromParsed(file, text, result);
+          emit({ ok: true, config: loaded.config, warnings: loaded.warnings, text });
+        } catch (err) {
+          emit({ ok: false, error: err instanceof ConfigError ? err : ConfigError.io(file, `cannot load config file ${file}: ${String(err)}`) });
+        }
+      },
+      (err: unknown) => {
+        if (read === reads) emit({ ok: false, error: ConfigError.io(file, `cannot load config file ${file}: ${String(err)}`) });
+      },
+    );
   };
 
   const schedule = () => {
@@ -386,6 +415,7 @@ export function watchConfig(
     },
     expect(text: string) {
       lastText = text;
+      reads += 1; // a parse of an older read still under way must not report over it
     },
   };
   let set = watchers.get(key);

@@ -26,9 +26,21 @@ export function createManagementApp(api: ManagerApi, registry: ModelRegistry): e
 
   for (const [method, spec] of Object.entries(managerRoutes) as [ManagerCallName, (typeof managerRoutes)[ManagerCallName]][]) {
     const handler = async (req: Request, res: Response) => {
-      const args = spec.args.map((arg) =>
-        arg === 'name' ? String(req.params['name']) : arg === 'tail' ? parseTail(req.query['tail']) : (req.body as { text?: unknown } | undefined)?.text,
-      );
+      const body = req.body as { text?: unknown; confirm_remove_all?: unknown } | undefined;
+      const args = spec.args.map((arg) => {
+        switch (arg) {
+          case 'name':
+            return String(req.params['name']);
+          case 'tail':
+            return parseTail(req.query['tail']);
+          case 'text':
+            return body?.text;
+          case 'saveOptions':
+            return body?.confirm_remove_all === undefined ? undefined : { confirmRemoveAll: body.confirm_remove_all };
+          case 'backupId':
+            return String(req.params['id']);
+        }
+      });
       const result = await (api[method] as (...a: unknown[]) => Promise<unknown>)(...args);
       res.json(result);
     };
