@@ -15,15 +15,33 @@ export interface Answer {
   trailers: Record<string, string>;
 }
 
-/** Splits raw HTTP/1.1 responses (1xx skipped), decoding Content-Length and chunked bodies. */
-export function parseAnswers(raw: Buffer): Answer[] {
+/**
+ * Splits raw HTTP/1.1 responses (1xx skipped), decoding Content-Length and chunked bodies. An
+ * unfinished answer throws, or with `complete` only the answers before it are returned.
+ */
+export function parseAnswers(raw: Buffer, { complete = false } = {}): Answer[] {
+  try {
+    return splitAnswers(raw);
+  } catch (err) {
+    if (err instanceof Unfinished && complete) return err.answers;
+    throw err;
+  }
+}
+
+class Unfinished extends Error {
+  constructor(message: string, readonly answers: Answer[]) {
+    super(message);
+  }
+}
+
+function splitAnswers(raw: Buffer): Answer[] {
   const out: Answer[] = [];
   let at = 0;
   const text = raw.toString('latin1');
   const headerMap = (block: string) => Object.fromEntries(block.split('\r\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
   while (at < text.length) {
     const end = text.indexOf('\r\n\r\n', at);
-    if (end === -1) throw new Error(`unfinished head: ${JSON.stringify(text.slice(at, at + 200))}`);
+    if (end === -1) throw new Unfinished(`unfinished head: ${JSON.stringify(text.slice(at, at + 200))}`, out);
     const [statusLine, ...lines] = text.slice(at, end).split('\r\n');
     const status = Number(statusLine!.split(' ')[1]);
     const headers = headerMap(lines.join('\r\n'));
@@ -34,23 +52,23 @@ export function parseAnswers(raw: Buffer): Answer[] {
     if (headers['transfer-encoding'] === 'chunked') {
       for (;;) {
         const nl = text.indexOf('\r\n', at);
-        if (nl === -1) throw new Error('unfinished chunk size');
+        if (nl === -1) throw new Unfinished('unfinished chunk size', out);
         const size = parseInt(text.slice(at, nl).split(';')[0]!, 16);
         at = nl + 2;
         if (size === 0) {
           const tEnd = text.indexOf('\r\n\r\n', at - 2);
-          if (tEnd === -1) throw new Error('unfinished trailers');
+          if (tEnd === -1) throw new Unfinished('unfinished trailers', out);
           trailers = headerMap(text.slice(at, tEnd));
           at = tEnd + 4;
           break;
         }
-        if (at + size + 2 > text.length) throw new Error('unfinished chunk');
+        if (at + size + 2 > text.length) throw new Unfinished('unfinished chunk', out);
         body += text.slice(at, at + size);
         at += size + 2;
       }
     } else {
       const length = Number(headers['content-length'] ?? 0);
-      if (at + length > text.length) throw new Error('unfinished body');
+      if (at + length > text.length) throw new Unfinished('unfinished body', out);
       body = text.slice(at, at + length);
       at += length;
     }

@@ -202,6 +202,9 @@ class ClientConnection {
       return;
     }
     if (request === null) return this.giveAway();
+    // llhttp reads every request of a read before any is answered: when a pipelined one after this
+    // is malformed, node:http answers only its 400. So such a buffer is node:http's, whole.
+    if (request.length < this.buffer.length && !restParses(this.buffer.subarray(request.length))) return this.giveAway();
     const supervisor = this.admit(request);
     if (!supervisor) return this.giveAway();
     this.clearTimer();
@@ -567,6 +570,17 @@ function parseRequest(buf: Buffer): ParsedRequest | typeof PARTIAL_HEAD | typeof
   const connection = headers['connection'];
   const close = connection !== undefined && /(^|,)\s*close\s*(,|$)/i.test(connection);
   return { path, target, headers, otherType, raw: buf, forward, body: buf.subarray(at, length), length, close };
+}
+
+/** Whether pipelined bytes are requests the fast path would take, the last one maybe unfinished. */
+function restParses(rest: Buffer): boolean {
+  while (rest.length > 0) {
+    const next = parseRequest(rest);
+    if (next === null) return false;
+    if (next === PARTIAL_HEAD || next === PARTIAL_BODY) return true;
+    rest = rest.subarray(next.length);
+  }
+  return true;
 }
 
 /**
