@@ -6,11 +6,15 @@ import { EditorState } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
 import { useQueryClient } from '@tanstack/react-query';
 import { parseConfigText, type ConfigIssue } from '../../../src-shared/config.js';
+import type { ConfigBackup } from '../../../src-shared/contract.js';
 import { ErrorNotice, PageHeader, Skeleton } from '../../app/common.js';
+import { useConfirm } from '../../app/ConfirmDialog.js';
 import { manager } from '../../api/manager.js';
 import { queryKeys, useConfigDocument } from '../../api/queries.js';
 import { useStore } from '../../lib/store.js';
 import { clearToast, errorText, showToast } from '../../lib/toasts.js';
+import { formatDateTime } from '../../lib/format.js';
+import { removeAllRequest, RestoreVersions } from './ConfigVersions.js';
 import { configDraft, editorMemory, hasUnsavedChanges, reconcileDisk } from './draft.js';
 import { editorExtensions } from './editor.js';
 import { MODEL_TEMPLATES, planModelInsert, type TemplateId } from './templates.js';
@@ -32,6 +36,14 @@ function replaceText(text: string): void {
     editorMemory.state = null;
     configDraft.set((d) => ({ ...d, text }));
   }
+}
+
+/** A saved version into the editor as one edit (Ctrl+Z or Revert takes it back); saving it is a normal save. */
+function loadVersion(text: string, backup: ConfigBackup): void {
+  const view = currentView;
+  if (view) view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, selection: { anchor: 0 }, scrollIntoView: true, userEvent: 'restore' });
+  else replaceText(text);
+  showToast(`Loaded the version saved ${formatDateTime(backup.savedAt)}: look it over, then Save.`, 'info');
 }
 
 /** Drops the unsaved edits for the text now on disk. */
@@ -58,6 +70,7 @@ export function ConfigPage() {
   const draft = useStore(configDraft);
   const client = useQueryClient();
   const [saving, setSaving] = useState(false);
+  const [confirmDialog, confirm] = useConfirm();
   const [checked, setChecked] = useState<Checked | null>(() => (draft.text !== null ? check(draft.text) : null));
 
   // The file on disk (first load, after a save, or edited outside the app).
@@ -101,7 +114,12 @@ export function ConfigPage() {
     }
     setSaving(true);
     try {
-      const result = await manager.saveConfig(text);
+      let result = await manager.saveConfig(text);
+      // A save that leaves no model: the node asks first, and so do we.
+      if (result.needsConfirmation) {
+        if (!(await confirm(removeAllRequest(result.needsConfirmation.removeAll)))) return;
+        result = await manager.saveConfig(text, { confirmRemoveAll: true });
+      }
       if (result.ok) {
         configDraft.set((d) => ({ ...d, base: text, diskText: null }));
         showToast(result.message, 'success', { key: 'config-save' });
@@ -174,6 +192,7 @@ export function ConfigPage() {
         <span className={`save-state${unsaved ? ' is-unsaved' : ''}`} data-testid="save-state" aria-live="polite">
           {unsaved ? 'Unsaved changes' : draft.base !== null ? 'Saved' : ''}
         </span>
+        <RestoreVersions disabled={draft.text === null || saving} onLoad={loadVersion} />
         <button type="button" className="button" disabled={!unsaved || saving} onClick={() => draft.base !== null && replaceText(draft.base)}>
           Revert
         </button>
@@ -222,6 +241,7 @@ export function ConfigPage() {
       )}
 
       <IssuePanel issues={issues} loaded={draft.text !== null} onPick={jumpTo} />
+      {confirmDialog}
     </div>
   );
 }
