@@ -11,6 +11,7 @@ import { ConfigService } from './config/service.js';
 import { EventHub } from './events.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { stderrAndFile } from './logs/log-file.js';
+import { RefusalLog } from './security/refusal-log.js';
 import { renderMetrics } from './metrics.js';
 import { fastPathStats } from './router/fast-path.js';
 import { ModelLog } from './logs/model-log.js';
@@ -151,8 +152,16 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   const registry = new ModelRegistry((modelConfig) => {
     const log = ModelLog.inDir(modelConfig.name, current().program.logDir);
     const supervisor = new ModelSupervisor(modelConfig, log, deps);
-    supervisor.onChange((model) => events.publish({ type: 'model', model: enrichModel(model) }));
+    let lastState = supervisor.currentState;
+    supervisor.onChange((model) => {
+      events.publish({ type: 'model', model: enrichModel(model) });
+      // The operator of a headless node reads what happened in its log: every failure, once.
+      if (model.state === 'failed' && lastState !== 'failed') logger.error(`${model.name} failed: ${model.lastError?.message ?? 'unknown reason'}`);
+      lastState = model.state;
+    });
     log.onLine((line) => {
+      // Starts (profile, port, command), ready (time, pid), stops and why: the model's own story, one line each.
+      if (line.stream === 'system') logger.info(`[${supervisor.name}] ${line.text}`);
       if (events.wants('log')) events.publish({ type: 'log', model: supervisor.name, line });
     });
     return supervisor;
@@ -192,7 +201,10 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
       for (const supervisor of autoStarted) autoStart(supervisor);
       return { ...change, autoStarted: autoStarted.map((s) => s.name) };
     },
-    onSaved: (result) => events.publish({ type: 'config', result }),
+    onSaved: (result) => {
+      if (result.ok) logger.info(`config saved: ${result.message}`);
+      events.publish({ type: 'config', result });
+    },
   });
   configService = service;
 
@@ -216,12 +228,13 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     enrich: enrichModel,
   });
   const localKey = randomBytes(24).toString('base64url');
+  const refusals = new RefusalLog({ log: (line) => logger.info(line) });
   const server = createRouterServer({
     api,
     registry,
     bodyLimitBytes: () => current().program.bodyLimitBytes,
     webUiDir: options.webUiDir === undefined ? join(appRoot(), 'dist', 'renderer') : options.webUiDir,
-    guard: new RequestGuard({ program: () => current().program, boundHost: host, localKey }),
+    guard: new RequestGuard({ program: () => current().program, boundHost: host, localKey, onKeyRefused: (code, peer) => refusals.refused(code, peer) }),
     limits: () => current().program,
     held: () => heldSince !== null,
     metrics: async () => {
@@ -274,6 +287,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
       closing ??= (async () => {
         monitor.close();
         idleGc.stop();
+        refusals.close();
         server.close();
         service.close();
         await Promise.all(registry.list().map((s) => s.stop('LLM Manager is shutting down')));

@@ -132,6 +132,55 @@ describe('llm-manager serve', () => {
     expect(run.stderr).toContain('Usage: llm-manager serve');
   });
 
+  it('tells a server operator what happens, one line each: starts, ready, stops and why, failures, saves, holds, refused keys (rate-limited)', async () => {
+    const dir = tempDir();
+    const [routerPort, demoPort, brokenPort] = await freePorts(3);
+    const key = 'operator-log-key-0123456789';
+    const config = (extra: Record<string, unknown> = {}) =>
+      stringify({
+        program: { port: routerPort, alive_time: 0, Disable_GPU_monitoring: true, api_keys: [key], log_dir: 'logs' },
+        'Local-Models': {
+          demo: { port: demoPort, 'CPU-Config': { required_devices: [], command: process.execPath, args: [DEMO_ENGINE, '--load-ms', '50', '--quiet'] } },
+          broken: { port: brokenPort, 'CPU-Config': { required_devices: [], command: process.execPath, args: ['-e', 'process.exit(3)'] } },
+          ...extra,
+        },
+      });
+    const configPath = path.join(dir, 'config.yaml');
+    fs.writeFileSync(configPath, config());
+    const cli = serve(['--config', configPath], REPO);
+    await waitFor(() => cli.output().includes('Press Ctrl+C to stop'), 20_000, 'the banner');
+    const url = `http://127.0.0.1:${routerPort}`;
+    const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const chatBody = (model: string) => JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] });
+
+    expect((await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: auth, body: chatBody('demo') })).status).toBe(200);
+    expect((await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: auth, body: chatBody('broken') })).status).toBe(503);
+    expect((await fetch(`${url}/api/models/demo/stop`, { method: 'POST', headers: auth })).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await fetch(`${url}/v1/models`)).status).toBe(401);
+    const save = await fetch(`${url}/api/config`, { method: 'POST', headers: auth, body: JSON.stringify({ text: config({ extra: { port: 1, aliases: ['x'], P: { required_devices: [], command: process.execPath } } }) }) });
+    expect(save.status).toBe(200);
+    expect((await fetch(`${url}/api/hold`, { method: 'POST', headers: auth })).status).toBe(200);
+    expect((await fetch(`${url}/api/release`, { method: 'POST', headers: auth })).status).toBe(200);
+    const lines = () => cli.output().split('\n');
+    const has = (re: RegExp) => lines().some((l) => re.test(l));
+    await waitFor(() => has(/INFO +config saved: .*added extra/), 5000, 'the save line');
+    expect(has(/INFO +\[demo\] starting demo \(profile CPU-Config, port \d+\)/)).toBe(true);
+    expect(has(/INFO +\[demo\] demo is ready \(\d+ ms, pid \d+, port \d+\)/)).toBe(true);
+    expect(has(/INFO +\[demo\] stopping demo: stop requested/)).toBe(true);
+    expect(has(/ERROR +broken failed: broken exited before it was ready \(exit code 3\)/)).toBe(true);
+    expect(has(/INFO +models held/)).toBe(true);
+    expect(has(/INFO +models released/)).toBe(true);
+    // Three refusals: the first said at once, the rest collected for a summary a minute later.
+    expect(lines().filter((l) => l.includes('without a valid API key')).length).toBe(1);
+    expect(has(/INFO +refused a request without a valid API key \(missing_api_key\) from 127\.0\.0\.1/)).toBe(true);
+    // The key itself never reaches the log.
+    expect(cli.output()).not.toContain(key);
+    cli.proc.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+    // The same lines went to the node's log file.
+    expect(fs.readFileSync(path.join(dir, 'logs', 'llm-manager+node.log'), 'utf8')).toMatch(/broken failed: /);
+  });
+
   it('prints its help', () => {
     const run = spawnSync(process.execPath, [...CLI, '--help'], { cwd: REPO, encoding: 'utf8', timeout: 20_000 });
     expect(run.status).toBe(0);

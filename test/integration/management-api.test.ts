@@ -148,7 +148,7 @@ describe('management API', () => {
     const full = (await getJson(fx, '/api/models/alpha/logs')).body as LogLine[];
     expect(full[0]!.text).toMatch(/^starting alpha \(profile Test-Profile, port \d+\): /);
     expect(full.some((l) => l.stream === 'stdout' && l.text.includes('server is listening'))).toBe(true);
-    expect(full.some((l) => l.stream === 'system' && /^alpha is ready \(\d+ ms\)$/.test(l.text))).toBe(true);
+    expect(full.some((l) => l.stream === 'system' && /^alpha is ready \(\d+ ms, pid \d+, port \d+\)$/.test(l.text))).toBe(true);
 
     expect((await getJson(fx, '/api/models/alpha/logs?tail=0')).body).toEqual([]);
     const bad = await getJson(fx, '/api/models/alpha/logs?tail=abc');

@@ -472,7 +472,7 @@ export class ModelSupervisor {
     this.readyAt = this.lastActivity = this.deps.now();
     const ms = this.readyAt - (this.startedAt ?? this.readyAt);
     this.tally.lastStartMs = ms;
-    this.log.system(`${this.config.name} is ready (${formatDuration(ms)})`);
+    this.log.system(`${this.config.name} is ready (${formatDuration(ms)}, pid ${this.running?.pid ?? '?'}, port ${this.config.port})`);
     this.startWaiters?.resolve();
     this.startWaiters = null;
     this.scheduleHealthCheck(generation, 0);

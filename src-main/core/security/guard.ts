@@ -20,6 +20,8 @@ export interface GuardOptions {
    * file:// page (Origin null) to /v1, where no configured origin would let it in.
    */
   localKey: string;
+  /** Told of every request refused for a missing or wrong key (the node logs them, rate-limited). */
+  onKeyRefused?: (code: string, peer: string | undefined) => void;
 }
 
 interface Policy {
@@ -96,9 +98,13 @@ export class RequestGuard {
     if (p.keyDigests.length > 0) {
       const key = presentedKey(req);
       if (key === undefined) {
+        this.options.onKeyRefused?.('missing_api_key', req.socket.remoteAddress);
         return deny(res, new ApiError(401, 'missing_api_key', 'this node needs an API key: send "Authorization: Bearer <key>" (or "x-api-key: <key>") with one of program.api_keys'), true);
       }
-      if (!this.matches(key, p, true)) return deny(res, new ApiError(401, 'invalid_api_key', 'incorrect API key provided'), true);
+      if (!this.matches(key, p, true)) {
+        this.options.onKeyRefused?.('invalid_api_key', req.socket.remoteAddress);
+        return deny(res, new ApiError(401, 'invalid_api_key', 'incorrect API key provided'), true);
+      }
     }
     return true;
   }
