@@ -10,8 +10,10 @@ export interface ModelError {
   /** Exit code of the engine process, when it exited. */
   exitCode: number | null;
   signal: string | null;
-  /** Last log lines before the failure. */
+  /** This run's last log lines before the failure (the engine's log of our probes left out). */
   logTail: string[];
+  /** This run's last error-looking lines (at most 3): what a failure box shows first. */
+  errorLines?: string[];
   at: string;
 }
 

@@ -386,3 +386,62 @@ describe.skipIf(process.platform === 'win32')('engines launched through a shell 
     expect(await logText(fx, 'scripted')).toContain('ignoring SIGTERM');
   });
 });
+
+describe('what a start tells, and how loudly', () => {
+  it("a failure shows this run's lines, not the last run's, with the error first and without the engine's log of our probes", async () => {
+    // First run: a working engine. Second run (the marker file exists): it loads for a while
+    // answering 503 to every probe, prints an error and exits.
+    const fx = await startNode({
+      models: [
+        {
+          name: 'flaky',
+          script: {
+            file: 'flaky.sh',
+            text: [
+              'if [ -f second-run ]; then',
+              '  echo "second run: loading" >&2',
+              '  exec "$NODE" -e \'const s=require("http").createServer((q,r)=>{console.log("GET /health 503");r.writeHead(503);r.end()}).listen(process.env.PORT);setTimeout(()=>{console.error("error: model file missing: /m/x.gguf");process.exit(4)},600)\'',
+              'fi',
+              'touch second-run',
+              'echo "first run: all fine"',
+              'exec "$NODE" "$ENGINE" --load-ms 20 --quiet',
+              '',
+            ].join('\n'),
+          },
+          flags: [],
+        },
+      ],
+    });
+    await fx.node.api.startModel('flaky');
+    await fx.node.api.stopModel('flaky');
+    await expect(fx.node.api.startModel('flaky')).rejects.toThrow(/exited before it was ready \(exit code 4\)/);
+    const { lastError } = await fx.info('flaky');
+    expect(lastError!.logTail.join('\n')).not.toContain('first run');
+    expect(lastError!.logTail.join('\n')).not.toContain('GET /health');
+    expect(lastError!.logTail).toContain('second run: loading');
+    expect(lastError!.errorLines).toEqual(['error: model file missing: /m/x.gguf']);
+    // The probes did happen (and the engine logged them): they are only left out of the failure.
+    expect(await logText(fx, 'flaky')).toContain('GET /health 503');
+  });
+
+  it('an engine that says when it is ready is probed calmly while it loads, from its second start on', async () => {
+    // The demo engine answers 503 while loading, logs every request, and prints "listening" when ready.
+    const fx = await startNode({ models: [{ name: 'loud', flags: ['--load-ms', '1500'] }] });
+    const probesOf = async (run: number) => {
+      const lines = await fx.node.api.modelLogs('loud', 2000);
+      const starts = lines.map((l, i) => (l.stream === 'system' && l.text.startsWith('starting loud ') ? i : -1)).filter((i) => i >= 0);
+      const from = starts[run - 1]!;
+      const to = starts[run] ?? lines.length;
+      return lines.slice(from, to).filter((l) => l.text === 'demo-engine: GET /health 503').length;
+    };
+    await fx.node.api.startModel('loud');
+    await fx.node.api.stopModel('loud');
+    await fx.node.api.startModel('loud');
+    const first = await probesOf(1);
+    const second = await probesOf(2);
+    // 1.5 s at 25 ms is about 60 probes; doubling up to 1 s, about 7.
+    expect(first).toBeGreaterThan(20);
+    expect(second).toBeLessThan(12);
+    expect((await fx.info('loud')).state).toBe('ready');
+  });
+});

@@ -8,6 +8,7 @@ import { ApiError } from '../../../src-shared/errors.js';
 import { formatDuration } from '../../../src-shared/duration.js';
 import type { ModelLog } from '../logs/model-log.js';
 import { idleDeadline } from '../scheduler/idle.js';
+import { failureLines } from './failure-lines.js';
 import { NoProfileError, type ProfileChooser } from '../scheduler/profile.js';
 import { CrashLoopGuard, DEFAULT_FAULT_POLICY, type FaultPolicy } from './faults.js';
 import * as proc from './process.js';
@@ -60,6 +61,8 @@ const LOG_TAIL_ON_FAILURE = 20;
 const PROBE_FAST_MS = 25;
 const PROBE_SLOW_MS = 100;
 const PROBE_FAST_WINDOW_MS = 3000;
+/** The longest pause between probes of a loading engine that announces its readiness (its line wakes the probe). */
+const PROBE_CALM_MAX_MS = 1000;
 /**
  * Asked when health_path answers 404 (an OpenAI-compatible server without /health): its model list
  * answering 200 means it serves. llama.cpp, vLLM and SGLang all have /health; others may not.
@@ -99,6 +102,15 @@ export class ModelSupervisor {
   private idleTimerDue = 0;
   private emitTimer: NodeJS.Timeout | null = null;
   private wakeProbe: (() => void) | null = null;
+  /** The first log seq of the current run: a failure shows this run's lines, never the last run's. */
+  private runFromSeq = 0;
+  /**
+   * Learned: this engine says when it turns ready (a line READY_HINT matches woke the probe that
+   * found it ready). Then, while it answers "loading", it is probed calmly instead of every 25 ms:
+   * engines log each probe, and its line wakes the probe anyway.
+   */
+  private saysWhenReady = false;
+  private wokenByHint = false;
   /** Since the node started, for /metrics. */
   private readonly tally = { requests: 0, starts: 0, failures: 0, lastStartMs: null as number | null };
   /** What the health check answered last while starting (null: no answer), for the timeout's message. */
@@ -391,6 +403,7 @@ export class ModelSupervisor {
     let child: ChildProcess;
     try {
       this.log.system(`starting ${model.name} (profile ${choice.profile.name}, port ${model.port}): ${this.deps.describeLaunch(choice.profile)}`);
+      this.runFromSeq = this.log.tail(1)[0]?.seq ?? 0;
       child = this.deps.spawn(choice.profile, env, choice.profile.cwd ?? this.deps.defaultCwd);
     } catch (err) {
       return this.failStart(generation, `could not launch ${model.name}: ${(err as Error).message}`, null, null);
@@ -421,7 +434,10 @@ export class ModelSupervisor {
       this.log.write(stream, chunk);
       // Engines print "listening" / "startup complete" just as they turn ready: probe right away.
       // (Not on every line: engines log our own health probes, which would make a busy loop.)
-      if (this.wakeProbe && READY_HINT.test(chunk.toString()) && !chunk.includes(model.healthPath)) this.wakeProbe();
+      if (this.state === 'starting' && READY_HINT.test(chunk.toString()) && !chunk.includes(model.healthPath)) {
+        this.wokenByHint = true;
+        this.wakeProbe?.();
+      }
     };
     child.stdout?.on('data', onOutput('stdout'));
     child.stderr?.on('data', onOutput('stderr'));
@@ -440,10 +456,17 @@ export class ModelSupervisor {
   private async waitHealthy(generation: number, model: ModelConfig): Promise<void> {
     const began = this.deps.now();
     this.lastStartProbe = null;
+    let calm = PROBE_FAST_MS;
+    this.wokenByHint = false;
     while (generation === this.generation && this.state === 'starting') {
+      const woken = this.wokenByHint;
+      this.wokenByHint = false;
       const status = await this.deps.probeHealth(model.port, model.healthPath, undefined, this.engineKey);
       if (generation !== this.generation || this.state !== 'starting') return;
-      if (status === 200) return this.onReady(generation);
+      if (status === 200) {
+        if (woken) this.saysWhenReady = true;
+        return this.onReady(generation);
+      }
       this.lastStartProbe = status;
       if (status === 404 && model.healthPath !== FALLBACK_READY_PATH) {
         const fallback = await this.deps.probeHealth(model.port, FALLBACK_READY_PATH, undefined, this.engineKey);
@@ -453,7 +476,12 @@ export class ModelSupervisor {
           return this.onReady(generation);
         }
       }
-      const interval = this.deps.now() - began < PROBE_FAST_WINDOW_MS ? PROBE_FAST_MS : PROBE_SLOW_MS;
+      // A ready line came while that probe was on its way: ask again at once.
+      if (this.wokenByHint) continue;
+      let interval = this.deps.now() - began < PROBE_FAST_WINDOW_MS ? PROBE_FAST_MS : PROBE_SLOW_MS;
+      // Listening and loading (it answered): an engine known to announce its readiness is asked
+      // less and less often; nothing listening yet (null) costs the engine no log line.
+      if (status !== null && this.saysWhenReady) interval = calm = Math.min(calm * 2, PROBE_CALM_MAX_MS);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, interval);
         function done() {
@@ -521,13 +549,14 @@ export class ModelSupervisor {
 
   /** `engineFault`: an engine we spawned died, hung or never got ready (counts toward a crash loop). */
   private setFailed(message: string, exitCode: number | null, signal: string | null, engineFault = false): void {
-    const logTail = this.log.tail(LOG_TAIL_ON_FAILURE * 2).filter((l) => l.stream !== 'system').slice(-LOG_TAIL_ON_FAILURE).map((l) => l.text);
+    const lines = failureLines(this.log.tail(LOG_TAIL_ON_FAILURE * 10), this.runFromSeq, [this.config.healthPath, FALLBACK_READY_PATH], LOG_TAIL_ON_FAILURE);
+    const logTail = lines.tail;
     const pause = engineFault ? this.crashLoop.recordFailure(this.deps.now(), this.readyAt) : 0;
     if (pause > 0) {
       message = `${message} — ${this.crashLoop.recentFailures} failures within ${formatDuration(this.faults.crashLoopWindowMs)}: automatic restarts paused for ${formatDuration(pause)}`;
       this.log.system(message);
     }
-    this.lastError = { message, exitCode, signal, logTail, at: new Date(this.deps.now()).toISOString() };
+    this.lastError = { message, exitCode, signal, logTail, errorLines: lines.errors, at: new Date(this.deps.now()).toISOString() };
     this.tally.failures++;
     if (this.running?.hasExited) this.running = null;
     this.state = 'failed';
