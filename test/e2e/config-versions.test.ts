@@ -39,7 +39,7 @@ describe('the Config page keeps the config safe', () => {
     expect(await dialog.getByRole('heading').textContent()).toBe('Remove all 4 models?');
     expect(await dialog.locator('.confirm-names li').allTextContents()).toEqual(['demo', 'demo-embed', 'demo-rerank', 'broken']);
     // The safe answer has the focus: Enter doesn't remove anything.
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Cancel');
     await ui.screenshot('config-confirm-remove-all');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
