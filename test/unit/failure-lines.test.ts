@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LogLine } from '../../src-shared/contract.js';
-import { failureLines, isProbeLine } from '../../src-main/core/models/failure-lines.js';
+import { failureLines } from '../../src-main/core/models/failure-lines.js';
+import { isProbeLine } from '../../src-shared/probe-lines.js';
 
 const PATHS = ['/health', '/v1/models'];
 

@@ -6,13 +6,14 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObje
 import type { LogLine } from '../../../src-shared/contract.js';
 import { ArrowDownIcon } from '../../app/icons.js';
 import { plainLine } from './ansi.js';
+import type { ShownLine } from './fold.js';
 import { LogText } from './LogText.js';
 
 export const ROW_HEIGHT = 20;
 const OVERSCAN = 15;
 
 interface LogViewProps {
-  lines: readonly LogLine[];
+  lines: readonly ShownLine[];
   search: string;
   /** Index of the line holding the current search match, scrolled into view when it changes. */
   activeLine: number | null;
@@ -85,6 +86,11 @@ export function LogView({ lines, search, activeLine, follow, onFollowChange, new
         <span className="log-text">
           <LogText text={line.text} search={search} activeMatch={i === activeLine} />
         </span>
+        {line.repeat > 1 && (
+          <span className="log-repeat" title={`${line.repeat} lines like this in a row; the time is the last one's`}>
+            × {line.repeat}
+          </span>
+        )}
       </div>,
     );
   }

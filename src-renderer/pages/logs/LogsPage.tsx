@@ -12,6 +12,7 @@ import { hrefFor, navigate } from '../../lib/router.js';
 import { errorText, showToast } from '../../lib/toasts.js';
 import { plainLine } from './ansi.js';
 import { findMatches } from './LogText.js';
+import { foldRepeats } from './fold.js';
 import { LogView, ROW_HEIGHT } from './LogView.js';
 
 const plain = plainLine;
@@ -69,6 +70,8 @@ export function LogsPage({ model: routeModel }: { model: string | null }) {
 function ModelLog({ model, canStart, onStart }: { model: string; canStart: boolean; onStart: () => void }) {
   const logs = useModelLogs(model);
   const lines = logs.data ?? EMPTY;
+  // Runs of one line (the engine's log of each health probe) are shown once, with a count.
+  const shown = useMemo(() => foldRepeats(lines), [lines]);
   const [follow, setFollow] = useState(true);
   const [pausedAt, setPausedAt] = useState(0);
   const [query, setQuery] = useState('');
@@ -78,16 +81,16 @@ function ModelLog({ model, canStart, onStart }: { model: string; canStart: boole
   const matches = useMemo(() => {
     if (!query) return [];
     const out: number[] = [];
-    lines.forEach((line, i) => {
+    shown.forEach((line, i) => {
       if (findMatches(plain(line), query).length > 0) out.push(i);
     });
     return out;
-  }, [lines, query]);
+  }, [shown, query]);
   const current = matches.length > 0 ? Math.min(matchIndex, matches.length - 1) : -1;
 
   const changeFollow = (on: boolean) => {
     setFollow(on);
-    if (!on) setPausedAt(lines.length);
+    if (!on) setPausedAt(shown.length);
   };
   const step = (delta: number) => {
     if (matches.length === 0) return;
@@ -194,12 +197,12 @@ function ModelLog({ model, canStart, onStart }: { model: string; canStart: boole
         </EmptyState>
       ) : (
         <LogView
-          lines={lines}
+          lines={shown}
           search={query}
           activeLine={current === -1 ? null : (matches[current] ?? null)}
           follow={follow}
           onFollowChange={changeFollow}
-          newSincePause={follow ? 0 : Math.max(0, lines.length - pausedAt)}
+          newSincePause={follow ? 0 : Math.max(0, shown.length - pausedAt)}
         />
       )}
     </>
