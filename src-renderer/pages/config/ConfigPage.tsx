@@ -122,7 +122,7 @@ export function ConfigPage() {
       }
       if (result.ok) {
         configDraft.set((d) => ({ ...d, base: text, diskText: null }));
-        showToast(result.message, 'success', { key: 'config-save' });
+        showToast(result.message, 'success');
         void client.invalidateQueries({ queryKey: queryKeys.config });
         void client.invalidateQueries({ queryKey: queryKeys.models });
       } else {
