@@ -71,8 +71,8 @@ function modelItem(model: Pick<ModelInfo, 'name' | 'state'>, actions: TrayAction
     type: 'checkbox',
     checked: model.state === 'ready',
     enabled: !quitting && model.state !== 'stopping',
-    toolTip: active ? `Stop ${model.name}` : `Start ${model.name}`,
-    // Starting counts as on: a click cancels the start.
+    toolTip: model.state === 'starting' ? `Cancel the start of ${model.name}` : active ? `Stop ${model.name}` : `Start ${model.name}`,
+    // Starting counts as on: a click cancels the start (not within 0.5 s of it beginning: tray.ts).
     click: () => (active ? actions.stopModel(model.name) : actions.startModel(model.name)),
   };
 }

@@ -2,7 +2,8 @@
 // whenever a model changes. Everything it shows comes from tray-menu.ts; this file only wires the
 // ManagerApi's events to Electron's Tray and Menu, which are passed in.
 import type { Menu, MenuItemConstructorOptions, NativeImage, Tray } from 'electron';
-import type { ManagerApi, ModelInfo } from '../../src-shared/contract.js';
+import { ActionGuard } from '../../src-shared/action-guard.js';
+import type { ManagerApi, ModelInfo, ModelState } from '../../src-shared/contract.js';
 import { reviveError } from '../../src-shared/serialized-error.js';
 import { buildTrayMenu, notificationFor, trayStateOf, trayTooltip, type TrayActions, type TrayMenuState, type TrayNotification, type TrayState } from './tray-menu.js';
 
@@ -40,6 +41,9 @@ export function setupTray(deps: TrayDeps): AppTray {
   let shownState: TrayState = 'idle';
   /** Whether models are held off, as the node last said (the window can change it too). */
   let held = false;
+  /** A click on a model's item right after its state changed (Start became Cancel start) is dropped. */
+  const guard = new ActionGuard();
+  const allowed = (name: string, assumed: ModelState) => guard.allow(name, models.get(name)?.state ?? assumed);
   const tray = deps.createTray(deps.icon(shownState));
 
   const report = (what: string) => (err: unknown) => {
@@ -50,10 +54,12 @@ export function setupTray(deps: TrayDeps): AppTray {
   const actions: TrayActions = {
     ...deps.actions,
     startModel(name) {
+      if (!allowed(name, 'stopped')) return;
       askedFromTray.add(name);
       deps.api.startModel(name).catch(report(`Couldn't start ${name}`));
     },
     stopModel(name) {
+      if (!allowed(name, 'ready')) return;
       askedFromTray.delete(name);
       deps.api.stopModel(name).catch(report(`Couldn't stop ${name}`));
     },
@@ -94,6 +100,7 @@ export function setupTray(deps: TrayDeps): AppTray {
     Promise.all([
       deps.api.listModels().then((list) => {
         models = new Map(list.map((model) => [model.name, model]));
+        for (const model of list) guard.note(model.name, model.state);
       }),
       deps.api.health().then((health) => {
         held = health.heldSince !== null;
@@ -106,6 +113,7 @@ export function setupTray(deps: TrayDeps): AppTray {
       const notification = notificationFor(models.get(model.name)?.state, model, askedFromTray.has(model.name), deps.endpoint);
       if (notification) deps.notify(notification);
       if (model.state === 'ready' || model.state === 'failed' || model.state === 'stopped') askedFromTray.delete(model.name);
+      guard.note(model.name, model.state);
       models.set(model.name, model);
       schedule();
     } else if (event.type === 'config') {

@@ -229,6 +229,25 @@ describe('setupTray', () => {
     expect(notes).toHaveLength(1);
   });
 
+  it('drops a click on a model within 0.5 s of its state changing: a double click on Start never cancels it', async () => {
+    const { tray, api, publish } = harness([fullModel('demo', 'stopped')]);
+    await vi.advanceTimersByTimeAsync(100);
+    click(item(lastMenu(tray), 'model:demo'));
+    expect(api.startModel).toHaveBeenCalledTimes(1);
+    // The second click lands before the state change has even arrived: dropped too.
+    click(item(lastMenu(tray), 'model:demo'));
+    expect(api.startModel).toHaveBeenCalledTimes(1);
+    publish({ type: 'model', model: fullModel('demo', 'starting') });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(item(lastMenu(tray), 'model:demo').toolTip).toBe('Cancel the start of demo');
+    click(item(lastMenu(tray), 'model:demo'));
+    expect(api.stopModel).not.toHaveBeenCalled();
+    // Once it has shown "starting" for a moment, a click cancels the start.
+    await vi.advanceTimersByTimeAsync(500);
+    click(item(lastMenu(tray), 'model:demo'));
+    expect(api.stopModel).toHaveBeenCalledWith('demo');
+  });
+
   it('notifies a failure, and a refused request that no state change will report', async () => {
     const { tray, api, publish, notes } = harness([fullModel('demo', 'stopped')]);
     await vi.advanceTimersByTimeAsync(100);
@@ -241,6 +260,7 @@ describe('setupTray', () => {
     click(item(lastMenu(tray), 'model:demo'));
     await vi.advanceTimersByTimeAsync(0);
     expect(notes).toHaveLength(1); // the "failed" state event tells it
+    await vi.advanceTimersByTimeAsync(500); // not the second click of a double click
     api.startModel.mockRejectedValueOnce({ name: 'ApiError', message: 'model "demo" does not exist', status: 404, code: 'model_not_found', type: 'not_found_error' });
     click(item(lastMenu(tray), 'model:demo'));
     await vi.advanceTimersByTimeAsync(0);
