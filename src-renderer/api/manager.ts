@@ -12,12 +12,19 @@ export type Transport = 'ipc' | 'http';
 /** Whether live events are flowing (always true over IPC). */
 export const eventsConnected = createStore<boolean>(true);
 
+/**
+ * Whether the node answers: false once a request or the event stream couldn't reach it, true again
+ * at its next answer. Always true over IPC (the node runs in the app itself).
+ */
+export const nodeReachable = createStore<boolean>(true);
+
 function pick(): { api: ManagerApi; transport: Transport } {
   // IPC rejects with plain data (contextBridge keeps nothing else): revive ApiErrors as HTTP does.
   if (window.llmManager) return { api: withRevivedErrors(window.llmManager), transport: 'ipc' };
   eventsConnected.set(false);
   const api = createHttpManagerApi(window.location.origin, {
     onConnectionChange: (c) => eventsConnected.set(c),
+    onReachableChange: (r) => nodeReachable.set(r),
     headers: authHeaders,
     onUnauthorized: noteUnauthorized,
   });

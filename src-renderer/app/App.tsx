@@ -4,6 +4,9 @@ import { useRoute, type PageId } from '../lib/router.js';
 import { ChatPage } from '../pages/chat/ChatPage.js';
 import { LogsPage } from '../pages/logs/LogsPage.js';
 import { ModelsPage } from '../pages/models/ModelsPage.js';
+import { nodeReachable } from '../api/manager.js';
+import { useStore } from '../lib/store.js';
+import { ConnectionBanner } from './ConnectionBanner.js';
 import { KeyGate } from './KeyGate.js';
 import { PageBoundary } from './PageBoundary.js';
 import { Sidebar } from './Sidebar.js';
@@ -22,6 +25,7 @@ const TITLES: Record<PageId, string> = { models: 'Models', devices: 'Devices', l
 export function App() {
   useLiveEvents();
   const route = useRoute();
+  const reachable = useStore(nodeReachable);
   useEffect(() => {
     const timer = setTimeout(() => void Promise.all([loadConfigPage(), loadDevicesPage()]).catch(() => undefined), 1500);
     return () => clearTimeout(timer);
@@ -32,8 +36,9 @@ export function App() {
   return (
     <div className="app">
       <Sidebar current={route.page} />
-      <div className="main">
+      <div className={reachable ? 'main' : 'main is-offline'}>
         <StatusStrip />
+        <ConnectionBanner />
         <main className="page" id="page" aria-label={TITLES[route.page]} data-page={route.page}>
           <PageBoundary page={route.page}>
             <Suspense fallback={<div className="page-body" aria-busy="true" />}>

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { queryKeys, useDevices, useHealth, useModels } from '../api/queries.js';
 import { apiKey, forgetKey, isUnauthorized } from '../api/auth.js';
-import { eventsConnected, manager, transport } from '../api/manager.js';
+import { eventsConnected, manager, nodeReachable, transport } from '../api/manager.js';
 import { errorText, showToast } from '../lib/toasts.js';
 import { heldSummary, UNSPLIT_HINT } from '../lib/held-memory.js';
 import { useStore } from '../lib/store.js';
@@ -14,11 +14,12 @@ export function StatusStrip() {
   const models = useModels();
   const devices = useDevices();
   const live = useStore(eventsConnected);
+  const reachable = useStore(nodeReachable);
   const key = useStore(apiKey);
 
   const router = isUnauthorized(health.error)
     ? { tone: 'warn', text: 'Needs an API key', title: 'LLM Manager answers, but only to requests with one of program.api_keys.' }
-    : health.isError
+    : health.isError || !reachable
       ? { tone: 'bad', text: 'Not reachable', title: 'LLM Manager does not answer. Start it again, then this page reconnects.' }
       : !health.data
         ? { tone: 'idle', text: 'Connecting…', title: '' }
@@ -71,7 +72,7 @@ export function StatusStrip() {
           <Skeleton width="6em" />
         )}
       </div>
-      {health.data && <HoldSwitch heldSince={health.data.heldSince} />}
+      {health.data && <HoldSwitch heldSince={health.data.heldSince} disabled={!reachable} />}
       {transport === 'http' && key && (
         <div className="status-item status-key">
           <button
@@ -92,7 +93,7 @@ export function StatusStrip() {
 }
 
 /** Hold models (for a game): stops every engine, starts none on request until released. */
-function HoldSwitch({ heldSince }: { heldSince: string | null }) {
+function HoldSwitch({ heldSince, disabled }: { heldSince: string | null; disabled: boolean }) {
   const client = useQueryClient();
   const [busy, setBusy] = useState(false);
   const held = heldSince !== null;
@@ -102,9 +103,9 @@ function HoldSwitch({ heldSince }: { heldSince: string | null }) {
       .then(
         (health) => {
           client.setQueryData(queryKeys.health, health);
-          showToast(health.heldSince ? 'Models held: every engine is stopped, and requests start none until you release them.' : 'Released: requests start models again.', 'info');
+          showToast(health.heldSince ? 'Models held: every engine is stopped, and requests start none until you release them.' : 'Released: requests start models again.', 'info', { key: 'hold' });
         },
-        (err: unknown) => showToast(`${held ? "Couldn't release the models" : "Couldn't hold the models"}: ${errorText(err)}`, 'error'),
+        (err: unknown) => showToast(`${held ? "Couldn't release the models" : "Couldn't hold the models"}: ${errorText(err)}`, 'error', { key: 'hold' }),
       )
       .finally(() => setBusy(false));
   };
@@ -118,7 +119,7 @@ function HoldSwitch({ heldSince }: { heldSince: string | null }) {
       <button
         type="button"
         className="button button-quiet"
-        disabled={busy}
+        disabled={busy || disabled}
         onClick={toggle}
         title={held ? 'Let requests start models again' : 'Stop every model and start none on request until released (for a game)'}
         data-testid="hold-toggle"

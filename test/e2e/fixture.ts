@@ -34,6 +34,10 @@ export interface E2eNode {
   ports: Record<string, number>;
   /** Answers as a Windows (WDDM) driver does from now on: processes listed, their memory "[N/A]". */
   setWddm(on: boolean): void;
+  /** Closes the node as quitting LLM Manager does (engines stopped), keeping its folder, config and port. */
+  shutDown(): Promise<void>;
+  /** A new node on the same port and config, as when LLM Manager is started again. */
+  startAgain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,38 +68,53 @@ export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[
 
   const pids = new Set<number>();
   let node: LlmNode | null = null;
+  let running = false;
+  let unsubscribe = () => {};
   const smi = { wddm: false };
-  node = await createNode({
-    configPath,
-    port: routerPort,
-    webUiDir: WEB_UI_DIR,
-    logger: silentLogger,
-    // The empty node has no nvidia-smi at all (a path that doesn't exist).
-    deviceMonitor: options.empty ? { nvidiaSmi: path.join(dir, 'no-nvidia-smi') } : { intervalMs: 1000, nvidiaSmi: FAKE_SMI, run: fakeNvidiaRun(() => node, smi) },
-  });
-  // Model events only: a listener for everything would keep the node polling the GPUs.
-  const unsubscribe = node.events.subscribe(
-    (event) => {
-      if (event.type === 'model' && event.model.pid) pids.add(event.model.pid);
-    },
-    ['model'],
-  );
+  const boot = async () => {
+    node = await createNode({
+      configPath,
+      port: routerPort,
+      webUiDir: WEB_UI_DIR,
+      logger: silentLogger,
+      // The empty node has no nvidia-smi at all (a path that doesn't exist).
+      deviceMonitor: options.empty ? { nvidiaSmi: path.join(dir, 'no-nvidia-smi') } : { intervalMs: 1000, nvidiaSmi: FAKE_SMI, run: fakeNvidiaRun(() => node, smi) },
+    });
+    running = true;
+    // Model events only: a listener for everything would keep the node polling the GPUs.
+    unsubscribe = node.events.subscribe(
+      (event) => {
+        if (event.type === 'model' && event.model.pid) pids.add(event.model.pid);
+      },
+      ['model'],
+    );
+  };
+  const shutDown = async () => {
+    if (!running) return;
+    running = false;
+    try {
+      await node!.close();
+    } finally {
+      unsubscribe();
+    }
+  };
+  await boot();
   const ports = { demo: chatPort, 'demo-embed': embedPort, 'demo-rerank': rerankPort, broken: brokenPort };
   return {
-    node,
-    url: node.url,
+    get node() {
+      return node!;
+    },
+    url: node!.url,
     dir,
     configPath,
     ports,
     setWddm(on) {
       smi.wddm = on;
     },
+    shutDown,
+    startAgain: boot,
     async close() {
-      try {
-        await node!.close();
-      } finally {
-        unsubscribe();
-      }
+      await shutDown();
       const survivors = [...pids].filter(isRunning);
       for (const pid of survivors) process.kill(pid, 'SIGKILL');
       fs.rmSync(dir, { recursive: true, force: true });
