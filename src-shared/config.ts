@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { isAlias, isCollection, isMap, isPair, isScalar, Lexer, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { parseDuration } from './duration.js';
+import { encodingName } from './encodings.js';
 
 export const MODEL_MODES = ['Chat', 'Base', 'Embedding', 'Reranker'] as const;
 export type ModelMode = (typeof MODEL_MODES)[number];
@@ -43,6 +44,11 @@ export interface ProgramConfig {
   requestTimeoutMs: number;
   /** Longest pause while a /v1 request body is read; 0 = no limit. */
   bodyTimeoutMs: number;
+  /**
+   * Encoding of engine output that isn't valid UTF-8 (a TextDecoder name such as "gbk"); absent =
+   * auto: on Windows the console's code page (chcp), elsewhere none.
+   */
+  engineEncoding?: string;
 }
 
 export interface LaunchProfile {
@@ -192,6 +198,10 @@ const programSchema = z.object({
   header_timeout: secondsField.refine((ms) => ms > 0, 'expected a duration above 0').default(30_000),
   request_timeout: secondsField.default(300_000),
   body_timeout: secondsField.default(30_000),
+  engine_encoding: z
+    .string({ error: 'expected "auto" or an encoding such as "gbk", "shift_jis", "windows-1252" or a code page like "936"' })
+    .refine((value) => value.trim().toLowerCase() === 'auto' || encodingName(value) !== null, 'expected "auto" or an encoding such as "gbk", "shift_jis", "windows-1252" or a code page like "936"')
+    .optional(),
 });
 const PROGRAM_KEYS = new Set(Object.keys(programSchema.shape));
 
@@ -325,6 +335,7 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
         headerTimeoutMs: p.header_timeout,
         requestTimeoutMs: p.request_timeout,
         bodyTimeoutMs: p.body_timeout,
+        ...(p.engine_encoding !== undefined && p.engine_encoding.trim().toLowerCase() !== 'auto' ? { engineEncoding: encodingName(p.engine_encoding)! } : {}),
       };
       p.api_keys.forEach((key, i) => {
         if (key.length < 16) warnings.push(issue('warning', ['program', 'api_keys', i], `a key of ${key.length} characters is easy to guess; use 16 or more random characters`));

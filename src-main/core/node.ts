@@ -15,6 +15,7 @@ import { RefusalLog } from './security/refusal-log.js';
 import { renderMetrics } from './metrics.js';
 import { fastPathStats } from './router/fast-path.js';
 import { ModelLog } from './logs/model-log.js';
+import { engineFallbackEncoding } from './logs/engine-text.js';
 import { launchProblem } from './models/process.js';
 import { ModelRegistry } from './models/registry.js';
 import { ModelSupervisor, processDeps, type SupervisorDeps } from './models/supervisor.js';
@@ -149,8 +150,10 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   // program.engine_keys: a fresh key for every engine start, known only to this process and that engine.
   const engineKey = () => (current().program.engineKeys ? randomBytes(24).toString('base64url') : null);
   const deps = processDeps({ chooseProfile, defaultCwd: loaded.dir, ledger: engineRecords, engineKey, ...options.supervisorDeps });
+  // Engine output that isn't UTF-8: program.engine_encoding, else Windows' console code page.
+  const fallbackEncoding = engineFallbackEncoding({ setting: () => current().program.engineEncoding, platform: process.platform });
   const registry = new ModelRegistry((modelConfig) => {
-    const log = ModelLog.inDir(modelConfig.name, current().program.logDir);
+    const log = ModelLog.inDir(modelConfig.name, current().program.logDir, { fallbackEncoding });
     const supervisor = new ModelSupervisor(modelConfig, log, deps);
     let lastState = supervisor.currentState;
     supervisor.onChange((model) => {

@@ -1,11 +1,19 @@
 import type { WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { LogLine } from '../../../src-shared/contract.js';
+import { LineSplitter } from './engine-text.js';
 import { openAppend } from './log-file.js';
 
 export const LOG_CAPACITY = 2000;
 /** One pathological line (a progress bar without newlines) must not grow without bound. */
 const MAX_LINE_CHARS = 16 * 1024;
+const MAX_LINE_BYTES = MAX_LINE_CHARS;
+
+export interface ModelLogOptions {
+  capacity?: number;
+  /** The encoding of output that isn't valid UTF-8 (engine-text.ts engineFallbackEncoding); null: none. */
+  fallbackEncoding?: () => string | null;
+}
 
 type Stream = LogLine['stream'];
 
@@ -17,7 +25,8 @@ export class ModelLog {
   private readonly ring: (LogLine | undefined)[];
   private next = 0;
   private seq = 0;
-  private readonly partial: Record<Stream, string> = { stdout: '', stderr: '', system: '' };
+  private readonly splitters: Record<'stdout' | 'stderr', LineSplitter>;
+  private readonly capacity: number;
   private file: WriteStream | null = null;
   private fileBroken = false;
   private readonly listeners = new Set<(line: LogLine) => void>();
@@ -25,9 +34,15 @@ export class ModelLog {
   constructor(
     readonly model: string,
     readonly filePath: string | null,
-    private readonly capacity = LOG_CAPACITY,
+    options: ModelLogOptions | number = {},
   ) {
+    const { capacity = LOG_CAPACITY, fallbackEncoding = () => null } = typeof options === 'number' ? { capacity: options } : options;
+    this.capacity = capacity;
     this.ring = new Array(capacity);
+    this.splitters = {
+      stdout: new LineSplitter(fallbackEncoding, MAX_LINE_BYTES),
+      stderr: new LineSplitter(fallbackEncoding, MAX_LINE_BYTES),
+    };
   }
 
   static fileNameFor(model: string): string {
@@ -35,8 +50,8 @@ export class ModelLog {
     return `${model.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_') || 'model'}.log`;
   }
 
-  static inDir(model: string, dir: string | null): ModelLog {
-    return new ModelLog(model, dir ? join(dir, ModelLog.fileNameFor(model)) : null);
+  static inDir(model: string, dir: string | null, options: ModelLogOptions = {}): ModelLog {
+    return new ModelLog(model, dir ? join(dir, ModelLog.fileNameFor(model)) : null, options);
   }
 
   onLine(listener: (line: LogLine) => void): () => void {
@@ -44,16 +59,14 @@ export class ModelLog {
     return () => this.listeners.delete(listener);
   }
 
-  /** Feeds a chunk of process output; complete lines are stored and emitted. */
+  /**
+   * Feeds a chunk of process output; complete lines are stored and emitted. Bytes are split into
+   * lines before they are decoded (a character cut between two chunks is joined first), each line
+   * as UTF-8, or in the fallback encoding when it isn't valid UTF-8.
+   */
   write(stream: Stream, chunk: string | Buffer): void {
-    const text = this.partial[stream] + chunk.toString();
-    const parts = text.split(/\r?\n/);
-    this.partial[stream] = parts.pop() ?? '';
-    if (this.partial[stream].length > MAX_LINE_CHARS) {
-      parts.push(this.partial[stream]);
-      this.partial[stream] = '';
-    }
-    for (const part of parts) this.push(stream, part);
+    if (stream === 'system') return this.push(stream, chunk.toString());
+    for (const line of this.splitters[stream].push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk)) this.push(stream, line);
   }
 
   /** A line of our own (spawned, ready, stopped ...), shown among the engine's lines. */
@@ -64,11 +77,8 @@ export class ModelLog {
   /** Emits any unterminated last line (called when the process exits). */
   flush(): void {
     for (const stream of ['stdout', 'stderr'] as const) {
-      if (this.partial[stream]) {
-        const rest = this.partial[stream];
-        this.partial[stream] = '';
-        this.push(stream, rest);
-      }
+      const rest = this.splitters[stream].end();
+      if (rest !== null) this.push(stream, rest);
     }
   }
 
