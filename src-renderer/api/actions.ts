@@ -1,13 +1,39 @@
-// The one action a model row offers: start it when it's down, stop it when it runs.
+// The one action a model row offers: start it when it's down, cancel its start, stop it when it
+// runs; and Stop all. A click right after the action changed is the tail of a double click and is
+// dropped (ActionGuard), so a double click on Start never cancels the start.
+import { ActionGuard, actionFor } from '../../src-shared/action-guard.js';
 import type { ModelInfo } from '../../src-shared/contract.js';
-import { errorText, showToast } from '../lib/toasts.js';
+import { reviveError } from '../../src-shared/serialized-error.js';
+import { clearToast, errorText, showToast } from '../lib/toasts.js';
 import { manager } from './manager.js';
 
-export function toggleRunning(model: ModelInfo): void {
-  if (model.state === 'stopped' || model.state === 'failed') {
+/** Sees every model state the window shows (queries.ts notes them), and every click on an action. */
+export const modelActions = new ActionGuard();
+
+export interface ToggleOptions {
+  /** A start the user asked for failed: the caller shows it in place (the Models row opens) instead of a toast. */
+  onStartFailed?: (name: string) => void;
+}
+
+export function toggleRunning(model: ModelInfo, options: ToggleOptions = {}): void {
+  if (!modelActions.allow(model.name, model.state)) return;
+  const { name } = model;
+  const action = actionFor(model.state);
+  clearToast(`model:${name}`);
+  if (action === 'start') {
     // Resolves when the engine is ready; the row follows the model's events meanwhile.
-    manager.startModel(model.name).catch((err: unknown) => showToast(`${model.name} did not start: ${errorText(err)}`, 'error'));
-  } else if (model.state === 'ready' || model.state === 'starting') {
-    manager.stopModel(model.name).catch((err: unknown) => showToast(`Couldn't stop ${model.name}: ${errorText(err)}`, 'error'));
+    manager.startModel(name).catch((err: unknown) => {
+      const { code } = reviveError(err);
+      if (code === 'model_start_cancelled') return; // asked for (Stop, Stop all, Hold)
+      if (code === 'model_start_failed' && options.onStartFailed) return options.onStartFailed(name);
+      showToast(`${name} did not start: ${errorText(err)}`, 'error', { key: `model:${name}` });
+    });
+  } else if (action === 'cancel' || action === 'stop') {
+    manager.stopModel(name).catch((err: unknown) => showToast(`Couldn't stop ${name}: ${errorText(err)}`, 'error', { key: `model:${name}` }));
   }
+}
+
+export function stopAll(): void {
+  clearToast('stop-all');
+  manager.stopAll().catch((err: unknown) => showToast(`Couldn't stop every model: ${errorText(err)}`, 'error', { key: 'stop-all' }));
 }

@@ -5,6 +5,7 @@ import type { DevicesSnapshot, LogLine, ModelInfo } from '../../src-shared/contr
 import { MAX_LOG_TAIL } from '../../src-shared/contract.js';
 import { useStore } from '../lib/store.js';
 import { recordDevices, seedDeviceHistory } from '../pages/devices/history.js';
+import { modelActions } from './actions.js';
 import { eventsConnected, manager } from './manager.js';
 
 export const queryKeys = {
@@ -26,7 +27,13 @@ export function useHealth() {
 export function useModels() {
   const live = useStore(eventsConnected);
   // Events patch the list; the slow refetch picks up what events don't carry (VRAM held).
-  return useQuery({ queryKey: queryKeys.models, queryFn: () => manager.listModels(), refetchInterval: live ? 15_000 : 3_000 });
+  return useQuery({ queryKey: queryKeys.models, queryFn: fetchModels, refetchInterval: live ? 15_000 : 3_000 });
+}
+
+async function fetchModels(): Promise<ModelInfo[]> {
+  const list = await manager.listModels();
+  for (const model of list) modelActions.note(model.name, model.state);
+  return list;
 }
 
 let lastDevicesEventAt = 0;
@@ -109,6 +116,7 @@ export function useModelLogs(model: string | null) {
 
 /** Replaces one model in the cached list (or adds it), keeping the configured order. */
 export function patchModel(client: QueryClient, model: ModelInfo): void {
+  modelActions.note(model.name, model.state);
   client.setQueryData<ModelInfo[]>(queryKeys.models, (list) => {
     if (!list) return list;
     const i = list.findIndex((m) => m.name === model.name);

@@ -26,20 +26,24 @@ export function formatWatts(w: number | null | undefined): string {
   return w === null || w === undefined ? DASH : `${Math.round(w)} W`;
 }
 
-/** Whole seconds while short, then minutes: for counters that tick ("Starting 12 s"). */
+/**
+ * For counters that tick ("Starting 12 s", then "Starting 1:05"): seconds while short, then a clock,
+ * which stays narrow enough for the state column of the Models table.
+ */
 export function formatElapsed(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   if (s < 60) return `${s} s`;
+  const two = (n: number) => String(n).padStart(2, '0');
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} m ${s % 60} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} m`;
+  if (m < 60) return `${m}:${two(s % 60)}`;
+  return `${Math.floor(m / 60)}:${two(m % 60)}:${two(s % 60)}`;
 }
 
-/** Time left, rounded up to what matters: "45 s", "12 m", "2 h 5 m". */
+/** Time left, rounded to what matters: "45 s", "90 s", "12 m", "2 h 5 m" (seconds under 2 minutes: "2 m" for 90 s misleads). */
 export function formatRemaining(ms: number): string {
   if (ms <= 0) return 'now';
   const s = Math.ceil(ms / 1000);
-  if (s < 60) return `${s} s`;
+  if (s < 120) return `${s} s`;
   const m = Math.round(s / 60);
   if (m < 60) return `${m} m`;
   return `${Math.floor(m / 60)} h${m % 60 ? ` ${m % 60} m` : ''}`;

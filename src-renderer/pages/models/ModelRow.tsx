@@ -1,4 +1,5 @@
 import type { Ref } from 'react';
+import { actionFor } from '../../../src-shared/action-guard.js';
 import type { ModelInfo } from '../../../src-shared/contract.js';
 import { StateBadge } from '../../app/common.js';
 import { ChevronIcon } from '../../app/icons.js';
@@ -18,19 +19,25 @@ interface ModelRowProps {
   onFocus: () => void;
   onToggleDetails: () => void;
   onToggleRunning: () => void;
+  /** The node doesn't answer: what the row shows may be stale, and its action can't work. */
+  offline: boolean;
   columns: number;
 }
 
-export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, onToggleDetails, onToggleRunning, columns }: ModelRowProps) {
+const ACTION_LABEL = { start: 'Start', cancel: 'Cancel start', stop: 'Stop' } as const;
+
+export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, onToggleDetails, onToggleRunning, offline, columns }: ModelRowProps) {
   const detailsId = `model-details-${model.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   const idle = model.idleStopAt ? `stops in ${formatRemaining(Date.parse(model.idleStopAt) - now)}` : DASH;
-  const canStart = model.state === 'stopped' || model.state === 'failed';
+  // Stopping has nothing to do: its button stays, greyed, so the column keeps its shape.
+  const action = actionFor(model.state) ?? 'stop';
+  const reason = model.state === 'failed' ? (model.lastError?.message ?? null) : null;
   return (
     <>
       <tr
         ref={rowRef}
         tabIndex={tabIndex}
-        className={`model-row state-${model.state}${open ? ' is-open' : ''}`}
+        className={`model-row state-${model.state}${open ? ' is-open' : ''}${reason ? ' has-reason' : ''}`}
         data-model={model.name}
         aria-expanded={open}
         aria-controls={detailsId}
@@ -44,20 +51,27 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
           <StateBadge state={model.state} startedAt={model.startedAt} now={now} />
         </td>
         <td className="col-name">
-          <span className="disclosure">
-            <ChevronIcon open={open} />
-          </span>
-          <span className="model-name">{model.name}</span>
-          {model.aliases.map((alias) => (
-            <span key={alias} className="chip" title="alias">
-              {alias}
+          <div className="name-cell">
+            <span className="disclosure">
+              <ChevronIcon open={open} />
             </span>
-          ))}
+            {/* Aliases that don't fit wrap under the name, not under the chevron. */}
+            <span className="name-line">
+              <span className="model-name">{model.name}</span>
+              {model.aliases.map((alias) => (
+                <span key={alias} className="chip" title="alias">
+                  {alias}
+                </span>
+              ))}
+            </span>
+          </div>
         </td>
         <td className="col-mode">{model.mode}</td>
         <td className="num col-port mono">{model.port}</td>
-        <td className="col-profile">{model.profile ?? <span className="muted">{DASH}</span>}</td>
-        <td className="num col-vram" title={vram && vram.basis !== 'measured' ? UNSPLIT_HINT : undefined}>
+        <td className="col-profile" title={model.profile ?? undefined}>
+          {model.profile ?? <span className="muted">{DASH}</span>}
+        </td>
+        <td className="num col-vram" title={vram && vram.basis !== 'measured' ? `${formatHeld(vram)}. ${UNSPLIT_HINT}` : undefined}>
           {model.pid === null || !vram ? DASH : vram.basis === 'unknown' ? <span className="muted">{formatHeld(vram)}</span> : formatHeld(vram)}
         </td>
         <td className="num col-inflight">{model.state === 'ready' || model.inFlight > 0 ? model.inFlight : DASH}</td>
@@ -65,15 +79,27 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
         <td className="col-action">
           <button
             type="button"
-            className={canStart ? 'button button-primary' : 'button'}
-            disabled={model.state === 'stopping'}
+            className={action === 'start' ? 'button button-primary' : 'button'}
+            disabled={model.state === 'stopping' || offline}
             onClick={onToggleRunning}
-            aria-label={`${canStart ? 'Start' : 'Stop'} ${model.name}`}
+            aria-label={`${ACTION_LABEL[action]} ${model.name}`}
+            data-action={action}
           >
-            {canStart ? 'Start' : 'Stop'}
+            {ACTION_LABEL[action]}
           </button>
         </td>
       </tr>
+      {reason && (
+        // Why it failed, once, in one line under the row (the whole text on hover; details add the log lines).
+        <tr className="reason-row" onClick={onToggleDetails}>
+          <td />
+          <td colSpan={columns - 1}>
+            <span className="failure-reason" title={reason}>
+              {reason}
+            </span>
+          </td>
+        </tr>
+      )}
       {open && (
         <tr className="details-row" id={detailsId}>
           <td colSpan={columns}>
@@ -87,20 +113,25 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
 
 function ModelDetails({ model }: { model: ModelInfo }) {
   const error = model.lastError;
+  const failed = model.state === 'failed';
+  // PID, start and ready times belong to an engine that runs; a failed start may never have launched one.
+  const running = model.state === 'starting' || model.state === 'ready' || model.state === 'stopping';
   return (
     <div className="model-details">
       {error && (
         <section className="failure" aria-label="Why it failed">
-          <p className="failure-reason">
-            <strong>{model.state === 'failed' ? 'Failed: ' : 'Last failure: '}</strong>
-            {error.message}
-          </p>
+          {/* A failed row says why in its own line; only an earlier failure is told here. */}
+          {!failed && (
+            <p className="failure-reason-full">
+              <strong>Last failure: </strong>
+              {error.message}
+            </p>
+          )}
           <p className="muted small">
-            {error.exitCode !== null && <>Exit code {error.exitCode} · </>}
-            {error.signal && <>Signal {error.signal} · </>}
-            {formatDateTime(error.at)}
+            {failed ? 'Failed ' : ''}
+            {formatDateTime(error.at)} · {error.logTail.length > 0 ? "the engine's last lines:" : 'no output from the engine'}
           </p>
-          {error.logTail.length > 0 ? (
+          {error.logTail.length > 0 && (
             <pre className="log-tail mono">
               {error.logTail.map((line, i) => (
                 <div key={i}>
@@ -108,8 +139,6 @@ function ModelDetails({ model }: { model: ModelInfo }) {
                 </div>
               ))}
             </pre>
-          ) : (
-            <p className="muted small">The engine wrote nothing before it failed.</p>
           )}
           <div className="failure-actions">
             <button type="button" className="button" onClick={() => navigate('logs', model.name)}>
@@ -127,21 +156,25 @@ function ModelDetails({ model }: { model: ModelInfo }) {
           <dt>In flight</dt>
           <dd className="num">{model.inFlight}</dd>
         </div>
-        <div>
-          <dt>PID</dt>
-          <dd className="mono">{model.pid ?? DASH}</dd>
-        </div>
+        {running && (
+          <>
+            <div>
+              <dt>PID</dt>
+              <dd className="mono">{model.pid ?? DASH}</dd>
+            </div>
+            <div>
+              <dt>Started</dt>
+              <dd>{formatDateTime(model.startedAt)}</dd>
+            </div>
+            <div>
+              <dt>Ready</dt>
+              <dd>{formatDateTime(model.readyAt)}</dd>
+            </div>
+          </>
+        )}
         <div>
           <dt>Profile</dt>
           <dd>{model.profile ?? DASH}</dd>
-        </div>
-        <div>
-          <dt>Started</dt>
-          <dd>{formatDateTime(model.startedAt)}</dd>
-        </div>
-        <div>
-          <dt>Ready</dt>
-          <dd>{formatDateTime(model.readyAt)}</dd>
         </div>
         <div>
           <dt>Last request</dt>

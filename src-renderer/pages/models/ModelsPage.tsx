@@ -4,32 +4,42 @@ import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { ModelInfo } from '../../../src-shared/contract.js';
 import { EmptyState, ErrorNotice, PageHeader, Skeleton } from '../../app/common.js';
 import { toggleRunning } from '../../api/actions.js';
+import { nodeReachable } from '../../api/manager.js';
 import { useDevices, useModels } from '../../api/queries.js';
 import { useNow } from '../../lib/clock.js';
+import { createStore, useStore } from '../../lib/store.js';
 import { declaredFrom, heldByModel, type Held } from '../../lib/held-memory.js';
 import { hrefFor } from '../../lib/router.js';
 import { errorText } from '../../lib/toasts.js';
 import { ModelRow } from './ModelRow.js';
+import { StopAll } from './StopAll.js';
 
 const COLUMNS = 9;
+
+/**
+ * Rows whose details are open, kept across page visits. Only the user opens one, or a start they
+ * asked for that failed: failures they didn't cause stay one line in their row.
+ */
+const openRows = createStore<ReadonlySet<string>>(new Set());
+const setOpen = (name: string, on: boolean) => openRows.set((s) => withToggled(s, name, on));
+const startFailedHere = { onStartFailed: (name: string) => setOpen(name, true) };
 
 export function ModelsPage() {
   const models = useModels();
   const devices = useDevices();
   const now = useNow();
   const [focused, setFocused] = useState(0);
-  const [opened, setOpened] = useState<ReadonlySet<string>>(new Set());
-  const [closedFailures, setClosedFailures] = useState<ReadonlySet<string>>(new Set());
+  const opened = useStore(openRows);
+  const reachable = useStore(nodeReachable);
   const rows = useRef<(HTMLTableRowElement | null)[]>([]);
   // The latest device reading is fresher than the model list; the list's figure fills in without one.
   const vramByModel = useMemo(() => heldByModel(devices.data, declaredFrom(models.data)), [devices.data, models.data]);
 
   const list = models.data ?? [];
-  const isOpen = (m: ModelInfo) => opened.has(m.name) || (m.state === 'failed' && !closedFailures.has(m.name));
-  const toggleDetails = (m: ModelInfo) => {
-    const open = isOpen(m);
-    setOpened((s) => withToggled(s, m.name, !open));
-    if (m.state === 'failed') setClosedFailures((s) => withToggled(s, m.name, open));
+  const isOpen = (m: ModelInfo) => opened.has(m.name);
+  const toggleDetails = (m: ModelInfo) => setOpen(m.name, !isOpen(m));
+  const toggle = (m: ModelInfo) => {
+    if (reachable) toggleRunning(m, startFailedHere);
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLTableSectionElement>) => {
@@ -52,7 +62,7 @@ export function ModelsPage() {
       toggleDetails(model);
     } else if ((e.key === 's' || e.key === 'S') && !e.ctrlKey && !e.metaKey && !e.altKey) {
       e.preventDefault();
-      toggleRunning(model);
+      toggle(model);
     }
   };
 
@@ -62,6 +72,7 @@ export function ModelsPage() {
         <span className="hint">
           <kbd>↑</kbd> <kbd>↓</kbd> move · <kbd>Enter</kbd> details · <kbd>S</kbd> start/stop
         </span>
+        <StopAll models={list} disabled={!reachable} />
       </PageHeader>
       {models.isError && !models.data ? (
         <ErrorNotice title="Couldn't load the models" message={`${errorText(models.error)} The list will appear once LLM Manager answers.`} retry={() => void models.refetch()} />
@@ -73,6 +84,7 @@ export function ModelsPage() {
         </EmptyState>
       ) : (
         <div className="table-wrap">
+          {/* table-layout: fixed (pages.css): nothing moves when a state, a countdown or a label changes. */}
           <table className="table models-table">
             <thead>
               <tr>
@@ -116,7 +128,8 @@ export function ModelsPage() {
                     }}
                     onFocus={() => setFocused(i)}
                     onToggleDetails={() => toggleDetails(model)}
-                    onToggleRunning={() => toggleRunning(model)}
+                    onToggleRunning={() => toggle(model)}
+                    offline={!reachable}
                     columns={COLUMNS}
                   />
                 ))}
