@@ -7,8 +7,16 @@ import { reviveError } from '../../src-shared/serialized-error.js';
 import { clearToast, errorText, showToast } from '../lib/toasts.js';
 import { manager } from './manager.js';
 
-/** Sees every model state the window shows (queries.ts notes them), and every click on an action. */
+/** Sees every model state the window shows (through noteModel), and every click on an action. */
 export const modelActions = new ActionGuard();
+
+/** Every model state the window shows passes here (queries.ts: list reads and events). */
+export function noteModel(model: Pick<ModelInfo, 'name' | 'state'>): void {
+  modelActions.note(model.name, model.state);
+  // A toast about a start or a stop that didn't happen goes once the model did it after all.
+  if (model.state === 'starting' || model.state === 'ready') clearToast(`start:${model.name}`);
+  if (model.state === 'stopping' || model.state === 'stopped') clearToast(`stop:${model.name}`);
+}
 
 export interface ToggleOptions {
   /** A start the user asked for failed: the caller shows it in place (the Models row opens) instead of a toast. */
@@ -19,17 +27,18 @@ export function toggleRunning(model: ModelInfo, options: ToggleOptions = {}): vo
   if (!modelActions.allow(model.name, model.state)) return;
   const { name } = model;
   const action = actionFor(model.state);
-  clearToast(`model:${name}`);
+  clearToast(`start:${name}`);
+  clearToast(`stop:${name}`);
   if (action === 'start') {
     // Resolves when the engine is ready; the row follows the model's events meanwhile.
     manager.startModel(name).catch((err: unknown) => {
       const { code } = reviveError(err);
       if (code === 'model_start_cancelled') return; // asked for (Stop, Stop all, Hold)
       if (code === 'model_start_failed' && options.onStartFailed) return options.onStartFailed(name);
-      showToast(`${name} did not start: ${errorText(err)}`, 'error', { key: `model:${name}` });
+      showToast(`${name} did not start: ${errorText(err)}`, 'error', { key: `start:${name}` });
     });
   } else if (action === 'cancel' || action === 'stop') {
-    manager.stopModel(name).catch((err: unknown) => showToast(`Couldn't stop ${name}: ${errorText(err)}`, 'error', { key: `model:${name}` }));
+    manager.stopModel(name).catch((err: unknown) => showToast(`Couldn't stop ${name}: ${errorText(err)}`, 'error', { key: `stop:${name}` }));
   }
 }
 

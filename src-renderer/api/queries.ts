@@ -5,7 +5,7 @@ import type { DevicesSnapshot, LogLine, ModelInfo } from '../../src-shared/contr
 import { MAX_LOG_TAIL } from '../../src-shared/contract.js';
 import { useStore } from '../lib/store.js';
 import { recordDevices, seedDeviceHistory } from '../pages/devices/history.js';
-import { modelActions } from './actions.js';
+import { noteModel } from './actions.js';
 import { eventsConnected, manager } from './manager.js';
 
 export const queryKeys = {
@@ -32,7 +32,7 @@ export function useModels() {
 
 async function fetchModels(): Promise<ModelInfo[]> {
   const list = await manager.listModels();
-  for (const model of list) modelActions.note(model.name, model.state);
+  for (const model of list) noteModel(model);
   return list;
 }
 
@@ -116,7 +116,7 @@ export function useModelLogs(model: string | null) {
 
 /** Replaces one model in the cached list (or adds it), keeping the configured order. */
 export function patchModel(client: QueryClient, model: ModelInfo): void {
-  modelActions.note(model.name, model.state);
+  noteModel(model);
   client.setQueryData<ModelInfo[]>(queryKeys.models, (list) => {
     if (!list) return list;
     const i = list.findIndex((m) => m.name === model.name);
