@@ -30,6 +30,7 @@ import { createGpuChooser } from './scheduler/gpu-chooser.js';
 import type { ProfileChooser } from './scheduler/profile.js';
 import { appRoot, appVersion } from './version.js';
 import { startIdleGc } from './idle-gc.js';
+import { nodeHealth } from './health.js';
 import { join } from 'node:path';
 
 /**
@@ -213,6 +214,8 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
 
   const host = options.host ?? config.program.host;
   const port = options.port ?? config.program.port;
+  const startedAt = Date.now();
+  const version = appVersion();
   const devices =
     options.devices ??
     (async (): Promise<DevicesSnapshot> => ({ ...(await monitor.read(pollMs)).snapshot, monitoringDisabled: current().program.disableGpuMonitoring }));
@@ -220,7 +223,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     registry,
     events,
     version: appVersion(),
-    startedAt: Date.now(),
+    startedAt,
     endpoint: () => `${url}/v1`,
     configPath: options.configPath,
     config: service,
@@ -231,6 +234,8 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     enrich: enrichModel,
   });
   const localKey = randomBytes(24).toString('base64url');
+  // Set when close() begins: /health answers 503 from then on.
+  let stopping = false;
   const refusals = new RefusalLog({ log: (line) => logger.info(line) });
   const server = createRouterServer({
     api,
@@ -240,6 +245,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     guard: new RequestGuard({ program: () => current().program, boundHost: host, localKey, onKeyRefused: (code, peer) => refusals.refused(code, peer) }),
     limits: () => current().program,
     held: () => heldSince !== null,
+    health: () => nodeHealth({ version, startedAt, registry, stopping: () => stopping, configInvalid: () => service.diskInvalid }),
     metrics: async () => {
       // A fresh reading when none is (a scrape every 15 s or so costs one nvidia-smi run).
       const state = await monitor.read(pollMs).catch(() => null);
@@ -288,6 +294,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     localKey,
     close() {
       closing ??= (async () => {
+        stopping = true;
         monitor.close();
         idleGc.stop();
         refusals.close();

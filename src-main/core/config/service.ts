@@ -50,6 +50,11 @@ export class ConfigService {
     return this.current;
   }
 
+  /** The file on disk is invalid or empty now (the last good config keeps running). */
+  get diskInvalid(): boolean {
+    return this.diskIssues.length > 0;
+  }
+
   document(): ConfigDocument {
     let text = this.text;
     try {

@@ -28,6 +28,8 @@ export interface RouterOptions {
   held?: () => boolean;
   /** GET /metrics (Prometheus text), behind the same door as /api. */
   metrics?: () => Promise<string>;
+  /** GET /health and /healthz: for probes, without an API key (see core/health.ts). */
+  health?: () => { status: number; body: unknown };
 }
 
 export type ServerLimits = Pick<ProgramConfig, 'maxQueuedRequests' | 'headerTimeoutMs' | 'requestTimeoutMs' | 'bodyTimeoutMs'>;
@@ -73,9 +75,18 @@ export function createRouterServer(options: RouterOptions): Server {
         );
         return;
       }
+      // Like the web UI: Host checked (DNS rebinding), no key (a container's probe has none).
       if (guard && !guard.admit(req, res, 'web')) return;
+      if ((pathname === '/health' || pathname === '/healthz') && options.health) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, new ApiError(405, 'method_not_allowed', `use GET for ${pathname}`));
+        const { status, body } = options.health();
+        const text = JSON.stringify(body);
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : text);
+        return;
+      }
       if (webUi && (req.method === 'GET' || req.method === 'HEAD')) return webUi(req, res);
-      sendError(res, new ApiError(404, 'unknown_url', `unknown path ${pathname}; the OpenAI-compatible API is under /v1 and the management API under /api`));
+      sendError(res, unknownPath(pathname));
     },
   );
   applyServerTimeouts(server, limits?.() ?? { headerTimeoutMs: 30_000, requestTimeoutMs: 0 });
@@ -103,6 +114,23 @@ export function applyServerTimeouts(server: Server, limits: Pick<ServerLimits, '
   server.headersTimeout = limits.requestTimeoutMs > 0 ? Math.min(limits.headerTimeoutMs, limits.requestTimeoutMs) : limits.headerTimeoutMs;
 }
 
+function unknownPath(pathname: string): ApiError {
+  return new ApiError(404, 'unknown_url', `unknown path ${pathname}; the OpenAI-compatible API is under /v1 and the management API under /api (GET /api/openapi.json describes both)`);
+}
+
+/**
+ * Whether a request is a browser loading one of the window's pages: a GET/HEAD that accepts HTML,
+ * for a path that names no file (no extension) outside the APIs. Anything else the static files
+ * don't have (a script's typo, a probe, a missing asset) is a JSON 404, never the page with 200.
+ */
+export function isUiNavigation(method: string | undefined, accept: string | undefined, pathname: string): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  if (accept === undefined || !/(^|[\s,])text\/html($|[\s,;])/i.test(accept)) return false;
+  if (/^\/(v1|api|metrics|health|healthz)(\/|$)/.test(pathname)) return false;
+  const last = pathname.slice(pathname.lastIndexOf('/') + 1);
+  return !last.includes('.');
+}
+
 function createWebUiApp(dir: string): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -112,7 +140,10 @@ function createWebUiApp(dir: string): express.Express {
     next();
   });
   app.use(express.static(dir, { index: 'index.html', maxAge: '1h', setHeaders: (res, file) => file.endsWith('index.html') && res.setHeader('cache-control', 'no-cache') }));
-  // Client-side routes (/models, /logs …) all load the one page.
-  app.use((_req, res) => res.sendFile(join(dir, 'index.html'), { headers: { 'cache-control': 'no-cache' } }));
+  // A browser opening one of the window's pages (/models, a bookmark) gets the one page.
+  app.use((req, res) => {
+    if (isUiNavigation(req.method, req.headers.accept, req.path)) return res.sendFile(join(dir, 'index.html'), { headers: { 'cache-control': 'no-cache' } });
+    sendError(res, unknownPath(req.path));
+  });
   return app;
 }

@@ -1,0 +1,241 @@
+// zod schemas of what the HTTP API takes and answers: /api (the ManagerApi, one entry per route of
+// `managerRoutes`), /v1 and /health. The routes validate their input with them, the OpenAPI
+// document (GET /api/openapi.json) is generated from them, and the tests check every answer
+// against them, so the three can't drift apart. Result schemas are strict: a field the API adds
+// without adding it here fails the route test.
+import { z } from 'zod';
+import type { ManagerApi, ManagerCallName } from './contract.js';
+import { managerRoutes, MAX_LOG_TAIL } from './contract.js';
+import { MODEL_MODES } from './config.js';
+
+const isoTime = z.string().describe('ISO 8601 time');
+
+const components = new Map<string, z.ZodType>();
+/** A named schema: the OpenAPI document lists it under components.schemas and refers to it by name. */
+function component<T extends z.ZodType>(id: string, schema: T, description?: string): T {
+  const named = description === undefined ? schema : schema.describe(description);
+  components.set(id, named);
+  return named;
+}
+
+/** The named schemas, by name. */
+export function apiComponents(): ReadonlyMap<string, z.ZodType> {
+  return components;
+}
+
+// ---- errors ----------------------------------------------------------------------------------
+
+export const errorBodySchema = component(
+  'Error',
+  z.strictObject({
+    error: z.strictObject({
+      message: z.string(),
+      type: z.enum(['invalid_request_error', 'authentication_error', 'permission_error', 'not_found_error', 'rate_limit_error', 'server_error', 'service_unavailable', 'upstream_error']),
+      code: z.string(),
+      param: z.string().nullable().optional(),
+    }),
+  }),
+  'Every error, OpenAI-shaped.',
+);
+
+// ---- models ----------------------------------------------------------------------------------
+
+export const modelStateSchema = component('ModelState', z.enum(['stopped', 'starting', 'ready', 'stopping', 'failed']));
+
+export const modelErrorSchema = component('ModelError', z.strictObject({
+  message: z.string(),
+  exitCode: z.int().nullable().describe('exit code of the engine process, when it exited'),
+  signal: z.string().nullable(),
+  logTail: z.array(z.string()).describe('the last log lines before the failure'),
+  at: isoTime,
+}));
+
+export const modelInfoSchema = component('ModelInfo', z.strictObject({
+  name: z.string(),
+  aliases: z.array(z.string()),
+  mode: z.enum(MODEL_MODES),
+  port: z.int(),
+  state: modelStateSchema,
+  autoStart: z.boolean(),
+  pid: z.int().nullable(),
+  profile: z.string().nullable().describe('the launch profile in use (or last used)'),
+  skippedProfiles: z.array(z.strictObject({ profile: z.string(), reason: z.string() })).describe('profiles passed over at the last start, and why'),
+  startedAt: isoTime.nullable(),
+  readyAt: isoTime.nullable(),
+  lastUsed: isoTime.nullable(),
+  inFlight: z.int(),
+  idleStopAt: isoTime.nullable().describe('when the idle timer will stop the engine; null when it will not'),
+  aliveTimeMs: z.number(),
+  lastError: modelErrorSchema.nullable(),
+  vramMb: z.number().nullable().describe('GPU memory held by the engine (MB), when GPUs report it per process'),
+  declaredMemoryMb: z.record(z.string(), z.number()).nullable().optional().describe("what the running profile declared in memory_mb, per device id it was placed on"),
+}));
+
+export const logLineSchema = component('LogLine', z.strictObject({
+  seq: z.int().describe('increases by one per line of a model'),
+  ts: z.number().describe('epoch milliseconds'),
+  stream: z.enum(['stdout', 'stderr', 'system']),
+  text: z.string(),
+}));
+
+export const logLocationSchema = component('LogLocation', z.strictObject({ path: z.string(), opened: z.boolean().describe("false where the node can't open folders for the caller (headless, a browser)") }));
+
+// ---- health ----------------------------------------------------------------------------------
+
+export const healthInfoSchema = component('HealthInfo', z.strictObject({
+  status: z.literal('ok'),
+  version: z.string(),
+  uptimeS: z.number(),
+  endpoint: z.string(),
+  configPath: z.string(),
+  models: z.strictObject({ total: z.int(), running: z.int(), starting: z.int(), failed: z.int() }),
+  heldSince: isoTime.nullable().describe('since when models are held off; null when they are not'),
+}), 'The management view of the node (behind the API key).');
+
+/**
+ * GET /health: for probes (a container's HEALTHCHECK, a load balancer), answered without an API
+ * key, so it says only what any caller may know: no config path, model names or endpoint.
+ */
+export const nodeHealthSchema = component('NodeHealth', z.strictObject({
+  status: z.enum(['ok', 'degraded', 'stopping']).describe('ok and degraded answer 200 (degraded: the config file on disk is invalid; the last good config runs); stopping answers 503'),
+  version: z.string(),
+  uptimeS: z.number(),
+  models: z.strictObject({ ready: z.int(), total: z.int() }),
+}));
+export type NodeHealth = z.infer<typeof nodeHealthSchema>;
+
+// ---- devices ---------------------------------------------------------------------------------
+
+const deviceMemorySchema = z.strictObject({ totalMb: z.number(), usedMb: z.number(), freeMb: z.number() });
+
+export const deviceReadingSchema = component('DeviceReading', z.strictObject({
+  id: z.string().describe('"gpu0", "cpu", "ram", "plugin:<name>:<n>"'),
+  kind: z.enum(['gpu', 'cpu', 'ram']),
+  vendor: z.string(),
+  index: z.int().nullable(),
+  uuid: z.string().nullable().optional(),
+  name: z.string(),
+  online: z.boolean(),
+  offlineReason: z.string().nullable(),
+  memory: deviceMemorySchema.nullable(),
+  utilizationPct: z.number().nullable(),
+  temperatureC: z.number().nullable(),
+  powerW: z.number().nullable(),
+  holders: z.array(z.strictObject({ model: z.string().nullable(), pid: z.int(), usedMb: z.number().nullable() })),
+}));
+
+export const devicesSnapshotSchema = component('DevicesSnapshot', z.strictObject({ at: isoTime, monitoringDisabled: z.boolean(), devices: z.array(deviceReadingSchema) }));
+
+export const devicesHistorySchema = component('DevicesHistory', z.strictObject({
+  at: z.array(z.number()).describe('epoch ms of each reading, oldest first'),
+  devices: z.array(z.strictObject({ id: z.string(), memUsedMb: z.array(z.number().nullable()), utilPct: z.array(z.number().nullable()) })),
+}));
+
+// ---- config ----------------------------------------------------------------------------------
+
+export const configIssueSchema = component('ConfigIssue', z.strictObject({
+  severity: z.enum(['error', 'warning']),
+  path: z.string().describe('dotted key path, e.g. Local-Models.qwen.port'),
+  message: z.string(),
+  line: z.int(),
+  col: z.int(),
+  from: z.int(),
+  to: z.int(),
+  limit: z.enum(['size', 'depth', 'aliases', 'time']).optional(),
+}));
+
+export const configDocumentSchema = component('ConfigDocument', z.strictObject({ path: z.string(), text: z.string(), issues: z.array(configIssueSchema) }));
+
+export const saveConfigBodySchema = component('SaveConfigRequest', z.strictObject({
+  text: z.string({ error: 'send the config as {"text": "..."}' }),
+  confirm_remove_all: z.boolean({ error: 'confirm_remove_all must be true or false' }).optional().describe('save even though the text removes every model'),
+}));
+
+export const configSaveResultSchema = component('ConfigSaveResult', z.strictObject({
+  ok: z.boolean(),
+  issues: z.array(configIssueSchema),
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+  changed: z.array(z.string()),
+  message: z.string(),
+  needsConfirmation: z.strictObject({ removeAll: z.array(z.string()) }).optional(),
+}));
+
+export const configBackupSchema = component('ConfigBackup', z.strictObject({ id: z.string(), savedAt: isoTime, sizeBytes: z.int(), models: z.int().nullable() }));
+
+export const configBackupTextSchema = component('ConfigBackupText', z.strictObject({ id: z.string(), savedAt: isoTime, text: z.string() }));
+
+// ---- the management routes -------------------------------------------------------------------
+
+export const tailQuerySchema = z
+  .string()
+  .regex(/^\d+$/, `tail must be a whole number 0-${MAX_LOG_TAIL}`)
+  .describe(`how many of the last lines (at most ${MAX_LOG_TAIL}; default 200)`);
+
+export interface ManagerRouteSchemas<K extends ManagerCallName> {
+  summary: string;
+  /** The JSON body a POST takes (only saveConfig has one). */
+  body?: z.ZodType;
+  /** The 200 answer: what ManagerApi[K] resolves with. */
+  result: z.ZodType<Awaited<ReturnType<ManagerApi[K]>>>;
+  /** Error statuses the route answers besides 400 (bad input) and 401/403 (the door). */
+  errors?: readonly number[];
+}
+
+/** One entry per ManagerApi call: a method without schemas is a compile error. */
+export const managerSchemas: { [K in ManagerCallName]: ManagerRouteSchemas<K> } = {
+  health: { summary: 'Node health and model counts', result: healthInfoSchema },
+  listModels: { summary: 'Every model', result: z.array(modelInfoSchema) },
+  modelInfo: { summary: 'One model (by name or alias)', result: modelInfoSchema, errors: [404] },
+  startModel: { summary: 'Start a model and wait until it is ready (for a running model: restart its idle countdown)', result: modelInfoSchema, errors: [404, 503] },
+  stopModel: { summary: 'Stop a model (its whole process tree)', result: modelInfoSchema, errors: [404] },
+  stopAll: { summary: 'Stop every model', result: z.array(modelInfoSchema) },
+  modelLogs: { summary: "The last lines of a model's engine log", result: z.array(logLineSchema), errors: [404] },
+  openLogFolder: { summary: "The model's log file (the desktop app also opens its folder)", result: logLocationSchema, errors: [404, 409] },
+  holdModels: { summary: 'Hold models off: stop every engine, start none on request until released', result: healthInfoSchema },
+  releaseModels: { summary: 'Release held models', result: healthInfoSchema },
+  getDevices: { summary: 'CPU, RAM and GPU readings', result: devicesSnapshotSchema },
+  getDeviceHistory: { summary: 'The last 10 minutes of device readings', result: devicesHistorySchema },
+  getConfig: { summary: "The config file's text, path and problems", result: configDocumentSchema },
+  saveConfig: { summary: 'Validate, save and apply a config text (nothing is written when it is invalid)', body: saveConfigBodySchema, result: configSaveResultSchema },
+  listConfigBackups: { summary: 'The last saved versions of the config, newest first', result: z.array(configBackupSchema) },
+  readConfigBackup: { summary: "One saved version's text", result: configBackupTextSchema, errors: [404, 413] },
+};
+
+/** The routes in managerRoutes order, with their schemas, for the OpenAPI document and its test. */
+export function managerOperations() {
+  return (Object.keys(managerRoutes) as ManagerCallName[]).map((name) => ({ name, ...managerRoutes[name], ...managerSchemas[name] }));
+}
+
+// ---- /v1 -------------------------------------------------------------------------------------
+
+/** The longest model name a request may give. */
+export const MAX_MODEL_NAME = 256;
+
+/**
+ * What the router reads of a /v1 request body: a JSON object with `model` (a name or alias). Every
+ * other field is the engine's business and passes through untouched.
+ */
+export const proxiedRequestSchema = component('ProxiedRequest', z.looseObject({
+  model: z
+    .string({ error: '"model" must be a non-empty string' })
+    .refine((m) => m.trim() !== '', '"model" must be a non-empty string')
+    .refine((m) => m.length <= MAX_MODEL_NAME, `"model" is longer than ${MAX_MODEL_NAME} characters`)
+    .describe('a model name or alias (GET /v1/models lists them)'),
+  stream: z.boolean().optional().describe('stream the answer as Server-Sent Events, passed through chunk by chunk'),
+}));
+
+export const modelEntrySchema = component('ModelEntry', z.strictObject({
+  id: z.string(),
+  object: z.literal('model'),
+  owned_by: z.string(),
+  created: z.int(),
+  mode: z.enum(MODEL_MODES),
+  state: modelStateSchema,
+  port: z.int(),
+  aliases: z.array(z.string()).optional().describe('on a model'),
+  parent: z.string().optional().describe('on an alias: the model it names'),
+  root: z.string().optional(),
+}));
+
+export const modelListSchema = component('ModelList', z.strictObject({ object: z.literal('list'), data: z.array(modelEntrySchema) }));
