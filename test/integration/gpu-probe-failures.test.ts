@@ -20,8 +20,11 @@ afterEach(async () => {
   await closeGpuNodes();
 });
 
-// Generous: under a loaded test run, starting the fake (a node script) alone can take a second.
+// What the hanging fake is cut off after (its reason names it). The fakes that do answer get far
+// longer: under a loaded test run, starting one (a node script) can take seconds, and a fake that
+// fails must not be reported as one that hangs.
 const PROBE_TIMEOUT_MS = 2000;
+const ANSWERING_TIMEOUT_MS = 20_000;
 
 const MODELS = {
   demo: { profiles: { 'CPU-Config': { required_devices: [] } } },
@@ -40,7 +43,8 @@ async function startWithBrokenGpus(broken: FakeState | 'missing'): Promise<GpuNo
   } else {
     fake.set({ gpus: [V100], ...broken });
   }
-  return startGpuNode({ models: MODELS, deviceMonitor: { intervalMs: 100, timeoutMs: PROBE_TIMEOUT_MS } });
+  const hangs = broken !== 'missing' && broken.mode === 'hang';
+  return startGpuNode({ models: MODELS, deviceMonitor: { intervalMs: 100, timeoutMs: hangs ? PROBE_TIMEOUT_MS : ANSWERING_TIMEOUT_MS } });
 }
 
 describe.skipIf(process.platform === 'win32')('a broken nvidia-smi', () => {

@@ -122,7 +122,9 @@ describe.skipIf(process.platform !== 'linux')('making room', () => {
   it("lets a busy engine's stream finish before stopping it, then starts the model that needed its memory", async () => {
     fake.set({ gpus: [CARD] });
     const fx = await startGpuNode({ models: { long: needs(6000, ['--stream-delay-ms', '40']), other: needs(6000) }, deviceMonitor: FAST });
-    const streamRes = await postJson(`${fx.url}/v1/chat/completions`, chat('long', { stream: true, max_tokens: 30 }));
+    // 100 tokens 40 ms apart: long enough that other's request (a device reading through the fake
+    // nvidia-smi, slow on a loaded machine) comes while it still streams.
+    const streamRes = await postJson(`${fx.url}/v1/chat/completions`, chat('long', { stream: true, max_tokens: 100 }));
     expect(streamRes.status).toBe(200);
     const streamed = readSse(streamRes);
     await waitFor(async () => (await fx.info('long')).inFlight === 1, 5000, 'the stream to be in flight');
@@ -136,7 +138,7 @@ describe.skipIf(process.platform !== 'linux')('making room', () => {
     expect(stream.error).toBeUndefined();
     expect(stream.events.at(-1)!.data).toBe('[DONE]');
     const chunks = jsonChunks(stream.events);
-    expect(chunks.filter((c) => c.choices[0]?.delta.content).length).toBe(30);
+    expect(chunks.filter((c) => c.choices[0]?.delta.content).length).toBe(100);
     expect(chunks.at(-1).choices[0].finish_reason).toBe('length');
 
     const res = await otherAnswer;

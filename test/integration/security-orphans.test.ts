@@ -1,5 +1,5 @@
 // No orphans and no leaks: a node killed with SIGKILL has its engines stopped by its watchdog at
-// once; when the watchdog died too, the next start stops them (and only them); a hundred
+// once; when the watchdog died too, the next start stops them (and only them); fifty
 // start/stop cycles leave the process and fd counts flat.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -156,7 +156,9 @@ function childrenOf(pid: number): number[] {
 
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 
-describe.runIf(linux)('100 start/stop cycles', () => {
+// 50 cycles show a leak of one descriptor or process per cycle ten times over; 100 took over a
+// minute on a loaded 2-core machine.
+describe.runIf(linux)('50 start/stop cycles', () => {
   it('keep the number of child processes and open file descriptors flat', async () => {
     const fx = await startNode({ models: [{ name: 'cycler', flags: ['--load-ms', '0', '--quiet'] }], nodeOptions: { webUiDir: null } });
     const cycle = async (viaHttp: boolean) => {
@@ -170,12 +172,12 @@ describe.runIf(linux)('100 start/stop cycles', () => {
     for (let i = 0; i < 3; i++) await cycle(true); // warm up: agents, log file, lazily loaded modules
     const children = childrenOf(process.pid).length;
     const fds = openFds();
-    for (let i = 0; i < 100; i++) await cycle(i % 2 === 0);
+    for (let i = 0; i < 50; i++) await cycle(i % 2 === 0);
     // Sockets of the last request may take a moment to be closed.
     await waitFor(() => childrenOf(process.pid).length === children && openFds() <= fds + 4, 5000, 'counts to settle', 50);
     expect(childrenOf(process.pid)).toHaveLength(children);
     expect(openFds()).toBeLessThanOrEqual(fds + 4);
-    expect(await fx.spawnCount('cycler')).toBe(103);
-    expect(new Set(fx.pids()).size).toBe(103);
-  }, 60_000);
+    expect(await fx.spawnCount('cycler')).toBe(53);
+    expect(new Set(fx.pids()).size).toBe(53);
+  }, 180_000);
 });

@@ -150,6 +150,9 @@ export class DeviceMonitor {
 
   private tick(): void {
     if (this.closed || this.options.disabled()) return;
+    // A probe slower than the interval (a loaded machine) is this tick's reading: no second one
+    // queued behind it, which could run after the last watcher has gone.
+    if (this.inflight) return;
     if (this.watchers > 0 || (this.options.demand?.() ?? false)) void this.read(this.intervalMs / 2).catch(() => undefined);
   }
 
