@@ -6,9 +6,12 @@
 // modelOf() would accept. Anything else (an escape or other non-ASCII in the name, bad JSON, a
 // missing or odd model) gives undefined, and the caller asks modelOf(), which parses and names the error.
 
+import { MAX_MODEL_NAME } from '../../../src-shared/api-schemas.js';
+
+/** The longest model name a request may give (modelOf's bound too: the OpenAPI schema's). */
+export { MAX_MODEL_NAME };
+
 const MAX_DEPTH = 64;
-/** The longest model name a request may give (modelOf's bound too). */
-export const MAX_MODEL_NAME = 256;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -1,13 +1,14 @@
 // /api: the ManagerApi over HTTP, generated from the shared route table, plus its SSE streams.
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { EVENTS_PATH, LOG_STREAM_PATH, managerRoutes, MAX_LOG_TAIL, type ManagerApi, type ManagerCallName } from '../../../src-shared/contract.js';
+import type { z } from 'zod';
+import { EVENTS_PATH, LOG_STREAM_PATH, MAX_LOG_TAIL, type ManagerApi } from '../../../src-shared/contract.js';
+import { managerOperations, modelNameParamSchema, tailQuerySchema } from '../../../src-shared/api-schemas.js';
 import { ApiError } from '../../../src-shared/errors.js';
 import type { ModelRegistry } from '../models/registry.js';
 import { modelNotFound } from '../api.js';
 import { sendError } from './openai.js';
+import { OPENAPI_PATH, openApiDocument } from './openapi.js';
 import { openSse } from './sse.js';
-
-const MAX_NAME_IN_PATH = 256;
 
 export function createManagementApp(api: ManagerApi, registry: ModelRegistry): express.Express {
   const app = express();
@@ -17,16 +18,19 @@ export function createManagementApp(api: ManagerApi, registry: ModelRegistry): e
   app.use('/api/config', express.json({ limit: '2mb' }));
   // Model names arrive in the URL: bound them and refuse control characters (NUL) before any lookup.
   app.param('name', (_req, _res, next, value: unknown) => {
-    const name = String(value);
-    if (name.length > MAX_NAME_IN_PATH || /[\u0000-\u001f\u007f]/.test(name)) {
-      return next(new ApiError(400, 'invalid_model_name', `a model name in the path must be at most ${MAX_NAME_IN_PATH} characters without control characters`));
-    }
-    next();
+    const checked = modelNameParamSchema.safeParse(String(value));
+    next(checked.success ? undefined : new ApiError(400, 'invalid_model_name', checked.error.issues[0]!.message));
   });
 
-  for (const [method, spec] of Object.entries(managerRoutes) as [ManagerCallName, (typeof managerRoutes)[ManagerCallName]][]) {
+  app.get(OPENAPI_PATH, (_req, res) => {
+    res.json(openApiDocument());
+  });
+
+  // The ManagerApi's routes: inputs checked with the same schemas the OpenAPI document shows.
+  for (const spec of managerOperations()) {
+    const method = spec.name;
     const handler = async (req: Request, res: Response) => {
-      const body = req.body as { text?: unknown; confirm_remove_all?: unknown } | undefined;
+      const body = (spec.body ? validBody(spec.body, req.body) : req.body) as { text?: unknown; confirm_remove_all?: unknown } | undefined;
       const args = spec.args.map((arg) => {
         switch (arg) {
           case 'name':
@@ -98,8 +102,20 @@ export function createManagementApp(api: ManagerApi, registry: ModelRegistry): e
 function parseTail(value: unknown): number {
   if (value === undefined) return 200;
   const n = Number(value);
-  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+  if (!tailQuerySchema.safeParse(value).success || !Number.isSafeInteger(n)) {
     throw new ApiError(400, 'invalid_tail', `tail must be a whole number 0-${MAX_LOG_TAIL}`);
   }
   return Math.min(n, MAX_LOG_TAIL);
+}
+
+/** Field → the code a client has always got for it (the config editor shows these). */
+const BODY_FIELD_CODES: Record<string, string> = { text: 'invalid_config_text', confirm_remove_all: 'invalid_confirm_remove_all' };
+
+function validBody(schema: z.ZodType, body: unknown): unknown {
+  const checked = schema.safeParse(body ?? {});
+  if (checked.success) return checked.data;
+  const issue = checked.error.issues[0]!;
+  const field = issue.code === 'unrecognized_keys' ? undefined : String(issue.path[0] ?? '');
+  const message = issue.code === 'unrecognized_keys' ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} in the request body` : issue.message;
+  throw new ApiError(400, (field !== undefined && BODY_FIELD_CODES[field]) || 'invalid_request', message);
 }

@@ -6,7 +6,8 @@ import { formatDuration } from '../../../src-shared/duration.js';
 import { ApiError, errorBody } from '../../../src-shared/errors.js';
 import { modelNotFound } from '../api.js';
 import { UpstreamPools } from './upstream.js';
-import { MAX_MODEL_NAME, withModel } from './json-model.js';
+import { withModel } from './json-model.js';
+import { proxiedRequestSchema } from '../../../src-shared/api-schemas.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 
@@ -223,9 +224,10 @@ export function modelOf(body: Buffer): string {
   }
   const model = (parsed as { model?: unknown }).model;
   if (model === undefined) throw new ApiError(400, 'model_required', 'you must provide a model parameter ("model": "name or alias")');
-  if (typeof model !== 'string' || model.trim() === '') throw new ApiError(400, 'invalid_model', '"model" must be a non-empty string');
-  if (model.length > MAX_MODEL_NAME) throw new ApiError(400, 'invalid_model', `"model" is longer than ${MAX_MODEL_NAME} characters`);
-  return model;
+  // The OpenAPI document's ProxiedRequest.model: one schema for both.
+  const checked = proxiedRequestSchema.shape.model.safeParse(model);
+  if (!checked.success) throw new ApiError(400, 'invalid_model', checked.error.issues[0]!.message);
+  return checked.data;
 }
 
 export function isJsonType(contentType: string): boolean {
