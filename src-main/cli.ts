@@ -14,7 +14,8 @@ starting each model's engine on demand and stopping it when idle.
 
 Options:
   --config PATH   config file (default: $LLM_MANAGER_CONFIG, else ./config.yaml;
-                  created from config.example.yaml when missing)
+                  created from config.example.yaml when missing, in a folder
+                  that exists)
   --host HOST     listen address (default: program.host, 127.0.0.1)
   --port N        listen port (default: program.port, 8080)
   -h, --help      show this help

@@ -2,7 +2,7 @@
 // error names file:line:col and the key path. Pure: no node:* imports, so the window's editor
 // validates with exactly the rules the node loads with.
 import { z } from 'zod';
-import { isAlias, isCollection, isMap, isPair, isScalar, Lexer, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import { isCollection, isMap, isPair, isScalar, Lexer, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { parseDuration } from './duration.js';
 import { encodingName } from './encodings.js';
 
@@ -301,7 +301,9 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
 
   for (const key of Object.keys(root)) {
     if (key !== 'program' && key !== 'Local-Models') {
-      warnings.push(issue('warning', [key], `unknown key "${key}" is ignored (expected "program" or "Local-Models")`, true));
+      const near = closestKey(key, ROOT_KEYS);
+      const hint = near ? `did you mean "${near}"?` : 'expected "program" or "Local-Models"';
+      warnings.push(issue('warning', [key], near ? `unknown key "${key}" is ignored; ${hint}` : `unknown key "${key}" is ignored (${hint})`, true));
     }
   }
 
@@ -311,7 +313,7 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
     errors.push(issue('error', ['program'], `expected a mapping, got ${got(rawProgram)}`));
   } else {
     for (const key of Object.keys(rawProgram)) {
-      if (!PROGRAM_KEYS.has(key)) warnings.push(issue('warning', ['program', key], `unknown key "${key}" is ignored`, true));
+      if (!PROGRAM_KEYS.has(key)) warnings.push(issue('warning', ['program', key], unknownKey(key, PROGRAM_KEYS), true));
     }
     const parsed = programSchema.safeParse(rawProgram);
     if (parsed.success) {
@@ -390,8 +392,14 @@ function parseModel(
       const profile = parseProfile(key, value, [...base, key], issue, errors, warnings);
       if (profile) profiles.push(profile);
       else failed = true;
+    } else if (PROFILE_KEYS.has(key) || key === LEGACY_SCRIPT_KEY) {
+      warnings.push(issue('warning', [...base, key], `"${key}" is ignored here: it belongs inside a launch profile (a mapping such as "Default-Config:" under the model)`, true));
     } else {
-      warnings.push(issue('warning', [...base, key], `unknown key "${key}" is ignored (launch profiles are mappings)`, true));
+      const near = closestKey(key, MODEL_KEYS) ?? closestKey(key, PROFILE_KEYS);
+      const message = near === null ? `unknown key "${key}" is ignored (launch profiles are mappings)`
+        : MODEL_KEYS.has(near) ? `unknown key "${key}" is ignored; did you mean "${near}"?`
+        : `unknown key "${key}" is ignored; did you mean "${near}"? (it belongs inside a launch profile)`;
+      warnings.push(issue('warning', [...base, key], message, true));
     }
   }
   const parsed = modelFieldsSchema.safeParse(fields);
@@ -431,7 +439,11 @@ function parseProfile(
   warnings: ConfigIssue[],
 ): LaunchProfile | null {
   for (const key of Object.keys(raw)) {
-    if (!PROFILE_KEYS.has(key) && key !== LEGACY_SCRIPT_KEY) warnings.push(issue('warning', [...base, key], `unknown key "${key}" is ignored`, true));
+    if (PROFILE_KEYS.has(key) || key === LEGACY_SCRIPT_KEY) continue;
+    const message = MODEL_KEYS.has(key)
+      ? `"${key}" is ignored here: it is a setting of the model, not of a launch profile (move it up one level)`
+      : unknownKey(key, PROFILE_KEYS);
+    warnings.push(issue('warning', [...base, key], message, true));
   }
   // LLM-Manager before 2.1 called script_path "bat_path": such a file still starts its engines.
   const legacy = LEGACY_SCRIPT_KEY in raw;
@@ -507,6 +519,63 @@ function checkCrossModel(program: ProgramConfig, models: ModelConfig[], issue: I
       ports.set(model.port, model.name);
     }
   }
+}
+
+const ROOT_KEYS = new Set(['program', 'Local-Models']);
+
+/** `unknown key "alive_tme" is ignored; did you mean "alive_time"?` (the hint only when one key is close). */
+function unknownKey(key: string, known: ReadonlySet<string>): string {
+  const near = closestKey(key, known);
+  return near === null ? `unknown key "${key}" is ignored` : `unknown key "${key}" is ignored; did you mean "${near}"?`;
+}
+
+/**
+ * The known key a mistyped one most likely meant: the nearest by edit distance (a swap of two
+ * neighbouring letters counts as one edit; case is ignored), when it is close enough to be a typo:
+ * at most 1 edit for keys of up to 4 letters, 2 up to 8, 3 beyond. null when none is, or two are
+ * equally near.
+ */
+export function closestKey(key: string, known: Iterable<string>): string | null {
+  const k = key.trim().toLowerCase();
+  if (k === '' || k.length > 64) return null;
+  const allowed = k.length <= 4 ? 1 : k.length <= 8 ? 2 : 3;
+  let best: string | null = null;
+  let bestDistance = allowed + 1;
+  let tie = false;
+  for (const candidate of known) {
+    const d = editDistance(k, candidate.toLowerCase(), allowed + 1);
+    if (d > allowed) continue;
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+      tie = false;
+    } else if (d === bestDistance) {
+      tie = true;
+    }
+  }
+  return tie ? null : best;
+}
+
+/** Optimal string alignment distance (Levenshtein plus adjacent swaps); anything ≥ `cap` is returned as `cap`. */
+function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) >= cap) return cap;
+  let prev2: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prev2[j - 2]! + 1);
+      row.push(d);
+      rowMin = Math.min(rowMin, d);
+    }
+    if (rowMin >= cap) return cap;
+    prev2 = prev;
+    prev = row;
+  }
+  return Math.min(prev[b.length]!, cap);
 }
 
 function zodIssues(error: z.ZodError, base: Path, input: unknown, issue: IssueFn): ConfigIssue[] {

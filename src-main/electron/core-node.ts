@@ -18,12 +18,14 @@ export interface CoreNodeOptions {
   appLogFile: string;
   /** Opens a folder in the file manager (shell.openPath). */
   openFolder: (dir: string) => Promise<void>;
+  /** The config is the app's own (in its user-data folder): on first run its folder is created too. A --config path must be in a folder that exists. */
+  ownConfig?: boolean;
 }
 
 export async function setupCoreNode(options: CoreNodeOptions): Promise<LlmNode> {
   let node: LlmNode | null = null;
   const logger = consoleLogger(() => node?.config.program.logLevel ?? 'info', stderrAndFile(options.appLogFile));
-  const { created } = ensureConfigFile(options.configPath, options.examplePath);
+  const { created } = ensureConfigFile(options.configPath, options.examplePath, { createFolder: options.ownConfig === true });
   if (created) logger.info(`created ${options.configPath} from ${options.examplePath}: edit it to add your models`);
   node = await createNode({
     configPath: options.configPath,

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
       webUiDir: files.webUiDir,
       execPath: process.execPath,
       appLogFile: path.join(app.getPath('logs'), 'llm-manager.log'),
+      ownConfig: configPath === path.join(userData, 'config.yaml'),
       // The window's "Open log folder": only folders the node names (a model's log folder).
       openFolder: async (dir) => {
         fs.mkdirSync(dir, { recursive: true });

@@ -98,10 +98,10 @@ describe('llm-manager serve', () => {
     expect(await cli.exited).toBe(0);
   });
 
-  it('creates a missing config from config.example.yaml and says so', async () => {
+  it('creates a missing config from config.example.yaml in a folder that exists, and says so', async () => {
     const dir = tempDir();
     const [port] = await freePorts(1);
-    const configPath = path.join(dir, 'nested', 'config.yaml');
+    const configPath = path.join(dir, 'config.yaml');
     const cli = serve(['--config', configPath, '--port', String(port)], REPO);
     await waitFor(() => cli.output().includes('Press Ctrl+C to stop'), 20_000, 'the banner');
     expect(cli.output()).toContain(`No config found: created ${configPath} from config.example.yaml`);
@@ -109,6 +109,23 @@ describe('llm-manager serve', () => {
     expect(fs.existsSync(configPath)).toBe(true);
     cli.proc.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
+  });
+
+  it.each(['--config', 'LLM_MANAGER_CONFIG'])('refuses a config path (%s) whose folder does not exist with a clear message and exit 1, instead of serving the demo', (how) => {
+    const dir = tempDir();
+    const configPath = path.join(dir, 'no-such-folder', 'config.yaml');
+    const run = spawnSync(process.execPath, [...CLI, 'serve', ...(how === '--config' ? ['--config', configPath] : []), '--port', '0'], {
+      cwd: REPO,
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: how === '--config' ? process.env : { ...process.env, LLM_MANAGER_CONFIG: configPath },
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe(
+      `config file not found: ${configPath}, and its folder ${path.join(dir, 'no-such-folder')} does not exist either. Check the path: a new config is created only in a folder that exists.`,
+    );
+    expect(run.stdout).not.toContain('Press Ctrl+C');
+    expect(fs.existsSync(path.join(dir, 'no-such-folder'))).toBe(false);
   });
 
   it('refuses an invalid config with file:line:col and the key, never a stack trace, and exits 1', async () => {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatIssue, parseConfigText, type AppConfig, type ConfigParseResult } from '../../src-shared/config.js';
+import { closestKey, formatIssue, parseConfigText, type AppConfig, type ConfigParseResult } from '../../src-shared/config.js';
 import {
   ConfigError,
   ensureConfigFile,
@@ -519,11 +519,11 @@ describe('parseConfigText: every error names file:line:col and the key path', ()
 describe('parseConfigText: unknown keys are warnings, not failures', () => {
   it.each([
     ['at the top level', 'colour: red\n', ['config.yaml:1:1 colour: unknown key "colour" is ignored (expected "program" or "Local-Models")']],
-    ['in program', 'program:\n  prot: 8080\n', ['config.yaml:2:3 program.prot: unknown key "prot" is ignored']],
+    ['in program', 'program:\n  prot: 8080\n', ['config.yaml:2:3 program.prot: unknown key "prot" is ignored; did you mean "port"?']],
     [
       'a scalar in a model (profiles are mappings)',
-      model('    port: 10001\n    aliasses: x\n'),
-      ['config.yaml:4:5 Local-Models.M.aliasses: unknown key "aliasses" is ignored (launch profiles are mappings)'],
+      model('    port: 10001\n    colour: x\n'),
+      ['config.yaml:4:5 Local-Models.M.colour: unknown key "colour" is ignored (launch profiles are mappings)'],
     ],
     [
       'in a profile',
@@ -539,7 +539,52 @@ describe('parseConfigText: unknown keys are warnings, not failures', () => {
   it('come back alongside errors too', () => {
     const result = parseConfigText('program:\n  port: x\n  prot: 1\n');
     expect(result.ok).toBe(false);
-    expect(result.warnings.map((w) => formatIssue('config.yaml', w))).toEqual(['config.yaml:3:3 program.prot: unknown key "prot" is ignored']);
+    expect(result.warnings.map((w) => formatIssue('config.yaml', w))).toEqual(['config.yaml:3:3 program.prot: unknown key "prot" is ignored; did you mean "port"?']);
+  });
+
+  it('suggest the key a typo meant, at every level, and say where a key in the wrong place belongs', () => {
+    const text = [
+      'program:',
+      '  alive_tme: 5',
+      '  disable_gpu_monitoring: true',
+      'Local-models: {}',
+      'Local-Models:',
+      '  M:',
+      '    port: 10001',
+      '    aliasses: [m]',
+      '    required_devices: []',
+      '    P:',
+      '      command: node',
+      '      requried_devices: []',
+      '      cwdd: /tmp',
+      '      port: 10002',
+      '      script: run.sh',
+      '',
+    ].join('\n');
+    expect(parseOk(text).warnings.map((w) => formatIssue('config.yaml', w))).toEqual([
+      'config.yaml:2:3 program.alive_tme: unknown key "alive_tme" is ignored; did you mean "alive_time"?',
+      'config.yaml:3:3 program.disable_gpu_monitoring: unknown key "disable_gpu_monitoring" is ignored; did you mean "Disable_GPU_monitoring"?',
+      'config.yaml:4:1 Local-models: unknown key "Local-models" is ignored; did you mean "Local-Models"?',
+      'config.yaml:8:5 Local-Models.M.aliasses: unknown key "aliasses" is ignored; did you mean "aliases"?',
+      'config.yaml:9:5 Local-Models.M.required_devices: "required_devices" is ignored here: it belongs inside a launch profile (a mapping such as "Default-Config:" under the model)',
+      'config.yaml:12:7 Local-Models.M.P.requried_devices: unknown key "requried_devices" is ignored; did you mean "required_devices"?',
+      'config.yaml:13:7 Local-Models.M.P.cwdd: unknown key "cwdd" is ignored; did you mean "cwd"?',
+      'config.yaml:14:7 Local-Models.M.P.port: "port" is ignored here: it is a setting of the model, not of a launch profile (move it up one level)',
+      // Too far from any key to guess (script_path is 5 edits away).
+      'config.yaml:15:7 Local-Models.M.P.script: unknown key "script" is ignored',
+    ]);
+  });
+
+  it.each([
+    ['alive_tme', ['alive_time', 'aliases'], 'alive_time'],
+    ['requried_devices', ['required_devices'], 'required_devices'],
+    ['ALIVE_TIME', ['alive_time'], 'alive_time'],
+    ['prot', ['port', 'mode'], 'port'],
+    ['colour', ['port', 'mode', 'cwd'], null],
+    ['ab', ['ac', 'ad'], null], // two equally near: no guess
+    ['x'.repeat(100), ['x'.repeat(99)], null], // not for keys that long
+  ])('closestKey(%j) is %j', (key, known, expected) => {
+    expect(closestKey(key, known)).toBe(expected);
   });
 });
 
@@ -631,10 +676,10 @@ describe('resolveConfigPath', () => {
 });
 
 describe('ensureConfigFile', () => {
-  it('copies the example once, creating folders, and says so', () => {
+  it('copies the example once, creating folders when asked (the app\'s own folder), and says so', () => {
     const dir = tempDir();
     const target = path.join(dir, 'nested', 'deeper', 'config.yaml');
-    expect(ensureConfigFile(target, EXAMPLE_PATH)).toEqual({ created: true });
+    expect(ensureConfigFile(target, EXAMPLE_PATH, { createFolder: true })).toEqual({ created: true });
     const copied = fs.readFileSync(target, 'utf8');
     // Elsewhere than the example, the demo engine's path is made absolute so the demo still runs.
     const demoScript = path.join(path.dirname(EXAMPLE_PATH), 'scripts', 'demo-engine.mjs');
@@ -646,6 +691,20 @@ describe('ensureConfigFile', () => {
     fs.writeFileSync(target, VALID);
     expect(ensureConfigFile(target, EXAMPLE_PATH)).toEqual({ created: false });
     expect(fs.readFileSync(target, 'utf8')).toBe(VALID);
+  });
+
+  it('refuses to create a config in a folder that does not exist (a mistyped --config), saying which', () => {
+    const dir = tempDir();
+    const target = path.join(dir, 'typo', 'config.yaml');
+    const error = catchConfigError(() => ensureConfigFile(target, EXAMPLE_PATH));
+    expect(error.message).toBe(`config file not found: ${target}, and its folder ${path.join(dir, 'typo')} does not exist either. Check the path: a new config is created only in a folder that exists.`);
+    expect(error.code).toBe('ENOENT');
+    expect(fs.existsSync(path.join(dir, 'typo'))).toBe(false);
+    // A file where the folder should be.
+    fs.writeFileSync(path.join(dir, 'file'), '');
+    expect(catchConfigError(() => ensureConfigFile(path.join(dir, 'file', 'config.yaml'), EXAMPLE_PATH)).message).toContain(`${path.join(dir, 'file')} is a file, not a folder`);
+    // In a folder that exists, it is created.
+    expect(ensureConfigFile(path.join(dir, 'config.yaml'), EXAMPLE_PATH)).toEqual({ created: true });
   });
 
   it('fails with a clear ConfigError when the example is missing too', () => {

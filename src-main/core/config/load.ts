@@ -76,10 +76,28 @@ export function expandHome(p: string): string {
   return p;
 }
 
-/** Copies the example to `configPath` when there is no file there yet; `created` says whether it did. */
-export function ensureConfigFile(configPath: string, examplePath: string): { created: boolean } {
+/**
+ * Copies the example to `configPath` when there is no file there yet; `created` says whether it
+ * did. Only into a folder that exists, unless `createFolder` (the desktop app's own user-data
+ * folder on first run): a path given by hand whose folder is missing is a typo, not a wish for a
+ * new config, and serving the demo from there would hide it.
+ */
+export function ensureConfigFile(configPath: string, examplePath: string, options: { createFolder?: boolean } = {}): { created: boolean } {
   const target = path.resolve(configPath);
   if (fs.existsSync(target)) return { created: false };
+  const folder = path.dirname(target);
+  if (options.createFolder !== true) {
+    let kind: 'missing' | 'file' | 'dir' = 'missing';
+    try {
+      kind = fs.statSync(folder).isDirectory() ? 'dir' : 'file';
+    } catch {
+      // missing (or unreadable): said below
+    }
+    if (kind !== 'dir') {
+      const what = kind === 'file' ? `${folder} is a file, not a folder` : `its folder ${folder} does not exist either`;
+      throw ConfigError.io(target, `config file not found: ${target}, and ${what}. Check the path: a new config is created only in a folder that exists.`, kind === 'file' ? 'ENOTDIR' : 'ENOENT');
+    }
+  }
   if (!fs.existsSync(examplePath)) {
     throw ConfigError.io(
       target,
