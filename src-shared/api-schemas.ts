@@ -161,6 +161,15 @@ export const configSaveResultSchema = component('ConfigSaveResult', z.strictObje
   needsConfirmation: z.strictObject({ removeAll: z.array(z.string()) }).optional(),
 }));
 
+export const checkConfigBodySchema = component('CheckConfigRequest', z
+  .strictObject({ text: z.string({ error: 'send the config as {"text": "..."}' }) }));
+
+export const configCheckResultSchema = component('ConfigCheckResult', z
+  .strictObject({
+    ok: z.boolean().describe('false: the text has errors, and a save would be refused'),
+    issues: z.array(configIssueSchema).describe("the parser's errors and warnings, and the node's own warnings (scripts, commands, cwd, devices)"),
+  }));
+
 export const configBackupSchema = component('ConfigBackup', z.strictObject({ id: z.string(), savedAt: isoTime, sizeBytes: z.int(), models: z.int().nullable() }));
 
 export const configBackupTextSchema = component('ConfigBackupText', z.strictObject({ id: z.string(), savedAt: isoTime, text: z.string() }));
@@ -208,6 +217,7 @@ export const managerSchemas: { [K in ManagerCallName]: ManagerRouteSchemas<K> } 
   getDeviceHistory: { summary: 'The last 10 minutes of device readings', result: devicesHistorySchema },
   getConfig: { summary: "The config file's text, path and problems", result: configDocumentSchema },
   saveConfig: { summary: 'Validate, save and apply a config text (nothing is written when it is invalid)', body: saveConfigBodySchema, result: configSaveResultSchema },
+  checkConfig: { summary: 'Check a config text as a save would, and as only the node can (scripts, commands, cwd, devices), without saving it', body: checkConfigBodySchema, result: configCheckResultSchema },
   listConfigBackups: { summary: 'The last saved versions of the config, newest first', result: z.array(configBackupSchema) },
   readConfigBackup: { summary: "One saved version's text", result: configBackupTextSchema, errors: [404, 413] },
 };

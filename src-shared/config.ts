@@ -114,9 +114,43 @@ export const MAX_CONFIG_DEPTH = 64;
 /** How often `*alias` may repeat its anchor's content (the yaml library's maxAliasCount). */
 const MAX_ALIAS_COUNT = 100;
 
+/** Where a key or value of the config is in the text. */
+export interface ConfigSpan {
+  /** The path as written (a profile's script may be under its older name, bat_path). */
+  path: string;
+  line: number;
+  col: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * Where each launch profile is, and its script_path, command, cwd, required_devices[i] and
+ * memory_mb keys, by spanKey(path): for the checks the node makes after parsing (files, devices),
+ * so their issues point at the same line:col as the parser's own.
+ */
+export type ConfigSpans = Readonly<Record<string, ConfigSpan>>;
+
 export type ConfigParseResult =
-  | { ok: true; config: AppConfig; warnings: ConfigIssue[] }
+  | { ok: true; config: AppConfig; warnings: ConfigIssue[]; spans: ConfigSpans }
   | { ok: false; errors: ConfigIssue[]; warnings: ConfigIssue[] };
+
+/** The key of a path in ConfigSpans: `Local-Models.demo.CPU-Config.required_devices[0]`. */
+export function spanKey(path: readonly (string | number)[]): string {
+  return formatPath(path);
+}
+
+/**
+ * An issue at `path`, located through `spans`: at the path itself, else at the nearest enclosing
+ * path that has a span (a profile's key), else at the start of the text.
+ */
+export function issueAt(spans: ConfigSpans, path: readonly (string | number)[], severity: ConfigIssue['severity'], message: string): ConfigIssue {
+  for (let n = path.length; n > 0; n--) {
+    const span = spans[spanKey(path.slice(0, n))];
+    if (span) return { severity, path: n === path.length ? span.path : formatPath(path), message, line: span.line, col: span.col, from: span.from, to: span.to };
+  }
+  return { severity, path: formatPath(path), message, line: 1, col: 1, from: 0, to: 0 };
+}
 
 /** `config.yaml:12:11 Local-Models.X.port: expected ...` */
 export function formatIssue(fileName: string, issue: ConfigIssue): string {
@@ -360,7 +394,29 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
 
   if (program) checkCrossModel(program, models, issue, errors);
   if (errors.length > 0 || !program) return { ok: false, errors: sortIssues(errors), warnings: sortIssues(warnings) };
-  return { ok: true, config: { program, models }, warnings: sortIssues(warnings) };
+  return { ok: true, config: { program, models }, warnings: sortIssues(warnings), spans: launchSpans(models, rawModels as Record<string, unknown>, locate) };
+}
+
+/** The spans of every profile's launch fields (see ConfigSpans). */
+function launchSpans(models: ModelConfig[], rawModels: Record<string, unknown>, locate: (path: Path, keyOnly?: boolean) => Omit<ConfigSpan, 'path'>): ConfigSpans {
+  const spans: Record<string, ConfigSpan> = {};
+  const put = (path: Path, keyOnly = false, key: Path = path) => {
+    spans[spanKey(key)] = { path: formatPath(path), ...locate(path, keyOnly) };
+  };
+  for (const model of models) {
+    const rawProfiles = rawModels[model.name] as Record<string, unknown>;
+    for (const profile of model.profiles) {
+      const base: Path = ['Local-Models', model.name, profile.name];
+      const raw = rawProfiles[profile.name] as Record<string, unknown>;
+      put(base, true);
+      if (profile.scriptPath !== null) put([...base, LEGACY_SCRIPT_KEY in raw ? LEGACY_SCRIPT_KEY : 'script_path'], false, [...base, 'script_path']);
+      if (profile.command !== null) put([...base, 'command']);
+      if (profile.cwd !== null) put([...base, 'cwd']);
+      profile.requiredDevices.forEach((_device, i) => put([...base, 'required_devices', i]));
+      for (const key of Object.keys(profile.memoryMb)) put([...base, 'memory_mb', key], true);
+    }
+  }
+  return spans;
 }
 
 type IssueFn = (severity: ConfigIssue['severity'], path: Path, message: string, keyOnly?: boolean) => ConfigIssue;
@@ -648,7 +704,7 @@ function pairsByKey(map: YAMLMap): Map<string, Pair> {
   return index;
 }
 
-function formatPath(path: Path): string {
+function formatPath(path: readonly (string | number)[]): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${key}` : key), '');
 }
 

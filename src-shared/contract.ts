@@ -140,6 +140,17 @@ export interface ConfigSaveResult {
   needsConfirmation?: { removeAll: string[] };
 }
 
+/**
+ * A config text checked as a save would check it, and as only the node can (is each profile's
+ * script or command there and runnable, its cwd there, its devices present), without saving it.
+ */
+export interface ConfigCheckResult {
+  /** false: the text has errors, and a save would be refused. */
+  ok: boolean;
+  /** Errors and warnings, in text order. */
+  issues: ConfigIssue[];
+}
+
 export interface ConfigSaveOptions {
   /** Save even though the text removes every model (or empties the file). HTTP: `"confirm_remove_all": true`. */
   confirmRemoveAll?: boolean;
@@ -212,6 +223,8 @@ export interface ManagerApi {
    * text is refused, nothing written. One that removes every model needs `confirmRemoveAll`.
    */
   saveConfig(text: string, options?: ConfigSaveOptions): Promise<ConfigSaveResult>;
+  /** Checks a config text without saving it: the parser's issues and the node's own (files, devices). */
+  checkConfig(text: string): Promise<ConfigCheckResult>;
   /** The saved versions of config.yaml, newest first. */
   listConfigBackups(): Promise<ConfigBackup[]>;
   /** One saved version's text (to load into the editor; saving it is a normal save). */
@@ -249,6 +262,7 @@ export const managerRoutes = {
   getDeviceHistory: { method: 'GET', path: '/api/devices/history', args: [] },
   getConfig: { method: 'GET', path: '/api/config', args: [] },
   saveConfig: { method: 'POST', path: '/api/config', args: ['text', 'saveOptions'] },
+  checkConfig: { method: 'POST', path: '/api/config/check', args: ['text'] },
   listConfigBackups: { method: 'GET', path: '/api/config/backups', args: [] },
   readConfigBackup: { method: 'GET', path: '/api/config/backups/:id', args: ['backupId'] },
 } as const satisfies Record<ManagerCallName, RouteSpec>;

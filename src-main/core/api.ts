@@ -117,6 +117,10 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
       }
       return ctx.config.save(text, { confirmRemoveAll: confirm === true });
     },
+    async checkConfig(text) {
+      if (typeof text !== 'string') throw new ApiError(400, 'invalid_config_text', 'send the config as {"text": "..."}');
+      return ctx.config.check(text);
+    },
     listConfigBackups: () => ctx.config.backups(),
     readConfigBackup: (id) => ctx.config.backup(id),
     subscribe(listener: (event: ManagerEvent) => void, types?: readonly ManagerEvent['type'][]) {

@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import type { AppConfig, ConfigIssue, LaunchProfile } from '../../src-shared/config.js';
 import { formatIssue } from '../../src-shared/config.js';
-import type { DevicesSnapshot, ManagerApi, ModelInfo } from '../../src-shared/contract.js';
+import type { DeviceReading, DevicesSnapshot, ManagerApi, ModelInfo } from '../../src-shared/contract.js';
 import { createManagerApi } from './api.js';
+import { checkLaunch } from './config/launch-check.js';
 import { loadConfig } from './config/load.js';
 import { ConfigService } from './config/service.js';
 import { EventHub } from './events.js';
@@ -26,6 +27,7 @@ import { RequestGuard } from './security/guard.js';
 import { bindProblem, isLoopbackHost } from './security/host.js';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_POLL_MS, DeviceMonitor, modelMemory, type DeviceMonitorOptions } from './devices/monitor.js';
+import { profileClaims } from './scheduler/device-match.js';
 import { createGpuChooser } from './scheduler/gpu-chooser.js';
 import type { ProfileChooser } from './scheduler/profile.js';
 import { appRoot, appVersion } from './version.js';
@@ -38,6 +40,9 @@ import { join } from 'node:path';
  * folder). The "+" keeps it apart from every engine's log: model names never make one.
  */
 export const NODE_LOG_FILE = 'llm-manager+node.log';
+
+/** A device reading this recent is good enough for a config check (a save, an edit on disk, startup). */
+const CHECK_READING_MAX_AGE_MS = 30_000;
 
 export interface NodeOptions {
   configPath: string;
@@ -147,6 +152,13 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   });
   const baseChooser = options.chooseProfile ?? gpuChooser.choose;
   const adapt = options.adaptProfile;
+  // The devices a config check matches device names against: a recent reading, when some profile
+  // names a device and GPU monitoring is on (with it off, nothing is probed but for a start).
+  const devicesForCheck = async (next: AppConfig): Promise<DeviceReading[] | null> => {
+    if (next.program.disableGpuMonitoring || !next.models.some((m) => m.profiles.some((p) => profileClaims(p).length > 0))) return null;
+    const state = await monitor.read(CHECK_READING_MAX_AGE_MS).catch(() => null);
+    return state?.snapshot.devices ?? null;
+  };
   const chooseProfile: ProfileChooser = adapt ? (model) => baseChooser({ ...model, profiles: model.profiles.map(adapt) }) : baseChooser;
   // program.engine_keys: a fresh key for every engine start, known only to this process and that engine.
   const engineKey = () => (current().program.engineKeys ? randomBytes(24).toString('base64url') : null);
@@ -196,6 +208,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     logger,
     apply: (next) => {
       if (routerServer) applyServerTimeouts(routerServer, next.program);
+      const before = Object.fromEntries(registry.list().map((s) => [s.name, { state: s.currentState, inFlight: s.busy }]));
       const autoBefore = new Map(registry.list().map((s) => [s.name, s.latestConfig.autoStart]));
       const change = registry.apply(next.models, (removed) => {
         void removed.stop('removed from the config').finally(() => removed.log.close());
@@ -203,12 +216,15 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
       // auto_start is "runs while LLM Manager runs": a model added with it, or given it, starts now.
       const autoStarted = registry.list().filter((s) => s.latestConfig.autoStart && autoBefore.get(s.name) !== true && s.currentState === 'stopped');
       for (const supervisor of autoStarted) autoStart(supervisor);
-      return { ...change, autoStarted: autoStarted.map((s) => s.name) };
+      return { ...change, autoStarted: autoStarted.map((s) => s.name), before };
     },
-    onSaved: (result) => {
-      if (result.ok) logger.info(`config saved: ${result.message}`);
+    // One line per applied config, saying where it came from.
+    onSaved: (result, source) => {
+      const what = result.message.replace(/^Saved: /, '');
+      logger.info(source === 'disk' ? `config file edited on disk, applied: ${what}` : `config saved (window/API): ${what}`);
       events.publish({ type: 'config', result });
     },
+    check: async (next, spans) => checkLaunch(next, spans, { devices: await devicesForCheck(next), ...(adapt ? { adaptProfile: adapt } : {}) }),
   });
   configService = service;
 
@@ -266,6 +282,8 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
 
   for (const supervisor of registry.list()) if (supervisor.model.autoStart) autoStart(supervisor);
 
+  // What the node can tell before any start: scripts, commands and cwd there, devices present.
+  await service.checkCurrent(loaded.spans);
   if (options.watchConfig ?? true) service.watch();
 
   // Busy = a request in flight, or one that ended since the last look.

@@ -43,6 +43,7 @@ const llmManager = {
   getDeviceHistory: () => call('getDeviceHistory'),
   getConfig: () => call('getConfig'),
   saveConfig: (text: string, options?: ConfigSaveOptions) => call('saveConfig', text, options),
+  checkConfig: (text: string) => call('checkConfig', text),
   listConfigBackups: () => call('listConfigBackups'),
   readConfigBackup: (id: string) => call('readConfigBackup', id),
   subscribe(listener: (event: ManagerEvent) => void): () => void {

@@ -35,7 +35,8 @@ function serve(args: string[], cwd: string) {
   let output = '';
   proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': the last lines on stdout/stderr may come after the process has exited.
+  const exited = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code)));
   return { proc, output: () => output, exited };
 }
 
@@ -90,10 +91,12 @@ describe('llm-manager serve', () => {
     await waitFor(() => cli.output().includes('Press Ctrl+C to stop'), 20_000, 'the banner');
     // An edit on disk: the node says what it applied.
     fs.writeFileSync(configPath, fs.readFileSync(configPath, 'utf8').replace('alive_time: 0', 'alive_time: 3'));
-    await waitFor(() => cli.output().includes('config file changed: Saved: auto-model updated.'), 10_000, 'the reload message');
+    await waitFor(() => cli.output().includes('config file edited on disk, applied: auto-model updated.'), 10_000, 'the reload message');
     const file = path.join(dir, 'logs', 'llm-manager+node.log');
-    await waitFor(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('config file changed: Saved: auto-model updated.'), 5000, 'the line in the file');
-    expect(fs.readFileSync(file, 'utf8')).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO  config file changed: /m);
+    await waitFor(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('config file edited on disk, applied: auto-model updated.'), 5000, 'the line in the file');
+    expect(fs.readFileSync(file, 'utf8')).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO  config file edited on disk, applied: /m);
+    // One line for the edit, not two.
+    expect(cli.output().split('\n').filter((l) => l.includes('auto-model updated')).length).toBe(1);
     cli.proc.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
   });
@@ -180,7 +183,7 @@ describe('llm-manager serve', () => {
     expect((await fetch(`${url}/api/release`, { method: 'POST', headers: auth })).status).toBe(200);
     const lines = () => cli.output().split('\n');
     const has = (re: RegExp) => lines().some((l) => re.test(l));
-    await waitFor(() => has(/INFO +config saved: .*added extra/), 5000, 'the save line');
+    await waitFor(() => has(/INFO +config saved \(window\/API\): .*added extra/), 5000, 'the save line');
     expect(has(/INFO +\[demo\] starting demo \(profile CPU-Config, port \d+\)/)).toBe(true);
     expect(has(/INFO +\[demo\] demo is ready \(\d+ ms, pid \d+, port \d+\)/)).toBe(true);
     expect(has(/INFO +\[demo\] stopping demo: stop requested/)).toBe(true);

@@ -28,7 +28,7 @@ describe('saving the config while models run', () => {
     delete doc['Local-Models'].other;
     const result = await fx.node.api.saveConfig(stringify(doc));
     expect(result).toMatchObject({ ok: true, changed: ['demo'], removed: ['other'] });
-    expect(result.message).toBe('Saved: demo updated; removed other.');
+    expect(result.message).toBe('Saved: demo keeps running with its new settings; other stops (removed).');
 
     // The new alias answers right away, by the engine that is already running, which stays.
     expect((await postJson(`${fx.url}/v1/chat/completions`, chat('second'))).status).toBe(200);
@@ -55,7 +55,7 @@ describe('saving the config while models run', () => {
     profile.args = profile.args.map((a) => (a === '8' ? '4' : a));
     const result = await fx.node.api.saveConfig(stringify(doc));
     expect(result).toMatchObject({ ok: true, changed: ['demo'] });
-    expect(result.message).toBe('Saved: demo will restart when idle.');
+    expect(result.message).toBe('Saved: demo will restart when idle (after 1 request in flight).');
     expect((await fx.info('demo')).pid).toBe(pidBefore);
 
     const stream = await streaming;
@@ -79,7 +79,7 @@ describe('saving the config while models run', () => {
     const port = (await freePorts(1))[0]!;
     doc['Local-Models'].fresh = { ...structuredClone(doc['Local-Models'].lazy), port, auto_start: true };
     const result = await fx.node.api.saveConfig(stringify(doc));
-    expect(result.message).toBe('Saved: lazy updated; keen updated; added fresh; starting lazy, fresh (auto_start).');
+    expect(result.message).toBe('Saved: keen updated; added fresh; starting lazy, fresh (auto_start).');
     await waitForState(fx, 'lazy', 'ready', 5000);
     await waitForState(fx, 'fresh', 'ready', 5000);
     expect((await fx.info('keen')).state).toBe('stopped');

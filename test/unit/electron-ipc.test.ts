@@ -45,6 +45,7 @@ function fakeApi() {
     getDeviceHistory: record('getDeviceHistory', () => ({ at: [1], devices: [{ id: 'gpu0', memUsedMb: [512], utilPct: [null] }] })),
     getConfig: record('getConfig', () => ({ path: '/c.yaml', text: 'program: {}', issues: [] })),
     saveConfig: record('saveConfig', (text, options) => ({ ok: true, issues: [], added: [], removed: [], changed: [], message: `saved ${String(text).length} ${JSON.stringify(options)}` })),
+    checkConfig: record('checkConfig', (text) => ({ ok: String(text).length > 0, issues: [] })),
     listConfigBackups: record('listConfigBackups', () => [{ id: '0', savedAt: 'then', sizeBytes: 12, models: 1 }]),
     readConfigBackup: record('readConfigBackup', (id) => ({ id: String(id), savedAt: 'then', text: 'program: {}' })),
     subscribe(listener) {
@@ -157,6 +158,7 @@ const SAMPLE_ARGS: { [N in ManagerCallName]: Parameters<ManagerApi[N]> } = {
   getDeviceHistory: [],
   getConfig: [],
   saveConfig: ['program: {}\n', { confirmRemoveAll: true }],
+  checkConfig: ['program: {}\n'],
   listConfigBackups: [],
   readConfigBackup: ['3'],
 };
@@ -224,6 +226,8 @@ describe('bindManagerApi', () => {
       ['saveConfig', ['x', { confirmRemoveAll: 'yes' }]],
       ['saveConfig', ['x', { path: '/etc/passwd' }]],
       ['saveConfig', ['x', null]],
+      ['checkConfig', [{ text: 'x' }]],
+      ['checkConfig', ['x', { confirmRemoveAll: true }]],
       ['readConfigBackup', [3]],
       ['readConfigBackup', ['x'.repeat(100)]],
       ['health', ['extra']],

@@ -62,7 +62,7 @@ describe('launchProblem', () => {
 
   it('explains a missing script or command', () => {
     expect(launchProblem(profile({ scriptPath: '/nonexistent/run.sh' }))).toBe('script not found: /nonexistent/run.sh');
-    expect(launchProblem(profile({ command: 'surely-not-a-command-xyz' }))).toBe('command not found: surely-not-a-command-xyz');
+    expect(launchProblem(profile({ command: 'surely-not-a-command-xyz' }))).toBe('command not found: surely-not-a-command-xyz (not on PATH)');
     expect(launchProblem(profile({ command: process.execPath }))).toBeNull();
     expect(launchProblem(profile({ command: 'node' }))).toBeNull();
   });
@@ -70,7 +70,7 @@ describe('launchProblem', () => {
   it('names every profile and why it could not start when none can launch', () => {
     const m = model([profile({ name: 'A', scriptPath: '/nope.sh' }), profile({ name: 'B', command: 'nope-cmd-xyz' })]);
     const err = new NoProfileError(m.name, m.profiles.map((p) => ({ profile: p.name, reason: launchProblem(p)! })));
-    expect((err as Error).message).toBe('no launch profile of m can start: A: script not found: /nope.sh; B: command not found: nope-cmd-xyz');
+    expect((err as Error).message).toBe('no launch profile of m can start: A: script not found: /nope.sh; B: command not found: nope-cmd-xyz (not on PATH)');
   });
 });
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { formatIssue, parseConfigText, type AppConfig, type ConfigIssue, type ConfigParseResult, type LaunchProfile } from '../../../src-shared/config.js';
+import { formatIssue, parseConfigText, type AppConfig, type ConfigIssue, type ConfigParseResult, type ConfigSpans, type LaunchProfile } from '../../../src-shared/config.js';
 import { keepBackup } from './backups.js';
 import { parseConfigOffThread } from './parse-off-thread.js';
 
@@ -48,10 +48,12 @@ export interface LoadedConfig {
   text: string;
   /** Absolute folder of the config file; relative paths in it are resolved against this. */
   dir: string;
+  /** Where each launch profile's fields are in `text`, for the node's own checks (launch-check.ts). */
+  spans: ConfigSpans;
 }
 
 export type ConfigChange =
-  | { ok: true; config: AppConfig; warnings: ConfigIssue[]; text: string }
+  | { ok: true; config: AppConfig; warnings: ConfigIssue[]; text: string; spans: ConfigSpans }
   /** `empty`: the file was emptied (or left blank); not applied, whatever it parses to. */
   | { ok: false; error: ConfigError; empty?: true };
 
@@ -199,7 +201,7 @@ function fromText(file: string, text: string): LoadedConfig {
 function fromParsed(file: string, text: string, result: ConfigParseResult): LoadedConfig {
   if (!result.ok) throw new ConfigError(file, result.errors, { warnings: result.warnings });
   const dir = path.dirname(file);
-  return { config: resolveConfigPaths(result.config, dir), warnings: result.warnings, text, dir };
+  return { config: resolveConfigPaths(result.config, dir), warnings: result.warnings, text, dir, spans: result.spans };
 }
 
 // ---- save ------------------------------------------------------------------------------------
@@ -211,7 +213,7 @@ function fromParsed(file: string, text: string, result: ConfigParseResult): Load
  * untouched and the temp file is removed. `parsed`: the text's parse, when the caller has it
  * already (parsed off the event loop).
  */
-export function saveConfigText(configPath: string, text: string, parsed?: ConfigParseResult): { config: AppConfig; warnings: ConfigIssue[] } {
+export function saveConfigText(configPath: string, text: string, parsed?: ConfigParseResult): { config: AppConfig; warnings: ConfigIssue[]; spans: ConfigSpans } {
   const requested = path.resolve(configPath);
   // Relative paths resolve against the path the config was given by, as loadConfig does.
   const loaded = fromParsed(requested, text, parsed ?? parseConfigText(text, path.basename(requested)));
@@ -258,7 +260,7 @@ export function saveConfigText(configPath: string, text: string, parsed?: Config
   fsyncDir(dir);
   notifyWatchers(requested, text);
   if (file !== requested) notifyWatchers(file, text);
-  return { config: loaded.config, warnings: loaded.warnings };
+  return { config: loaded.config, warnings: loaded.warnings, spans: loaded.spans };
 }
 
 /** Windows refuses a rename while another process (an editor, a virus scanner) briefly holds the file. */
@@ -386,7 +388,7 @@ export function watchConfig(
         if (read !== reads) return; // a newer edit is on its way
         try {
           const loaded = fromParsed(file, text, result);
-          emit({ ok: true, config: loaded.config, warnings: loaded.warnings, text });
+          emit({ ok: true, config: loaded.config, warnings: loaded.warnings, text, spans: loaded.spans });
         } catch (err) {
           emit({ ok: false, error: err instanceof ConfigError ? err : ConfigError.io(file, `cannot load config file ${file}: ${String(err)}`) });
         }

@@ -1,7 +1,7 @@
 // The operating-system side of running an engine: how a profile becomes a command line, how a
 // process tree is signalled, and the two network probes (port taken? health answering?).
 import { spawn, type ChildProcess, type SpawnOptions as NodeSpawnOptions } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { delimiter, extname, isAbsolute, join } from 'node:path';
 import treeKill from 'tree-kill';
@@ -32,41 +32,141 @@ export function launchCommandFor(profile: LaunchProfile, platform: NodeJS.Platfo
   return { file: script, args: profile.args };
 }
 
-/** Whether a profile's script or command can be found, and if not, why. */
-export function launchProblem(profile: LaunchProfile, platform: NodeJS.Platform = process.platform): string | null {
+/** Why a profile can't be launched: which field, the reason, and the reason as part of a sentence ("its command /x does not exist"). */
+export interface LaunchIssue {
+  field: 'cwd' | 'script_path' | 'command';
+  message: string;
+  plain: string;
+}
+
+/**
+ * Why a profile can't be launched as it is written, or null when it can: the checks a spawn would
+ * fail on, made before it. A cwd that doesn't exist; a script that doesn't exist, is a folder,
+ * needs an interpreter this system lacks (bash, PowerShell) or isn't executable; a command that
+ * isn't found the way the spawn looks it up (PATH, the profile's own when its env sets one; on
+ * Windows also the cwd and name.com / name.exe, but never a .bat/.cmd, which Node won't spawn
+ * without a shell) or isn't executable.
+ */
+export function launchProblem(profile: LaunchProfile, platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string | null {
+  return launchIssue(profile, platform, env)?.message ?? null;
+}
+
+export function launchIssue(profile: LaunchProfile, platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): LaunchIssue | null {
+  const lookupEnv = profile.env['PATH'] !== undefined ? { ...env, PATH: profile.env['PATH'] } : env;
+  if (profile.cwd) {
+    const kind = fileKind(profile.cwd);
+    if (kind === null) return { field: 'cwd', message: `folder not found (cwd): ${profile.cwd}`, plain: `its cwd ${profile.cwd} does not exist` };
+    if (kind !== 'dir') return { field: 'cwd', message: `cwd is a file, not a folder: ${profile.cwd}`, plain: `its cwd ${profile.cwd} is not a folder` };
+  }
   if (profile.scriptPath) {
-    if (!existsSync(profile.scriptPath)) return `script not found: ${profile.scriptPath}`;
+    const script = profile.scriptPath;
+    const issue = (message: string, plain: string): LaunchIssue => ({ field: 'script_path', message, plain });
+    const kind = fileKind(script);
+    if (kind === null) return issue(`script not found: ${script}`, `its script ${script} does not exist`);
+    if (kind === 'dir') return issue(`script_path is a folder, not a script: ${script}`, `its script_path ${script} is a folder`);
+    let launch: LaunchCommand;
     try {
-      launchCommandFor(profile, platform);
+      launch = launchCommandFor(profile, platform);
     } catch (err) {
-      return (err as Error).message;
+      return issue((err as Error).message, `its script ${script} can't run on this system`);
+    }
+    const ext = extname(script).toLowerCase();
+    if (launch.file !== script) {
+      // Run by an interpreter, which must be there (cmd.exe always is).
+      if (ext === '.bat' || ext === '.cmd' || findExecutable(launch.file, platform, lookupEnv, profile.cwd)) return null;
+      return issue(`${launch.file} not found, which runs ${ext} scripts: ${script}`, `${launch.file}, which runs its script ${script}, is not installed`);
+    }
+    if (platform === 'win32') {
+      if (ext === '.exe' || ext === '.com') return null;
+      return issue(`Windows can't run a ${ext || 'file without an extension'} directly: ${script} (use a .bat/.cmd/.ps1 script, or command + args)`, `Windows can't run its script ${script}`);
+    }
+    if (isExecutable(script)) return null;
+    return issue(`script is not executable: ${script} (chmod +x it, or name it .sh to run it with bash)`, `its script ${script} is not executable`);
+  }
+  return commandIssue(profile.command!, platform, lookupEnv, profile.cwd);
+}
+
+function commandIssue(command: string, platform: NodeJS.Platform, env: NodeJS.ProcessEnv, cwd: string | null): LaunchIssue | null {
+  if (findExecutable(command, platform, env, cwd)) return null;
+  const issue = (message: string, plain: string): LaunchIssue => ({ field: 'command', message, plain });
+  const hasDir = isAbsolute(command) || command.includes('/') || command.includes('\\');
+  const missing = issue(`command not found: ${command}${hasDir ? '' : ' (not on PATH)'}`, hasDir ? `its command ${command} does not exist` : `its command ${command} is not on PATH`);
+  if (platform === 'win32') {
+    const batch = findBatchFile(command, env, cwd, hasDir);
+    if (batch) return issue(`command ${command} is a batch file (${batch}): Windows runs those only through cmd.exe; use script_path: ${JSON.stringify(batch)} instead`, `its command ${command} is a batch file, which Windows won't start as a command`);
+    return missing;
+  }
+  const found = hasDir ? (fileKind(command) === null ? null : command) : searchPath(command, env, [''], (p) => fileKind(p) !== null);
+  if (found === null) return missing;
+  if (fileKind(found) === 'dir') return issue(`command is a folder, not a program: ${found}`, `its command ${found} is a folder`);
+  return issue(`command is not executable: ${found}${hasDir ? '' : ` (found on PATH as ${command})`}; chmod +x it`, `its command ${found} is not executable`);
+}
+
+/**
+ * Where the spawn will find `command`, or null. POSIX: the path itself when it has a folder in it,
+ * else the first executable file of that name on PATH. Windows: the path, or the cwd and then each
+ * folder on PATH, trying the name as given, then with .com and .exe (as libuv does).
+ */
+export function findExecutable(command: string, platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env, cwd: string | null = null): string | null {
+  const hasDir = isAbsolute(command) || command.includes('/') || command.includes('\\');
+  if (platform === 'win32') {
+    const candidates = (base: string) => [base, `${base}.com`, `${base}.exe`];
+    const runnable = (p: string) => fileKind(p) === 'file' && !/\.(bat|cmd)$/i.test(p);
+    if (hasDir) return candidates(command).find(runnable) ?? null;
+    for (const dir of [...(cwd ? [cwd] : []), ...pathDirs(env)]) {
+      const found = candidates(join(dir, command)).find(runnable);
+      if (found) return found;
     }
     return null;
   }
-  const command = profile.command!;
-  return findExecutable(command, platform) ? null : `command not found: ${command}`;
+  if (hasDir) return fileKind(command) === 'file' && isExecutable(command) ? command : null;
+  return searchPath(command, env, [''], (p) => fileKind(p) === 'file' && isExecutable(p));
 }
 
-export function findExecutable(command: string, platform: NodeJS.Platform = process.platform): string | null {
-  const exts = platform === 'win32' ? ['', ...(process.env['PATHEXT'] ?? '.EXE;.CMD;.BAT;.COM').split(';')] : [''];
-  const isFile = (p: string) => {
-    try {
-      return statSync(p).isFile();
-    } catch {
-      return false;
-    }
-  };
-  if (isAbsolute(command) || command.includes('/') || command.includes('\\')) {
-    return exts.map((e) => command + e).find(isFile) ?? null;
+/** On Windows: a .bat/.cmd the user may have meant (`npx` is npx.cmd), found by PATHEXT as a shell would. */
+function findBatchFile(command: string, env: NodeJS.ProcessEnv, cwd: string | null, hasDir: boolean): string | null {
+  const exts = ['', '.cmd', '.bat'];
+  const isBatch = (p: string) => /\.(bat|cmd)$/i.test(p) && fileKind(p) === 'file';
+  if (hasDir) return exts.map((e) => command + e).find(isBatch) ?? null;
+  for (const dir of [...(cwd ? [cwd] : []), ...pathDirs(env)]) {
+    const found = exts.map((e) => join(dir, command + e)).find(isBatch);
+    if (found) return found;
   }
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (!dir) continue;
+  return null;
+}
+
+function searchPath(command: string, env: NodeJS.ProcessEnv, exts: string[], ok: (p: string) => boolean): string | null {
+  for (const dir of pathDirs(env)) {
     for (const ext of exts) {
       const candidate = join(dir, command + ext);
-      if (isFile(candidate)) return candidate;
+      if (ok(candidate)) return candidate;
     }
   }
   return null;
+}
+
+function pathDirs(env: NodeJS.ProcessEnv): string[] {
+  // Windows spells it Path; the lookup is case-insensitive there.
+  const value = env['PATH'] ?? Object.entries(env).find(([k]) => k.toUpperCase() === 'PATH')?.[1] ?? '';
+  return value.split(delimiter).filter((dir) => dir !== '');
+}
+
+function fileKind(p: string): 'file' | 'dir' | 'other' | null {
+  try {
+    const stat = statSync(p);
+    return stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : 'other';
+  } catch {
+    return null;
+  }
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface SpawnOptions {
