@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// Headless entry: `llm-manager serve [--config PATH] [--host H] [--port N]`.
+// Headless entry: `llm-manager serve [--config PATH] [--host H] [--port N]`, and the commands
+// around it: check-config (seed configs), service (systemd unit / Windows task).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, ensureConfigFile, resolveConfigPath } from './core/config/load.js';
 import { createNode, ListenError, type LlmNode } from './core/node.js';
 import { appRoot, appVersion } from './core/version.js';
+import { checkConfigCommand } from './core/cli/check-config.js';
+import { serviceCommand } from './core/cli/service.js';
+import { apiKeysFromEnv } from './core/security/env-keys.js';
+import { homedir } from 'node:os';
 
 const USAGE = `Usage: llm-manager serve [--config PATH] [--host HOST] [--port N]
 
@@ -19,9 +24,22 @@ Options:
   --host HOST     listen address (default: program.host, 127.0.0.1)
   --port N        listen port (default: program.port, 8080)
   -h, --help      show this help
-  -v, --version   print the version`;
+  -v, --version   print the version
+
+Environment:
+  LLM_MANAGER_API_KEYS   API keys (comma-separated) accepted besides program.api_keys
+
+Other commands (each has --help):
+  llm-manager check-config [--fix] FILE        a LLM-Node / LLM-Manager config: what to change
+  llm-manager service install|uninstall        run serve as a systemd user service (Linux)`;
 
 export async function main(argv: string[]): Promise<number> {
+  const io = { out: (t: string) => void process.stdout.write(t), err: (t: string) => void process.stderr.write(t), platform: process.platform };
+  if (argv[0] === 'check-config') return checkConfigCommand(argv.slice(1), io);
+  if (argv[0] === 'service') {
+    const cliPath = join(appRoot(), 'bin', 'llm-manager.js');
+    return serviceCommand(argv.slice(1), { ...io, env: process.env, home: homedir(), cwd: process.cwd(), execPath: process.execPath, cliPath });
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -62,12 +80,17 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
 
+  const envKeys = apiKeysFromEnv(process.env);
+  if (envKeys.problem) {
+    process.stderr.write(`${envKeys.problem}\n`);
+    return 1;
+  }
   const configPath = resolveConfigPath({ cliPath: values.config, env: process.env, cwd: process.cwd() });
   let node: LlmNode;
   try {
     const { created } = ensureConfigFile(configPath, join(appRoot(), 'config.example.yaml'));
     if (created) process.stderr.write(`No config found: created ${configPath} from config.example.yaml — edit it to add your models.\n`);
-    node = await createNode({ configPath, host: values.host, port });
+    node = await createNode({ configPath, host: values.host, port, extraApiKeys: envKeys.keys });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof ListenError) {
       process.stderr.write(`${err.message}\n`);

@@ -2,7 +2,7 @@
 // The Electron main process and the CLI both call createNode; nothing here imports electron.
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
-import type { AppConfig, ConfigIssue, LaunchProfile } from '../../src-shared/config.js';
+import type { AppConfig, ConfigIssue, LaunchProfile, ProgramConfig } from '../../src-shared/config.js';
 import { formatIssue } from '../../src-shared/config.js';
 import type { DeviceReading, DevicesSnapshot, ManagerApi, ModelInfo } from '../../src-shared/contract.js';
 import { createManagerApi } from './api.js';
@@ -68,6 +68,8 @@ export interface NodeOptions {
   webUiDir?: string | null;
   /** How often Node looks for clients past program.header_timeout / request_timeout (default 30 s). */
   connectionsCheckingIntervalMs?: number;
+  /** Keys accepted besides program.api_keys (LLM_MANAGER_API_KEYS): they count for the bind check too. */
+  extraApiKeys?: readonly string[];
 }
 
 export interface LlmNode {
@@ -104,11 +106,20 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   const logger = options.logger ?? consoleLogger(() => current().program.logLevel, stderrAndFile(join(config.program.logDir, NODE_LOG_FILE)));
   for (const warning of loaded.warnings) logger.warn(formatIssue(options.configPath, warning));
 
+  // Keys from the environment join the config's; one object per config, so the guard sees a change only on a config change.
+  const extraKeys = options.extraApiKeys ?? [];
+  const withKeys = new WeakMap<ProgramConfig, ProgramConfig>();
+  const programWithKeys = (program: ProgramConfig): ProgramConfig => {
+    if (extraKeys.length === 0) return program;
+    let merged = withKeys.get(program);
+    if (!merged) withKeys.set(program, (merged = { ...program, apiKeys: [...new Set([...program.apiKeys, ...extraKeys])] }));
+    return merged;
+  };
   // Safe by default: refuse to listen beyond loopback without keys, before touching anything.
   const bindHost = options.host ?? config.program.host;
-  const unsafe = bindProblem(bindHost, config.program, options.configPath);
+  const unsafe = bindProblem(bindHost, programWithKeys(config.program), options.configPath);
   if (unsafe) throw new ListenError(unsafe);
-  if (config.program.allowInsecureLan && config.program.apiKeys.length === 0 && !isLoopbackHost(bindHost)) {
+  if (config.program.allowInsecureLan && programWithKeys(config.program).apiKeys.length === 0 && !isLoopbackHost(bindHost)) {
     logger.warn(`listening on ${bindHost} without API keys (allow_insecure_lan): anyone on the network can use and control the models`);
   }
   // Engines a crashed earlier run left behind go first, before any engine of ours starts.
@@ -258,7 +269,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     registry,
     bodyLimitBytes: () => current().program.bodyLimitBytes,
     webUiDir: options.webUiDir === undefined ? join(appRoot(), 'dist', 'renderer') : options.webUiDir,
-    guard: new RequestGuard({ program: () => current().program, boundHost: host, localKey, onKeyRefused: (code, peer) => refusals.refused(code, peer) }),
+    guard: new RequestGuard({ program: () => programWithKeys(current().program), boundHost: host, localKey, onKeyRefused: (code, peer) => refusals.refused(code, peer) }),
     limits: () => current().program,
     held: () => heldSince !== null,
     health: () => nodeHealth({ version, startedAt, registry, stopping: () => stopping, configInvalid: () => service.diskInvalid }),

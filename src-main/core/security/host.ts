@@ -29,6 +29,7 @@ export function bindProblem(host: string, program: { apiKeys: readonly string[];
     `refusing to listen on ${host}: that address is reachable from other machines, and no API key is set, so anyone on the network could use your models, start and stop engines and read their logs.`,
     `To fix it, either:`,
     `  - add keys to ${configPath}:  program: { api_keys: ["<a long random string>"] }  (clients then send "Authorization: Bearer <key>"; generate one with: node -e "console.log(require('crypto').randomBytes(24).toString('base64url'))")`,
+    `    (or in the environment: LLM_MANAGER_API_KEYS=<key>, e.g. from a container's env_file)`,
     `  - or listen on this computer only: program.host "127.0.0.1" (or --host 127.0.0.1)`,
     `  - or, on a network where everyone may use and control it, set program.allow_insecure_lan: true`,
   ].join('\n');
