@@ -1,9 +1,10 @@
 // Short notices in one corner ("Saved: demo will restart when idle."), kept in a module store so
 // any code (mutations, event handlers) can raise one. At most three; successes and news fade by
-// themselves, errors stay until dismissed or until what they report is over (clearToast).
+// themselves, warnings and errors stay until dismissed or until what they report is over (clearToast).
 import { createStore } from './create-store.js';
 
-export type ToastKind = 'info' | 'success' | 'error';
+/** warning: it worked, but with a catch the user must see ("Saved: … — but … so it will fail"). */
+export type ToastKind = 'info' | 'success' | 'warning' | 'error';
 
 export interface Toast {
   id: number;
@@ -15,7 +16,7 @@ export interface Toast {
 
 export const MAX_TOASTS = 3;
 /** How long a toast stays by itself; null: until dismissed or cleared. */
-export const TOAST_MS: Record<ToastKind, number | null> = { success: 4_000, info: 6_000, error: null };
+export const TOAST_MS: Record<ToastKind, number | null> = { success: 4_000, info: 6_000, warning: null, error: null };
 
 export const toasts = createStore<readonly Toast[]>([]);
 let nextId = 1;

@@ -1,5 +1,6 @@
 // config.yaml in an editor that checks it with the node's own parser as you type: exact ranges
-// underlined, a list of problems below, Save only when the text is valid.
+// underlined, a list of problems below, Save only when the text is valid. Once the text parses, the
+// node checks it too, for what a browser can't see (scripts, commands, cwd, devices present).
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { EditorState } from '@codemirror/state';
@@ -20,6 +21,8 @@ import { editorExtensions } from './editor.js';
 import { MODEL_TEMPLATES, planModelInsert, type TemplateId } from './templates.js';
 
 const VALIDATE_DELAY_MS = 120;
+/** How long typing pauses before the node is asked about the text (it looks at files and devices). */
+const NODE_CHECK_DELAY_MS = 500;
 
 let currentView: EditorView | null = null;
 const saveRef: { current: () => void } = { current: () => {} };
@@ -65,6 +68,15 @@ function check(text: string): Checked {
   return { text, errors: result.ok ? [] : result.errors, warnings: result.warnings };
 }
 
+/** The node's issues for a text (the parser's and its own), or `failed`: it couldn't be asked (the local ones stand). */
+interface NodeChecked {
+  text: string;
+  issues: ConfigIssue[];
+  failed?: boolean;
+}
+
+const byPlace = (issues: ConfigIssue[]) => [...issues].sort((a, b) => a.from - b.from);
+
 export function ConfigPage() {
   const doc = useConfigDocument();
   const draft = useStore(configDraft);
@@ -72,6 +84,7 @@ export function ConfigPage() {
   const [saving, setSaving] = useState(false);
   const [confirmDialog, confirm] = useConfirm();
   const [checked, setChecked] = useState<Checked | null>(() => (draft.text !== null ? check(draft.text) : null));
+  const [nodeChecked, setNodeChecked] = useState<NodeChecked | null>(null);
 
   // The file on disk (first load, after a save, or edited outside the app).
   useEffect(() => {
@@ -92,7 +105,31 @@ export function ConfigPage() {
     return () => clearTimeout(timer);
   }, [draft.text, checked?.text]);
 
-  const issues = useMemo(() => (checked ? [...checked.errors, ...checked.warnings].sort((a, b) => a.from - b.from) : []), [checked]);
+  // Once the text parses, ask the node what only it can tell (a pause in typing is one request).
+  const parses = checked !== null && checked.text === draft.text && checked.errors.length === 0;
+  const nodeCurrent = nodeChecked !== null && checked !== null && nodeChecked.text === checked.text;
+  useEffect(() => {
+    if (!parses || nodeCurrent) return;
+    const text = checked.text;
+    let stale = false;
+    const timer = setTimeout(() => {
+      manager.checkConfig(text).then(
+        (result) => !stale && setNodeChecked({ text, issues: result.issues }),
+        () => !stale && setNodeChecked({ text, issues: [], failed: true }),
+      );
+    }, NODE_CHECK_DELAY_MS);
+    return () => {
+      stale = true;
+      clearTimeout(timer);
+    };
+  }, [parses, nodeCurrent, checked]);
+
+  // The node's list for this text when it has answered (its parser's issues and its own), else ours.
+  const issues = useMemo(() => {
+    if (checked && nodeChecked && nodeChecked.text === checked.text && !nodeChecked.failed) return byPlace(nodeChecked.issues);
+    return checked ? byPlace([...checked.errors, ...checked.warnings]) : [];
+  }, [checked, nodeChecked]);
+  const nodePending = parses && !nodeCurrent;
   const unsaved = hasUnsavedChanges(draft);
   const errorCount = checked?.errors.length ?? 0;
   // The last check decides (so the button doesn't blink while typing); save() checks the latest text again.
@@ -122,7 +159,10 @@ export function ConfigPage() {
       }
       if (result.ok) {
         configDraft.set((d) => ({ ...d, base: text, diskText: null }));
-        showToast(result.message, 'success');
+        // The node's issues for what was saved: its warnings (a command that isn't there) show at once.
+        setNodeChecked({ text, issues: result.issues });
+        // "Saved: demo restarts now — but its command /x does not exist, so it will fail." stays until read.
+        showToast(result.message, result.message.includes(' — but ') ? 'warning' : 'success', { key: 'config-saved' });
         void client.invalidateQueries({ queryKey: queryKeys.config });
         void client.invalidateQueries({ queryKey: queryKeys.models });
       } else {
@@ -240,7 +280,7 @@ export function ConfigPage() {
         <Editor initialText={draft.text} issues={checked?.text === draft.text ? issues : null} />
       )}
 
-      <IssuePanel issues={issues} loaded={draft.text !== null} onPick={jumpTo} />
+      <IssuePanel issues={issues} loaded={draft.text !== null} nodePending={nodePending} onPick={jumpTo} />
       {confirmDialog}
     </div>
   );
@@ -286,10 +326,15 @@ function Editor({ initialText, issues }: { initialText: string; issues: ConfigIs
   return <div className="editor-frame" ref={host} data-testid="config-editor" />;
 }
 
-function IssuePanel({ issues, loaded, onPick }: { issues: ConfigIssue[]; loaded: boolean; onPick: (issue: ConfigIssue) => void }) {
+function IssuePanel({ issues, loaded, nodePending, onPick }: { issues: ConfigIssue[]; loaded: boolean; nodePending: boolean; onPick: (issue: ConfigIssue) => void }) {
   const errors = issues.filter((i) => i.severity === 'error').length;
   const warnings = issues.length - errors;
-  const summary = !loaded ? 'Checking…' : errors > 0 ? `${errors} error${errors > 1 ? 's' : ''} — fix ${errors > 1 ? 'them' : 'it'} to save` : warnings > 0 ? `No errors · ${warnings} warning${warnings > 1 ? 's' : ''}` : 'No problems';
+  const summary =
+    !loaded ? 'Checking…'
+    : errors > 0 ? `${errors} error${errors > 1 ? 's' : ''} — fix ${errors > 1 ? 'them' : 'it'} to save`
+    : warnings > 0 ? `No errors · ${warnings} warning${warnings > 1 ? 's' : ''}${nodePending ? ' · checking files and devices…' : ''}`
+    : nodePending ? 'No errors · checking files and devices…'
+    : 'No problems';
   return (
     <section className={`issue-panel${errors > 0 ? ' has-errors' : ''}`} aria-label="Problems" data-testid="issue-panel">
       <header>
