@@ -424,6 +424,23 @@ describe('what a start tells, and how loudly', () => {
     expect(await logText(fx, 'flaky')).toContain('GET /health 503');
   });
 
+  it("a start that fails before its engine is spawned shows none of the last run's lines", async () => {
+    const fx = await startNode({ models: [{ name: 'twice', flags: ['--load-ms', '100', '--exit-before-ready', '5'] }] });
+    await expect(fx.node.api.startModel('twice')).rejects.toThrow(/exit code 5/);
+    expect((await fx.info('twice')).lastError!.errorLines).toEqual(['demo-engine: error: failed to load model twice']);
+    const stranger = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => stranger.listen(fx.ports['twice'], '127.0.0.1', resolve));
+    try {
+      await expect(fx.node.api.startModel('twice')).rejects.toThrow(/already in use/);
+      const { lastError } = await fx.info('twice');
+      expect(lastError!.message).toContain('already in use');
+      expect(lastError!.logTail).toEqual([]);
+      expect(lastError!.errorLines).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => stranger.close(() => resolve()));
+    }
+  });
+
   it('an engine that says when it is ready is probed calmly while it loads, from its second start on', async () => {
     // The demo engine answers 503 while loading, logs every request, and prints "listening" when ready.
     const fx = await startNode({ models: [{ name: 'loud', flags: ['--load-ms', '1500'] }] });

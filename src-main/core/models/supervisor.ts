@@ -369,6 +369,8 @@ export class ModelSupervisor {
 
   private async runStart(generation: number): Promise<void> {
     const model = this.config;
+    // A failure before the spawn has no engine lines of its own: none of the last run's are shown.
+    this.runFromSeq = Number.MAX_SAFE_INTEGER;
     let choice;
     try {
       choice = await this.deps.chooseProfile(model);
