@@ -97,7 +97,13 @@ describe('the Models page', () => {
     await expect.poll(() => state('broken'), { timeout: 10_000 }).toBe('failed');
     const details = page.locator('#model-details-broken');
     await details.waitFor();
-    expect(await details.locator('.log-tail').textContent()).toContain('failed to allocate 9.4 GB for the KV cache: out of memory');
+    // It leads with the engine's error line, highlighted, above the lines that led up to it.
+    const errors = details.getByTestId('error-lines');
+    expect(await errors.textContent()).toBe('error: failed to allocate 9.4 GB for the KV cache: out of memory');
+    const tail = details.getByTestId('log-tail');
+    expect(await tail.textContent()).toContain('llama_model_load: loading model from');
+    expect((await errors.boundingBox())!.y).toBeLessThan((await tail.boundingBox())!.y);
+    expect(await tail.locator('.tail-error').textContent()).toBe('error: failed to allocate 9.4 GB for the KV cache: out of memory');
     // The reason, once, in one line in the row; not in the details again, and no toast.
     const reason = (await info('broken')).lastError!.message;
     expect(reason).toMatch(/exited before it was ready \(exit code 1\)/);
@@ -164,9 +170,16 @@ describe('the Models page', () => {
     const banner = page.getByTestId('offline-banner');
     expect(await banner.count()).toBe(0);
 
+    // The Logs page of a model that has written nothing offers to start it; not while the node is away.
+    await page.evaluate("location.hash = '#/logs/demo-rerank'");
+    const logStart = page.getByTestId('log-start');
+    await expect.poll(() => logStart.isEnabled()).toBe(true);
+
     await node.shutDown();
     await banner.waitFor();
     expect(await banner.textContent()).toContain('LLM Manager is not running — retrying');
+    await expect.poll(() => logStart.isDisabled()).toBe(true);
+    await page.evaluate("location.hash = '#/models'");
     for (const name of ['demo', 'demo-embed', 'broken']) await expect.poll(() => action(name).isDisabled()).toBe(true);
     expect(await page.getByTestId('stop-all').isDisabled()).toBe(true);
     expect(await page.getByTestId('hold-toggle').isDisabled()).toBe(true);

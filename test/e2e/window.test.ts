@@ -79,8 +79,8 @@ describe('the window over HTTP', () => {
     await expect.poll(() => failure.isVisible()).toBe(true);
     // The reason, once, in a line under the row; the details hold the engine's last lines.
     expect(await page.locator('tr.model-row[data-model="broken"] + tr.reason-row .failure-reason').textContent()).toMatch(/exit|exited|code 1/i);
-    expect(await failure.locator('.log-tail').textContent()).toContain('failed to allocate 9.4 GB for the KV cache: out of memory');
-    expect(await failure.locator('.log-tail .ansi-fg-1').first().textContent()).toBe('error:');
+    expect(await failure.getByTestId('log-tail').textContent()).toContain('failed to allocate 9.4 GB for the KV cache: out of memory');
+    expect(await failure.getByTestId('error-lines').locator('.ansi-fg-1').first().textContent()).toBe('error:');
     await page.mouse.move(0, 0);
     await ui.screenshot('models');
 

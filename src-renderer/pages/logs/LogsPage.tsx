@@ -4,10 +4,11 @@ import type { LogLine } from '../../../src-shared/contract.js';
 import { EmptyState, ErrorNotice, PageHeader, Skeleton, StateBadge } from '../../app/common.js';
 import { SearchIcon } from '../../app/icons.js';
 import { toggleRunning } from '../../api/actions.js';
-import { manager, transport } from '../../api/manager.js';
+import { manager, nodeReachable, transport } from '../../api/manager.js';
 import { useModelLogs, useModels } from '../../api/queries.js';
 import { copyText } from '../../lib/clipboard.js';
 import { useNow } from '../../lib/clock.js';
+import { useStore } from '../../lib/store.js';
 import { hrefFor, navigate } from '../../lib/router.js';
 import { errorText, showToast } from '../../lib/toasts.js';
 import { plainLine } from './ansi.js';
@@ -68,6 +69,8 @@ export function LogsPage({ model: routeModel }: { model: string | null }) {
 }
 
 function ModelLog({ model, canStart, onStart }: { model: string; canStart: boolean; onStart: () => void }) {
+  // While the node is away a start can't work (the banner says why): greyed, as on the Models page.
+  const reachable = useStore(nodeReachable);
   const logs = useModelLogs(model);
   const lines = logs.data ?? EMPTY;
   // Runs of one line (the engine's log of each health probe) are shown once, with a count.
@@ -190,7 +193,7 @@ function ModelLog({ model, canStart, onStart }: { model: string; canStart: boole
         <EmptyState title={`${model} has written nothing yet`}>
           <p>Its engine output appears here live as soon as it starts.</p>
           {canStart && (
-            <button type="button" className="button button-primary" onClick={onStart}>
+            <button type="button" className="button button-primary" onClick={onStart} disabled={!reachable} data-testid="log-start">
               Start {model}
             </button>
           )}

@@ -113,6 +113,7 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
 
 function ModelDetails({ model }: { model: ModelInfo }) {
   const error = model.lastError;
+  const errorLines = error?.errorLines ?? [];
   const failed = model.state === 'failed';
   // PID, start and ready times belong to an engine that runs; a failed start may never have launched one.
   const running = model.state === 'starting' || model.state === 'ready' || model.state === 'stopping';
@@ -129,12 +130,24 @@ function ModelDetails({ model }: { model: ModelInfo }) {
           )}
           <p className="muted small">
             {failed ? 'Failed ' : ''}
-            {formatDateTime(error.at)} · {error.logTail.length > 0 ? "the engine's last lines:" : 'no output from the engine'}
+            {formatDateTime(error.at)}
+            {errorLines.length === 0 && ` · ${error.logTail.length > 0 ? "the engine's last lines:" : 'no output from the engine'}`}
           </p>
-          {error.logTail.length > 0 && (
-            <pre className="log-tail mono">
-              {error.logTail.map((line, i) => (
+          {/* The lines that say what went wrong first, then what led up to them. */}
+          {errorLines.length > 0 && (
+            <pre className="log-tail error-lines mono" data-testid="error-lines" aria-label="The engine's error lines">
+              {errorLines.map((line, i) => (
                 <div key={i}>
+                  <LogText text={line} search="" />
+                </div>
+              ))}
+            </pre>
+          )}
+          {errorLines.length > 0 && error.logTail.length > 0 && <p className="muted small">The engine's last lines:</p>}
+          {error.logTail.length > 0 && (
+            <pre className="log-tail mono" data-testid="log-tail">
+              {error.logTail.map((line, i) => (
+                <div key={i} className={errorLines.includes(line) ? 'tail-error' : undefined}>
                   <LogText text={line} search="" />
                 </div>
               ))}
