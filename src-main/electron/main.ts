@@ -17,6 +17,7 @@ import { setupSingleInstance } from './single-instance.js';
 import { setupTray, type AppTray } from './tray.js';
 import type { TrayNotification, TrayState } from './tray-menu.js';
 import { mainWindowOptions, setupMainWindow } from './window.js';
+import { seedFixOffer } from './seed-offer.js';
 
 const APP_ID = 'io.llmmanager.app';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -50,10 +51,18 @@ async function main(): Promise<void> {
       },
     });
   } catch (err) {
+    // A config from LLM-Node / LLM-Manager (0.0.0.0 without keys …): offer the changes, then start again.
+    if (await offerSeedFix(configPath)) {
+      app.relaunch();
+      app.exit(0);
+      return;
+    }
     await reportStartupProblem(err, configPath);
     app.exit(1);
     return;
   }
+  // One that starts but can't run a model here (a .bat on Linux, bat_path): the node applies the changed file at once.
+  void offerSeedFix(configPath);
   const endpoint = `${node.url}/v1`;
 
   let tray: AppTray | null = null;
@@ -155,6 +164,16 @@ async function main(): Promise<void> {
   });
 
   if (!flags.hidden && !settings.get().startHidden) showWindow();
+}
+
+async function offerSeedFix(configPath: string): Promise<boolean> {
+  const offer = seedFixOffer(configPath, process.platform);
+  if (!offer) return false;
+  const { response } = await dialog.showMessageBox({ type: 'question', title: 'LLM Manager', message: offer.message, detail: offer.detail, buttons: ['Change it', 'Not now'], defaultId: 0, cancelId: 1, noLink: true });
+  if (response !== 0) return false;
+  const result = offer.fix();
+  if (!result.ok) dialog.showErrorBox("Couldn't change the config", result.message);
+  return result.ok;
 }
 
 async function reportStartupProblem(err: unknown, configPath: string): Promise<void> {
