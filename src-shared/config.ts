@@ -79,6 +79,11 @@ export interface ModelConfig {
   servedModelName: string | null;
   startTimeoutMs: number;
   stopTimeoutMs: number;
+  /**
+   * At most this many connections to the engine at once (requests beyond wait in the router, in
+   * arrival order). null: derived from the launch (llama-server: its --parallel + 1), else 64.
+   */
+  maxConnections: number | null;
   /** In priority order, as in the file. */
   profiles: LaunchProfile[];
 }
@@ -266,6 +271,7 @@ const modelFieldsSchema = z.object({
   served_model_name: z.string({ error: 'expected the model name the engine serves' }).trim().min(1, 'expected the model name the engine serves').max(256, 'expected at most 256 characters').optional(),
   start_timeout: secondsField.default(300_000),
   stop_timeout: secondsField.default(10_000),
+  max_connections: z.number({ error: 'expected a whole number 1-1024' }).int('expected a whole number 1-1024').min(1, 'expected a whole number 1-1024').max(1024, 'expected a whole number 1-1024').optional(),
 });
 const MODEL_KEYS = new Set(Object.keys(modelFieldsSchema.shape));
 
@@ -482,6 +488,7 @@ function parseModel(
     servedModelName: m.served_model_name ?? null,
     startTimeoutMs: m.start_timeout,
     stopTimeoutMs: m.stop_timeout,
+    maxConnections: m.max_connections ?? null,
     profiles,
   };
 }

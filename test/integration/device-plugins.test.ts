@@ -99,7 +99,7 @@ describe('device plugins', () => {
     const dir = tempDir({ 'rocm.mjs': `export const name = 'rocm'; export const probe = () => [{ name: 'AMD Radeon RX 7900 XTX', memory: { totalMb: 24560, freeMb: 20000 } }];` });
     const { snapshot } = await monitor(dir, recordingLogger()).read();
     const profile = (name: string, key: string, mb: number) => ({ name, requiredDevices: [key], memoryMb: { [key]: mb }, env: {}, scriptPath: null, command: 'x', args: [], cwd: null });
-    const model = { name: 'M', aliases: [], mode: 'Chat' as const, port: 1, autoStart: false, aliveTimeMs: 0, healthPath: '/health', servedModelName: null, startTimeoutMs: 1000, stopTimeoutMs: 1000, profiles: [profile('Big', '7900', 22000), profile('Fits', 'plugin:rocm:0', 18000)] };
+    const model = { name: 'M', aliases: [], mode: 'Chat' as const, port: 1, autoStart: false, aliveTimeMs: 0, healthPath: '/health', servedModelName: null, startTimeoutMs: 1000, stopTimeoutMs: 1000, maxConnections: null, profiles: [profile('Big', '7900', 22000), profile('Fits', 'plugin:rocm:0', 18000)] };
     const placement = planStart({ model, devices: snapshot.devices, engines: [], headroomMb: 512, monitoringDisabled: false });
     expect(placement).toMatchObject({ kind: 'start', profile: { name: 'Fits' }, skipped: [{ profile: 'Big', reason: '7900 needs 22000 MB, 19488 MB free' }] });
   });

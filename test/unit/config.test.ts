@@ -132,6 +132,7 @@ describe('parseConfigText: the formats of LLM-Manager and LLM-Node', () => {
           servedModelName: null,
           startTimeoutMs: 300_000,
           stopTimeoutMs: 10_000,
+          maxConnections: null,
           profiles: [
             {
               name: 'Dual-GPU-Config',

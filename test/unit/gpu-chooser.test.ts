@@ -93,7 +93,7 @@ function profile(name: string, requiredDevices: string[], memoryMb: Record<strin
   return { name, requiredDevices, memoryMb, env: {}, scriptPath: null, command: 'llama-server', args: [], cwd: null };
 }
 function model(name: string, needMb: number, startTimeoutMs = 10_000): ModelConfig {
-  return { name, aliases: [], mode: 'Chat', port: 1, autoStart: false, aliveTimeMs: 0, healthPath: '/health', servedModelName: null, startTimeoutMs, stopTimeoutMs: 1000, profiles: [profile('GPU', ['gpu0'], { gpu0: needMb })] };
+  return { name, aliases: [], mode: 'Chat', port: 1, autoStart: false, aliveTimeMs: 0, healthPath: '/health', servedModelName: null, startTimeoutMs, stopTimeoutMs: 1000, maxConnections: null, profiles: [profile('GPU', ['gpu0'], { gpu0: needMb })] };
 }
 function chooser(world: FakeWorld, settings = { headroomMb: 512, monitoringDisabled: false }) {
   return createGpuChooser({ devices: world, engines: () => world.engines, settings: () => settings, launchProblem: () => null, logger: silentLogger, freeWaitMs: 5000 });

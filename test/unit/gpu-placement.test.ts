@@ -27,7 +27,7 @@ function profile(name: string, requiredDevices: string[], memoryMb: Record<strin
   return { name, requiredDevices, memoryMb, env, scriptPath: null, command: 'llama-server', args: [], cwd: null };
 }
 function model(name: string, ...profiles: LaunchProfile[]): ModelConfig {
-  return { name, aliases: [], mode: 'Chat', port: 10001, autoStart: false, aliveTimeMs: 0, healthPath: '/health', servedModelName: null, startTimeoutMs: 300_000, stopTimeoutMs: 10_000, profiles };
+  return { name, aliases: [], mode: 'Chat', port: 10001, autoStart: false, aliveTimeMs: 0, healthPath: '/health', servedModelName: null, startTimeoutMs: 300_000, stopTimeoutMs: 10_000, maxConnections: null, profiles };
 }
 function engine(name: string, fields: Partial<EngineView> = {}): EngineView {
   return { name, state: 'ready', busy: 0, lastActivityAt: 0, heldMb: {}, reservedMb: {}, ...fields };

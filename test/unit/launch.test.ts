@@ -57,7 +57,7 @@ describe('engineSpawnOptions', () => {
 
 describe('launchProblem', () => {
   const model = (profiles: LaunchProfile[]): ModelConfig => ({
-    name: 'm', aliases: [], mode: 'Chat', port: 1, autoStart: false, aliveTimeMs: 0, healthPath: '/health', servedModelName: null, startTimeoutMs: 1, stopTimeoutMs: 1, profiles,
+    name: 'm', aliases: [], mode: 'Chat', port: 1, autoStart: false, aliveTimeMs: 0, healthPath: '/health', servedModelName: null, startTimeoutMs: 1, stopTimeoutMs: 1, maxConnections: null, profiles,
   });
 
   it('explains a missing script or command', () => {

@@ -253,13 +253,15 @@ export function isPortInUse(port: number, host = '127.0.0.1', timeoutMs = 500): 
   });
 }
 
-const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-
-/** GET http://127.0.0.1:port/path → status code, or null when nothing answers. `key`: the engine's own (program.engine_keys). */
+/**
+ * GET http://127.0.0.1:port/path → status code, or null when nothing answers. `key`: the engine's
+ * own (program.engine_keys). Each probe on its own connection, closed after it: a kept-alive probe
+ * connection would hold one of llama-server's HTTP threads for good (each is bound to a connection).
+ */
 export function probeHealth(port: number, path: string, timeoutMs = 2000, key: string | null = null): Promise<number | null> {
   return new Promise((resolve) => {
-    const headers = key ? { authorization: `Bearer ${key}` } : undefined;
-    const req = http.get({ host: '127.0.0.1', port, path, agent: probeAgent, timeout: timeoutMs, headers }, (res) => {
+    const headers: Record<string, string> = { connection: 'close', ...(key ? { authorization: `Bearer ${key}` } : {}) };
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs, headers }, (res) => {
       res.resume();
       resolve(res.statusCode ?? null);
     });

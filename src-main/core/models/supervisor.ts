@@ -9,6 +9,7 @@ import { formatDuration } from '../../../src-shared/duration.js';
 import type { ModelLog } from '../logs/model-log.js';
 import { idleDeadline } from '../scheduler/idle.js';
 import { failureLines } from './failure-lines.js';
+import { derivedMaxConnections } from './connection-limit.js';
 import { NoProfileError, type ProfileChooser } from '../scheduler/profile.js';
 import { CrashLoopGuard, DEFAULT_FAULT_POLICY, type FaultPolicy } from './faults.js';
 import * as proc from './process.js';
@@ -111,6 +112,8 @@ export class ModelSupervisor {
    */
   private saysWhenReady = false;
   private wokenByHint = false;
+  /** What the launch in use implies for maxConnections (null: not worked out yet). */
+  private derivedConnections: number | null = null;
   /** Since the node started, for /metrics. */
   private readonly tally = { requests: 0, starts: 0, failures: 0, lastStartMs: null as number | null };
   /** What the health check answered last while starting (null: no answer), for the timeout's message. */
@@ -158,6 +161,17 @@ export class ModelSupervisor {
   get counters(): Readonly<{ requests: number; starts: number; failures: number; lastStartMs: number | null }> {
     return this.tally;
   }
+
+  /**
+   * Connections the router may hold open to this engine at once: max_connections, else what the
+   * launch in use (or the first profile, before a start) implies (models/connection-limit.ts).
+   */
+  get maxConnections(): number {
+    return this.config.maxConnections ?? (this.derivedConnections ??= derivedMaxConnections(this.config.profiles[0]!));
+  }
+
+  /** maxConnections as a function, made once (the router reads it per new engine connection). */
+  readonly connectionLimit = (): number => this.maxConnections;
 
   /** Requests now being answered by (or waiting for) this engine. */
   get busy(): number {
@@ -406,6 +420,7 @@ export class ModelSupervisor {
     try {
       this.log.system(`starting ${model.name} (profile ${choice.profile.name}, port ${model.port}): ${this.deps.describeLaunch(choice.profile)}`);
       this.runFromSeq = this.log.tail(1)[0]?.seq ?? 0;
+      this.derivedConnections = derivedMaxConnections(choice.profile);
       child = this.deps.spawn(choice.profile, env, choice.profile.cwd ?? this.deps.defaultCwd);
     } catch (err) {
       return this.failStart(generation, `could not launch ${model.name}: ${(err as Error).message}`, null, null);

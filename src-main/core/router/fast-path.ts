@@ -12,6 +12,7 @@ import type { Server } from 'node:http';
 import { http } from '../node-http.js';
 import { quickModelOf, withModel } from './json-model.js';
 import { ENGINE_IDLE_MS } from './upstream.js';
+import type { EngineSlots, EngineSlotTable } from './engine-slots.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 import type { RequestGuard } from '../security/guard.js';
@@ -31,6 +32,8 @@ export interface FastPathOptions {
   bodyLimitBytes: () => number;
   /** How long an unfinished request may take before node:http (and its timeouts) takes it over. */
   headerTimeoutMs: () => number;
+  /** Each engine's connection budget, shared with node:http's path (engine-slots.ts). */
+  slots: EngineSlotTable;
 }
 
 export interface FastPathStats {
@@ -80,12 +83,14 @@ export function installFastPath(server: Server, options: FastPathOptions): FastP
 export class FastPath {
   readonly stats: FastPathStats = { served: 0, handedOff: 0 };
   private readonly connections = new Set<ClientConnection>();
-  readonly engines = new EngineSockets();
+  readonly engines: EngineSockets;
 
   constructor(
     readonly options: FastPathOptions,
     readonly handOff: (socket: net.Socket) => void,
-  ) {}
+  ) {
+    this.engines = new EngineSockets(options.slots);
+  }
 
   accept(socket: net.Socket): void {
     const connection = new ClientConnection(socket, this);
@@ -205,13 +210,13 @@ class ClientConnection {
     // llhttp reads every request of a read before any is answered: when a pipelined one after this
     // is malformed, node:http answers only its 400. So such a buffer is node:http's, whole.
     if (request.length < this.buffer.length && !restParses(this.buffer.subarray(request.length))) return this.giveAway();
-    const supervisor = this.admit(request);
-    if (!supervisor) return this.giveAway();
+    const admitted = this.admit(request);
+    if (!admitted) return this.giveAway();
     this.clearTimer();
     this.buffer = request.length === this.buffer.length ? null : this.buffer.subarray(request.length);
     this.busy = true;
     this.fast.stats.served++;
-    new Exchange(this, this.fast.engines, supervisor, request, () => {
+    new Exchange(this, this.fast.engines, admitted.supervisor, admitted.engine, request, () => {
       this.busy = false;
       if (request.close) return void this.socket.end();
       this.socket.resume();
@@ -219,8 +224,8 @@ class ClientConnection {
     });
   }
 
-  /** The model the request goes to, when everything about it is plain and it is ready now. */
-  private admit(request: ParsedRequest): ModelSupervisor | null {
+  /** The model the request goes to and an engine connection for it, when everything about it is plain and it is ready now. */
+  private admit(request: ParsedRequest): { supervisor: ModelSupervisor; engine: EngineConnection } | null {
     const { options } = this.fast;
     if (request.body.length > options.bodyLimitBytes()) return null;
     if (request.otherType !== undefined && !isJsonType(request.otherType)) return null;
@@ -235,9 +240,12 @@ class ClientConnection {
     }
     const supervisor = options.registry.resolve(model);
     if (!supervisor || supervisor.currentState !== 'ready' || !ENDPOINT_MODES[request.path]!.includes(supervisor.model.mode)) return null;
+    // Every connection slot of the engine in use: node:http queues it.
+    const engine = this.fast.engines.take(supervisor.port, supervisor.connectionLimit);
+    if (engine === null) return null;
     const served = supervisor.model.servedModelName;
     if (served !== null && served !== model) request.body = withModel(request.body, served);
-    return supervisor;
+    return { supervisor, engine };
   }
 
   /** node:http takes the connection from here on, starting with the bytes read so far. */
@@ -596,9 +604,12 @@ class EngineConnection {
 
   constructor(
     readonly port: number,
+    slots: EngineSlots,
     onClose: (c: EngineConnection) => void,
   ) {
     this.socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    // It holds one of the engine's connection slots until it closes.
+    this.socket.once('close', () => slots.release());
     // Bytes nobody asked for would be read as the next answer: such a connection is not reused.
     this.socket.on('data', (data: Buffer) => (this.exchange ? this.exchange.onEngineData(data) : this.socket.destroy()));
     // An engine that resets an idle connection must not take the node down; 'close' follows.
@@ -621,13 +632,18 @@ class EngineSockets {
     if (i !== -1) list!.splice(i, 1);
   };
 
+  constructor(private readonly slots: EngineSlotTable) {
+    slots.closeIdleFast = (port) => this.closeOneIdle(port);
+  }
+
   /**
-   * A kept-alive connection if there is a fresh one, else a new connection. One idle for longer than
-   * ENGINE_IDLE_MS is closed instead of used (the engine may be closing it), and so is one the
-   * engine has begun to close: a request is never written where it may be lost, because it is never
-   * sent twice (the engine may have begun to generate).
+   * A kept-alive connection if there is a fresh one, else a new connection when the engine has a
+   * free slot, else null (the request goes to node:http, where it waits its turn). One idle for
+   * longer than ENGINE_IDLE_MS is closed instead of used (the engine may be closing it), and so is
+   * one the engine has begun to close: a request is never written where it may be lost, because it
+   * is never sent twice (the engine may have begun to generate).
    */
-  take(port: number, exchange: Exchange): EngineConnection {
+  take(port: number, limit: () => number): EngineConnection | null {
     const list = this.idle.get(port);
     if (list !== undefined) {
       const now = Date.now();
@@ -638,17 +654,18 @@ class EngineSockets {
           continue;
         }
         c.idleSince = 0;
-        c.exchange = exchange;
         return c;
       }
     }
-    const connection = new EngineConnection(port, this.forget);
-    connection.exchange = exchange;
-    return connection;
+    const slots = this.slots.get(port, limit);
+    if (!slots.tryTake()) return null;
+    return new EngineConnection(port, slots, this.forget);
   }
 
   give(connection: EngineConnection): void {
     connection.exchange = null;
+    // A request waits for a slot of this engine (node:http's pool): this connection's is its.
+    if ((this.slots.peek(connection.port)?.waiting ?? 0) > 0) return void connection.socket.destroy();
     connection.idleSince = Date.now();
     let list = this.idle.get(connection.port);
     if (!list) this.idle.set(connection.port, (list = []));
@@ -678,6 +695,17 @@ class EngineSockets {
       }
     }
     if (next !== Infinity) this.armSweep(next);
+  }
+
+  /** Closes the most recently idle connection to `port` (for a request waiting for a slot). */
+  private closeOneIdle(port: number): boolean {
+    const list = this.idle.get(port);
+    for (let c = list?.pop(); c !== undefined; c = list?.pop()) {
+      if (c.socket.destroyed) continue;
+      c.socket.destroy();
+      return true;
+    }
+    return false;
   }
 
   idleCount(): number {
@@ -764,7 +792,6 @@ function engineRequest(request: ParsedRequest, port: number, key: string | null 
 
 /** One request relayed to the engine and its answer back, byte for byte where the framing allows. */
 class Exchange {
-  private readonly engine: EngineConnection;
   private head: Buffer | null = null;
   private answered = false;
   private streaming = false;
@@ -781,15 +808,15 @@ class Exchange {
     private readonly client: ClientConnection,
     private readonly engines: EngineSockets,
     private readonly supervisor: ModelSupervisor,
+    private readonly engine: EngineConnection,
     private readonly request: ParsedRequest,
     private readonly onDone: () => void,
   ) {
     // Announced once the answer has started: nothing but the request itself on the way to the engine.
     this.release = supervisor.acquire(false);
     client.exchange = this;
-    const { port } = supervisor;
-    this.engine = engines.take(port, this);
-    this.engine.socket.write(engineRequest(request, port, supervisor.engineKey));
+    engine.exchange = this;
+    engine.socket.write(engineRequest(request, supervisor.port, supervisor.engineKey));
   }
 
   readonly onEngineData = (data: Buffer): void => {

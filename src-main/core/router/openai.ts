@@ -6,6 +6,7 @@ import { formatDuration } from '../../../src-shared/duration.js';
 import { ApiError, errorBody } from '../../../src-shared/errors.js';
 import { modelNotFound } from '../api.js';
 import { UpstreamPools } from './upstream.js';
+import type { EngineSlotTable } from './engine-slots.js';
 import { withModel } from './json-model.js';
 import { proxiedRequestSchema } from '../../../src-shared/api-schemas.js';
 import type { ModelRegistry } from '../models/registry.js';
@@ -52,6 +53,8 @@ export interface OpenAIRouterOptions {
   held?: () => boolean;
   /** Longest pause while reading a request body (program.body_timeout); 0 = none. */
   bodyTimeoutMs?: () => number;
+  /** Each engine's connection budget, shared with the fast path. */
+  slots: EngineSlotTable;
 }
 
 export function isOpenAIPath(pathname: string): boolean {
@@ -59,7 +62,7 @@ export function isOpenAIPath(pathname: string): boolean {
 }
 
 export function createOpenAIHandler(options: OpenAIRouterOptions) {
-  const upstream = new UpstreamPools();
+  const upstream = new UpstreamPools(options.slots);
 
   const handleOpenAI = function handleOpenAI(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): void {
     if (pathname === '/v1/models' || pathname.startsWith('/v1/models/')) {
@@ -141,7 +144,7 @@ async function forward(
   const engineKey = supervisor.engineKey;
   if (engineKey) headers.push('authorization', `Bearer ${engineKey}`);
   let streaming = false;
-  upstream.forward({ port: supervisor.port, path: req.url ?? '/', headers, body }, res, {
+  upstream.forward({ port: supervisor.port, limit: supervisor.connectionLimit, path: req.url ?? '/', headers, body }, res, {
     onHead(status, upHeaders) {
       const outHeaders: http.OutgoingHttpHeaders = {};
       for (const name in upHeaders) {

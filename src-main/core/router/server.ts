@@ -10,6 +10,7 @@ import type { ModelRegistry } from '../models/registry.js';
 import type { RequestGuard } from '../security/guard.js';
 import { createManagementApp } from './management.js';
 import { installFastPath, KEEP_ALIVE_MS } from './fast-path.js';
+import { EngineSlotTable } from './engine-slots.js';
 import { createOpenAIHandler, isOpenAIPath, sendError } from './openai.js';
 
 export interface RouterOptions {
@@ -37,8 +38,11 @@ export type ServerLimits = Pick<ProgramConfig, 'maxQueuedRequests' | 'headerTime
 /** One HTTP server: /v1 goes straight to the proxy (hot path), everything else to express. */
 export function createRouterServer(options: RouterOptions): Server {
   const limits = options.limits;
+  // Each engine's connection budget, one for both paths.
+  const slots = new EngineSlotTable();
   const openai = createOpenAIHandler({
     registry: options.registry,
+    slots,
     bodyLimitBytes: options.bodyLimitBytes,
     ...(options.held ? { held: options.held } : {}),
     ...(limits ? { queueLimit: () => limits().maxQueuedRequests, bodyTimeoutMs: () => limits().bodyTimeoutMs } : {}),
@@ -96,6 +100,7 @@ export function createRouterServer(options: RouterOptions): Server {
     ...(guard ? { guard } : {}),
     bodyLimitBytes: options.bodyLimitBytes,
     headerTimeoutMs: () => limits?.().headerTimeoutMs ?? 30_000,
+    slots,
   });
   server.once('close', () => {
     fast.closeAll();

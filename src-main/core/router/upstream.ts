@@ -3,10 +3,14 @@
 // request (measured by `npm run bench`: c=64 throughput ×1.76); it is loaded on the first request
 // so an idle node doesn't carry it.
 import type http from 'node:http';
+import net from 'node:net';
 import type { Dispatcher, Pool } from 'undici';
+import type { EngineSlotTable } from './engine-slots.js';
 
 export interface UpstreamRequest {
   port: number;
+  /** The engine's connection limit now (the model's max_connections). */
+  limit: () => number;
   path: string;
   /** Flat [name, value, …] list, already filtered of what must not be forwarded. */
   headers: string[];
@@ -28,7 +32,9 @@ type Undici = typeof import('undici');
 export class UpstreamPools {
   private undici: Undici | null = null;
   private loading: Promise<Undici> | null = null;
-  private readonly pools = new Map<number, Pool>();
+  private readonly pools = new Map<number, { pool: Pool; limit: number }>();
+
+  constructor(private readonly slots: EngineSlotTable) {}
 
   /** Forwards `request` and pipes the answer into `res`; a client that leaves aborts the engine request. */
   forward(request: UpstreamRequest, res: http.ServerResponse, events: UpstreamEvents): void {
@@ -46,19 +52,51 @@ export class UpstreamPools {
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)));
+    await Promise.all(pools.map(({ pool }) => pool.destroy().catch(() => undefined)));
   }
 
-  private pool(undici: Undici, port: number): Pool {
-    let pool = this.pools.get(port);
-    if (!pool) {
+  private pool(undici: Undici, port: number, limitOf: () => number): Pool {
+    const limit = limitOf();
+    let entry = this.pools.get(port);
+    if (entry && entry.limit !== limit) {
+      // max_connections changed: new requests go to a pool of the new size; the old one finishes its own.
+      void entry.pool.close().catch(() => undefined);
+      entry = undefined;
+    }
+    if (!entry) {
+      const slots = this.slots.get(port, limitOf);
       // No timeouts of undici's own: a big prompt may take minutes before the first token, and a
       // stream may pause; the client decides how long it waits. Idle connections close when the fast
-      // path's do, before engines close theirs (llama-server, uvicorn: 5 s).
-      pool = new undici.Pool(`http://127.0.0.1:${port}`, { headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: ENGINE_IDLE_MS, keepAliveMaxTimeout: ENGINE_IDLE_MS });
-      this.pools.set(port, pool);
+      // path's do, before engines close theirs (llama-server, uvicorn: 5 s). At most `limit`
+      // connections, each opened only when the engine has a free slot (shared with the fast path):
+      // requests beyond them wait in the pool's queue, in arrival order.
+      const pool = new undici.Pool(`http://127.0.0.1:${port}`, {
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        keepAliveTimeout: ENGINE_IDLE_MS,
+        keepAliveMaxTimeout: ENGINE_IDLE_MS,
+        connections: limit,
+        connect: (_options, callback) => {
+          slots.wait(() => {
+            const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+            let settled = false;
+            socket.once('close', () => slots.release());
+            socket.once('connect', () => {
+              settled = true;
+              callback(null, socket);
+            });
+            socket.once('error', (err) => {
+              if (settled) return;
+              settled = true;
+              callback(err, null);
+            });
+          });
+        },
+      });
+      entry = { pool, limit };
+      this.pools.set(port, entry);
     }
-    return pool;
+    return entry.pool;
   }
 
   private dispatch(undici: Undici, request: UpstreamRequest, res: http.ServerResponse, events: UpstreamEvents): void {
@@ -69,7 +107,7 @@ export class UpstreamPools {
     };
     res.once('close', onClientClose);
     const resume = () => controller?.resume();
-    this.pool(undici, request.port).dispatch(
+    this.pool(undici, request.port, request.limit).dispatch(
       { origin: `http://127.0.0.1:${request.port}`, method: 'POST', path: request.path, headers: request.headers, body: request.body },
       {
         onRequestStart(c) {
