@@ -20,6 +20,8 @@
 //                             "The model `X` does not exist."; env DEMO_SERVED_NAMES; default: any name
 //   --api-key KEY             as llama-server: completion, embedding and rerank requests need "Authorization: Bearer KEY"
 //                             (401 otherwise); /health and /v1/models stay open
+//   --echo                    a chat answer is the last user message itself, whitespace and all (a word a token, up
+//                             to max_tokens), instead of "Echo: <first words> token1 …"; env DEMO_ECHO=1
 //   --quiet                   no log line per request; env DEMO_QUIET=1
 //   --help                    print this text
 // Flags win over env vars. Unknown flags (say, llama-server's own) are reported and ignored.
@@ -46,6 +48,7 @@ const OPTIONS = {
   'ignore-sigterm': { type: 'boolean' },
   'api-key': { type: 'string' },
   'served-names': { type: 'string' },
+  echo: { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -133,6 +136,7 @@ function readConfig(argv, env) {
     exitBeforeReady: exitBeforeReady === undefined ? undefined : toNumber('exit-before-ready', exitBeforeReady, { max: 255 }),
     ignoreSigterm: values['ignore-sigterm'] === true || isTruthy(env.DEMO_IGNORE_SIGTERM),
     quiet: values.quiet === true || isTruthy(env.DEMO_QUIET),
+    echo: values.echo === true || isTruthy(env.DEMO_ECHO),
     apiKey: typeof values['api-key'] === 'string' && values['api-key'] !== '' ? values['api-key'] : undefined,
     servedNames: String(pick('served-names', 'DEMO_SERVED_NAMES') ?? '')
       .split(',')
@@ -236,12 +240,13 @@ function handleChat(body, res, crashing) {
   if (!Array.isArray(body.messages) || body.messages.length === 0) return badRequest(res, "'messages' must be a non-empty array");
   const budget = tokenBudget(body);
   if (budget === undefined) return badRequest(res, "'max_tokens' must be a non-negative integer");
-  const pieces = replyPieces(lastUserText(body.messages), budget.count);
+  const echoed = config.echo ? echoPieces(lastUserText(body.messages)) : null;
+  const pieces = echoed ? echoed.slice(0, budget.limited ? budget.count : echoed.length) : replyPieces(lastUserText(body.messages), budget.count);
   const promptTokens = body.messages.reduce((sum, message) => sum + countWords(messageText(message)), 0);
   const reply = {
     id: newId('chatcmpl'),
     created: nowSeconds(),
-    finishReason: budget.limited ? 'length' : 'stop',
+    finishReason: (echoed ? pieces.length < echoed.length : budget.limited) ? 'length' : 'stop',
     usage: usageOf(promptTokens, pieces.length),
   };
   if (body.stream === true) return streamEvents(res, chatEvents(reply, pieces, includeUsage(body)), crashing);
@@ -292,6 +297,14 @@ function replyPieces(promptText, count) {
   const words = ['Echo:', ...splitWords(promptText).slice(0, ECHO_WORDS)];
   const pieces = new Array(count);
   for (let i = 0; i < count; i += 1) pieces[i] = `${i < words.length ? words[i] : `token${i - words.length + 1}`} `;
+  return pieces;
+}
+
+// --echo: the text itself, a word (with the whitespace before it) a token.
+function echoPieces(text) {
+  const pieces = text.match(/\s*\S+/g) ?? [];
+  const tail = text.match(/\s+$/);
+  if (tail && pieces.length > 0) pieces[pieces.length - 1] += tail[0];
   return pieces;
 }
 

@@ -12,7 +12,7 @@ const SCRIPT = fileURLToPath(new URL('../../scripts/demo-engine.mjs', import.met
 const LOADING_BODY = { error: { code: 503, message: 'Loading model', type: 'unavailable_error' } };
 // Env vars the engine reads; cleared so the caller's environment cannot leak into a test.
 const ENGINE_ENV_KEYS = ['PORT', 'LLM_PORT', 'MODEL_NAME', 'DEMO_HOST', 'DEMO_LOAD_MS', 'DEMO_TPS', 'DEMO_STREAM_DELAY_MS',
-  'DEMO_MAX_TOKENS_DEFAULT', 'DEMO_EMBEDDING_DIM', 'DEMO_CRASH_AFTER', 'DEMO_EXIT_BEFORE_READY', 'DEMO_IGNORE_SIGTERM', 'DEMO_QUIET'];
+  'DEMO_MAX_TOKENS_DEFAULT', 'DEMO_EMBEDDING_DIM', 'DEMO_CRASH_AFTER', 'DEMO_EXIT_BEFORE_READY', 'DEMO_IGNORE_SIGTERM', 'DEMO_QUIET', 'DEMO_ECHO'];
 
 interface Exit {
   code: number | null;
@@ -438,6 +438,20 @@ describe('demo-engine lifecycle', () => {
     expect(performance.now() - signalledAt).toBeLessThan(1000);
     expect(engine.stdout()).toContain('shutting down');
     expect((await reading).events).not.toContain('[DONE]');
+  });
+
+  it('--echo answers with the message itself, whitespace and all, a word a token, up to max_tokens', async () => {
+    const engine = await startEngine(['--load-ms', '0', '--echo', '--tokens-per-second', '0']);
+    await waitHealthy(engine);
+    const text = '# Title\n\n```js\nconst a = 1;\n```\n';
+    const chat = (extra: object) => postJson(engine, '/v1/chat/completions', { messages: [{ role: 'user', content: text }], ...extra });
+    const whole = await readJson(await chat({}));
+    expect(whole.choices[0]).toMatchObject({ message: { content: text }, finish_reason: 'stop' });
+    expect(whole.usage.completion_tokens).toBe(8);
+    const streamed = parsedChunks((await readSse(await chat({ stream: true }))).events);
+    expect(streamed.map((c) => c.choices?.[0]?.delta?.content ?? '').join('')).toBe(text);
+    const cut = await readJson(await chat({ max_tokens: 2 }));
+    expect(cut.choices[0]).toMatchObject({ message: { content: '# Title' }, finish_reason: 'length' });
   });
 
   it('reads port and model from env vars, with flags taking precedence', async () => {
