@@ -1,7 +1,10 @@
 // The engine watchdog with real processes: process groups of `sleep`s stand in for engines, and
 // the end of the watchdog's input (what a dying node causes) must stop exactly the listed ones.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EngineWatchdog, WATCHDOG_NAME } from '../../src-main/core/models/engine-watchdog.js';
 import { silentLogger } from '../../src-main/core/logger.js';
@@ -111,5 +114,29 @@ describe.runIf(posix)('EngineWatchdog', () => {
     const windows = new EngineWatchdog({ logger: silentLogger, platform: 'win32' });
     windows.add(fakeEngine().leader);
     expect(windows.pid).toBeNull();
+  });
+
+  it('keeps its process alive until close() is done, so what comes after (the CLI\'s "All engines stopped") still happens', () => {
+    // A process whose only other handles are unref'd (as the CLI's at the end of a shutdown): before,
+    // it ended while close() waited for the watchdog, and "closed" was never written.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'watchdog-close-'));
+    const script = path.join(dir, 'close.mjs');
+    fs.writeFileSync(
+      script,
+      [
+        "import { spawn } from 'node:child_process';",
+        'const { EngineWatchdog } = await import(process.argv[2]);',
+        "const engine = spawn('/bin/sh', ['-c', 'trap \"\" TERM; sleep 2'], { detached: true, stdio: 'ignore' });",
+        'engine.unref();',
+        'const w = new EngineWatchdog({ logger: { debug() {}, info() {}, warn() {}, error() {} }, graceMs: 500 });',
+        'w.add(engine.pid);',
+        "setTimeout(() => void w.close().then(() => process.stdout.write('closed\\n')), 300);",
+      ].join('\n'),
+    );
+    const module = fileURLToPath(new URL('../../src-main/core/models/engine-watchdog.ts', import.meta.url));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script, module], { encoding: 'utf8', timeout: 20_000, cwd: fileURLToPath(new URL('../..', import.meta.url)) });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe('closed\n');
   });
 });

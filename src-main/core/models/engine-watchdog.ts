@@ -95,6 +95,9 @@ export class EngineWatchdog {
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
       child.once('exit', () => resolve());
+      // Held while we wait: with nothing else left, an unref'd child let the process end mid-close
+      // (exit 0, before the CLI's "All engines stopped").
+      child.ref();
       child.stdin?.end();
     });
   }
