@@ -247,7 +247,7 @@ describe('the window over HTTP', () => {
     const toast = page.getByTestId('toast').filter({ hasText: 'Saved:' });
     await toast.waitFor();
     // Only a name was added: the running engine takes it without a restart.
-    expect(await toast.textContent()).toContain('Saved: demo updated.');
+    expect(await toast.textContent()).toContain('Saved: demo keeps running with its new settings.');
     await ui.screenshot('config-saved', { keepToasts: true });
     await expect.poll(() => page.getByTestId('save-state').textContent()).toBe('Saved');
     expect(fs.readFileSync(node.configPath, 'utf8')).toContain('- e2e-alias');
