@@ -6,6 +6,7 @@ import { pairedAddedTtfb, type StreamStats, type StreamTarget } from './phases/s
 import type { BurstResult, ColdResult, StopResult } from './phases/lifecycle.js';
 import type { FootprintResult } from './phases/footprint.js';
 import type { ScaleResult } from './phases/scale.js';
+import type { BurstRun } from './phases/bursts.js';
 import { median, percentile, round } from './stats.js';
 import { TARGETS, type TargetName } from './targets.js';
 
@@ -26,6 +27,7 @@ export interface Raw {
   stop?: StopResult;
   footprint?: FootprintResult;
   scale?: ScaleResult;
+  bursts?: BurstRun[];
 }
 
 const info = (figure: string, measured: number, unit: string): Row => ({ figure, measured, unit, target: '', pass: null });
@@ -103,6 +105,12 @@ export function figures(raw: Raw): Row[] {
     const paired = median(raw.stop.routerStopMs.map((t, i) => t - (raw.stop!.engineExitMs[i] ?? NaN)));
     rows.push(atMost('stop added p50 (router − engine alone, paired)', paired, 'ms', 100));
     rows.push(info('stop: router log, stopping → engine exited p50', median(raw.stop.logStopToExitMs), 'ms'));
+  }
+  for (const b of raw.bursts ?? []) {
+    rows.push(info(`burst of ${b.size}, thread-bound engine: direct to a fresh engine`, b.directColdMs, 'ms'));
+    rows.push(atMost(`burst of ${b.size}, cold through the router (from the engine's ready line) ÷ direct`, b.routerColdMs / b.directColdMs, '×', 1.2, '≤ 1.2 ×'));
+    rows.push(atMost(`burst of ${b.size}, warm through the router ÷ direct`, b.routerWarmMs / b.directWarmMs, '×', 1.2, '≤ 1.2 ×'));
+    rows.push(atMost(`burst of ${b.size}: failed requests`, b.failures, '', 0, '= 0'));
   }
   if (raw.footprint) {
     const f = raw.footprint;

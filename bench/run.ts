@@ -6,6 +6,7 @@ import path from 'node:path';
 import { latencyRound, FAST_BODY, type LatencyRound } from './phases/latency.js';
 import { streaming, type StreamStats, type StreamTarget } from './phases/streaming.js';
 import { coldBurst, coldStart, stopTimes } from './phases/lifecycle.js';
+import { BOUND_MODEL, boundEngineFlags, boundMaxConnections, bursts } from './phases/bursts.js';
 import { startFootprint } from './phases/footprint.js';
 import { scaleStreams } from './phases/scale.js';
 import { formatSummary, summarize, type ProfileSummary } from './profile.js';
@@ -77,8 +78,8 @@ async function main(): Promise<number> {
     const footprint = await startFootprint(build, path.join(tmp, 'footprint'));
     log(`[${elapsed()}] footprint node started (20 models, idle, on CPU ${settings.clientCpu}); its idle window runs beside the next phases`);
 
-    const [routerPort, fastPort, streamPort, coldPort, scalePort, nginxFast, nginxStream, barePort, pipePort] = (await freePorts(9)) as [
-      number, number, number, number, number, number, number, number, number,
+    const [routerPort, fastPort, streamPort, coldPort, scalePort, nginxFast, nginxStream, barePort, pipePort, boundPort] = (await freePorts(10)) as [
+      number, number, number, number, number, number, number, number, number, number,
     ];
     const configPath = path.join(tmp, 'main', 'config.yaml');
     fs.mkdirSync(path.dirname(configPath), { recursive: true });
@@ -87,6 +88,7 @@ async function main(): Promise<number> {
       { name: 'stream', port: streamPort, flags: ['--load-ms', '0', '--stream-delay-ms', String(settings.streamDelayMs)], aliveTime: settings.aliveTimeMin },
       { name: 'cold', port: coldPort, flags: ['--load-ms', String(settings.coldLoadMs), '--tokens-per-second', '0'], aliveTime: settings.aliveTimeMin, stopTimeout: '5s' },
       { name: 'scale', port: scalePort, flags: ['--load-ms', '0', '--stream-delay-ms', String(settings.scaleDelayMs)], aliveTime: settings.aliveTimeMin },
+      { name: BOUND_MODEL, port: boundPort, script: settings.boundEngineScript, flags: boundEngineFlags(), aliveTime: settings.aliveTimeMin, maxConnections: boundMaxConnections() },
     ]);
     const router = await startRouter(build, configPath, routerPort, settings.serverCpu);
     for (const model of ['fast', 'stream', 'scale']) await startModel(router.url, model);
@@ -115,6 +117,10 @@ async function main(): Promise<number> {
     raw.burst = await coldBurst(router, log);
     raw.stop = await stopTimes(router, log);
     phase('lifecycle');
+
+    log(`[${elapsed()}] bursts of ${settings.burstSizes.join(' and ')} requests against an engine with llama-server's HTTP threads (${settings.boundEngine.threads} threads, ${settings.boundEngine.parallel} slots), direct and through the router`);
+    raw.bursts = await bursts(router, log);
+    phase('bursts');
 
     log(`[${elapsed()}] scale: ${settings.scaleStreams} concurrent streams through the router`);
     const enginePid = (await modelInfo(router.url, 'scale')).pid;

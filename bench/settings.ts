@@ -44,6 +44,9 @@ export const settings = {
   coldLoadMs: 500,
   coldBurst: 500,
   stopReps: quick ? 3 : 5,
+  /** Bursts against an engine with llama-server's HTTP threads (test/fixtures/thread-bound-engine.mjs). */
+  burstSizes: [20, 100],
+  boundEngine: { threads: 6, parallel: 4, serviceMs: 40, idleCloseMs: 3000, loadMs: 300 },
   scaleStreams: 1000,
   scaleDelayMs: 100,
   scaleTokens: quick ? 10 : 20,
@@ -58,6 +61,7 @@ export const settings = {
   /** alive_time of the hot-path models: long enough never to fire, but armed like a real config's. */
   aliveTimeMin: 60,
   engineScript: join(ROOT, 'scripts', 'demo-engine.mjs'),
+  boundEngineScript: join(ROOT, 'test', 'fixtures', 'thread-bound-engine.mjs'),
   resultsDir: join(ROOT, 'bench-results'),
 };
 

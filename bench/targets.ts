@@ -18,6 +18,9 @@ export interface EngineSpec {
   flags: string[];
   aliveTime?: string | number;
   stopTimeout?: string;
+  /** Another engine script than the demo engine (no --quiet added). */
+  script?: string;
+  maxConnections?: number;
 }
 
 // ---- the router -------------------------------------------------------------------------------
@@ -57,10 +60,11 @@ export function writeRouterConfig(file: string, routerPort: number, logDir: stri
       port: e.port,
       alive_time: e.aliveTime ?? 0,
       ...(e.stopTimeout ? { stop_timeout: e.stopTimeout } : {}),
+      ...(e.maxConnections ? { max_connections: e.maxConnections } : {}),
       'CPU-Config': {
         required_devices: [],
         command: process.execPath,
-        args: [settings.engineScript, '--quiet', ...e.flags],
+        args: e.script ? [e.script, ...e.flags] : [settings.engineScript, '--quiet', ...e.flags],
       },
     };
   }

@@ -130,7 +130,10 @@ async function forward(
 ): Promise<void> {
   const release = supervisor.acquire();
   res.once('close', release);
-  if (supervisor.currentState !== 'ready') await supervisor.ensureReady(queueLimit === undefined ? {} : { queueLimit });
+  if (supervisor.currentState !== 'ready') {
+    upstream.preload();
+    await supervisor.ensureReady(queueLimit === undefined ? {} : { queueLimit });
+  }
   if (res.destroyed) return;
 
   // From the raw list (cheaper than the parsed object); no added compression, so streamed tokens
