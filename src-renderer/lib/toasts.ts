@@ -45,8 +45,18 @@ export function clearToast(key: string): void {
   toasts.set((list) => (list.some((t) => t.key === key) ? list.filter((t) => t.key !== key) : list));
 }
 
-/** What a failed call says to the user: the core's own message, never a stack. */
+/**
+ * What a failed call says to the user: the core's own message (its first line), never a stack, as
+ * a sentence ending with a full stop that more text can follow.
+ */
 export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message.split('\n')[0] ?? 'Something went wrong.';
+  if (err instanceof Error) return sentence(err.message.split('\n')[0] ?? '') || 'Something went wrong.';
   return 'Something went wrong.';
+}
+
+/** `text` trimmed, ending with a full stop unless it already ends a sentence ("!", "?", "…", a closing quote after one). */
+export function sentence(text: string): string {
+  const t = text.trim().replace(/[,;:]+$/, '');
+  if (t === '') return '';
+  return /[.!?…]["'”’)\]]*$/.test(t) ? t : `${t}.`;
 }

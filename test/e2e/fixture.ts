@@ -41,8 +41,11 @@ export interface E2eNode {
   close(): Promise<void>;
 }
 
-/** `empty`: no models and GPU monitoring off, for the empty states; `apiKeys`: program.api_keys. */
-export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[] } = {}): Promise<E2eNode> {
+/**
+ * `empty`: no models and GPU monitoring off, for the empty states; `apiKeys`: program.api_keys;
+ * `demoFlags`: more demo-engine flags for the `demo` model (later ones win).
+ */
+export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[]; demoFlags?: string[] } = {}): Promise<E2eNode> {
   if (!fs.existsSync(path.join(WEB_UI_DIR, 'index.html'))) {
     throw new Error(`${WEB_UI_DIR}/index.html is missing: run "npm run build:renderer" first (npm test does)`);
   }
@@ -53,7 +56,7 @@ export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[
     program: { host: '127.0.0.1', port: routerPort, log_level: 'ERROR', alive_time: 15, Disable_GPU_monitoring: false, log_dir: 'logs' },
     'Local-Models': {
       // memory_mb: what the window shows for it where the driver doesn't report per-process memory.
-      demo: { aliases: ['demo-chat'], mode: 'Chat', port: chatPort, 'CPU-Config': { ...demo('--stream-delay-ms', '100'), memory_mb: { gpu0: 7900 } } },
+      demo: { aliases: ['demo-chat'], mode: 'Chat', port: chatPort, 'CPU-Config': { ...demo('--stream-delay-ms', '100', ...(options.demoFlags ?? [])), memory_mb: { gpu0: 7900 } } },
       'demo-embed': { aliases: ['embed'], mode: 'Embedding', port: embedPort, alive_time: 0, 'CPU-Config': demo('--embedding-dim', '384') },
       'demo-rerank': { mode: 'Reranker', port: rerankPort, 'CPU-Config': demo() },
       broken: { mode: 'Chat', port: brokenPort, 'GPU-Config': { required_devices: [], command: process.execPath, args: ['-e', BROKEN_ENGINE] } },

@@ -1,8 +1,8 @@
 // Try a model the way an app would: chat with streaming, or an embedding / a rerank.
-import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
 import type { ModelInfo } from '../../../src-shared/contract.js';
 import type { ModelMode } from '../../../src-shared/config.js';
-import { EmptyState, ErrorNotice, PageHeader, Skeleton } from '../../app/common.js';
+import { CopyButton, EmptyState, ErrorNotice, PageHeader, Skeleton } from '../../app/common.js';
 import { ChevronIcon } from '../../app/icons.js';
 import { useModels } from '../../api/queries.js';
 import { useNow } from '../../lib/clock.js';
@@ -10,8 +10,22 @@ import { formatMs, formatRate } from '../../lib/format.js';
 import { hrefFor, useRoute } from '../../lib/router.js';
 import { useStore } from '../../lib/store.js';
 import { useToastClearance } from '../../app/Toasts.js';
+import { copyText } from '../../lib/clipboard.js';
 import { errorText } from '../../lib/toasts.js';
-import { chatSettings, chatTurns, clearConversation, isStreaming, sendMessage, stopStreaming, type Turn } from './session.js';
+import { renderMarkdown, splitBlocks } from './markdown.js';
+import {
+  chatSettings,
+  chatTurns,
+  clearConversation,
+  continueEarlier,
+  earlierConversation,
+  isStreaming,
+  regenerate,
+  sendMessage,
+  stopStreaming,
+  switchModel,
+  type Turn,
+} from './session.js';
 import { ModelPicker } from './ModelPicker.js';
 import { EmbeddingTry, RerankTry } from './Tries.js';
 
@@ -66,6 +80,7 @@ export function ChatPage() {
 function ChatTab({ models }: { models: ModelInfo[] }) {
   const settings = useStore(chatSettings);
   const turns = useStore(chatTurns);
+  const earlier = useStore(earlierConversation);
   const now = useNow();
   const [draft, setDraft] = useState('');
   const [showSettings, setShowSettings] = useState(false);
@@ -75,6 +90,7 @@ function ChatTab({ models }: { models: ModelInfo[] }) {
   const streaming = isStreaming();
   const model = settings.model && models.some((m) => m.name === settings.model) ? settings.model : models[0]!.name;
   const info = models.find((m) => m.name === model);
+  const cold = info?.state !== 'ready';
 
   useEffect(() => {
     if (settings.model !== model) chatSettings.set((s) => ({ ...s, model }));
@@ -90,7 +106,7 @@ function ChatTab({ models }: { models: ModelInfo[] }) {
     const text = draft.trim();
     if (!text || streaming) return;
     setDraft('');
-    void sendMessage(text, info?.state !== 'ready');
+    void sendMessage(text, cold);
   };
   const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
@@ -98,11 +114,13 @@ function ChatTab({ models }: { models: ModelInfo[] }) {
       send();
     }
   };
+  const again = useCallback(() => void regenerate(cold), [cold]);
+  const lastId = turns.at(-1)?.id;
 
   return (
     <div className="chat">
       <div className="chat-bar">
-        <ModelPicker models={models} value={model} onChange={(name) => chatSettings.set((s) => ({ ...s, model: name }))} now={now} />
+        <ModelPicker models={models} value={model} onChange={switchModel} now={now} disabled={streaming} />
         <button type="button" className="button button-quiet" aria-expanded={showSettings} aria-controls="chat-settings" onClick={() => setShowSettings((v) => !v)}>
           <ChevronIcon open={showSettings} /> Settings
         </button>
@@ -124,11 +142,26 @@ function ChatTab({ models }: { models: ModelInfo[] }) {
           </label>
         </div>
       )}
-      <div className="conversation" ref={log} aria-live="polite" data-testid="conversation">
+      <div className="conversation" ref={log} aria-live="polite" data-testid="conversation" onClick={copyCode}>
         {turns.length === 0 ? (
-          <p className="conversation-empty muted">Send a message to {model}. It answers through the same endpoint your apps use.</p>
+          <div className="conversation-empty muted">
+            <p>
+              {earlier ? 'New conversation with ' : 'Send a message to '}
+              <strong>{model}</strong>. It answers through the same endpoint your apps use.
+            </p>
+            {earlier && (
+              <p>
+                <button type="button" className="button" onClick={continueEarlier} data-testid="continue-earlier">
+                  Continue the conversation with {earlier.model} instead
+                </button>
+                <span className="small continue-note">
+                  {model} gets its {countQuestions(earlier.turns)} and the answers {earlier.model} gave.
+                </span>
+              </p>
+            )}
+          </div>
         ) : (
-          turns.map((turn) => <TurnView key={turn.id} turn={turn} />)
+          turns.map((turn) => <TurnView key={turn.id} turn={turn} onRegenerate={turn.id === lastId && !streaming ? again : undefined} />)
         )}
       </div>
       <div className="composer" ref={composer}>
@@ -155,37 +188,103 @@ function ChatTab({ models }: { models: ModelInfo[] }) {
   );
 }
 
-function TurnView({ turn }: { turn: Turn }) {
+function countQuestions(turns: readonly Turn[]): string {
+  const n = turns.filter((t) => t.role === 'user').length;
+  return n === 1 ? 'question' : `${n} questions`;
+}
+
+/** A code block's Copy button (rendered inside the Markdown's HTML): copies that block's code. */
+function copyCode(e: MouseEvent<HTMLDivElement>): void {
+  const button = (e.target as HTMLElement).closest<HTMLButtonElement>('[data-copy-code]');
+  const code = button?.closest('.code-block')?.querySelector('code');
+  if (!button || !code) return;
+  void copyText(code.textContent ?? '').then((ok) => {
+    button.textContent = ok ? 'Copied' : 'Copy failed';
+    setTimeout(() => (button.textContent = 'Copy'), 1500);
+  });
+}
+
+/**
+ * An answer's Markdown. Cut into runs of whole blocks, each parsed once: while an answer streams,
+ * each frame parses only its last block, however long the answer has grown.
+ */
+const Markdown = memo(function Markdown({ text }: { text: string }) {
+  const blocks = useMemo(() => splitBlocks(text), [text]);
+  return (
+    <div className="markdown">
+      {blocks.map((block, i) => (
+        <MarkdownBlocks key={i} text={block} />
+      ))}
+    </div>
+  );
+});
+
+const MarkdownBlocks = memo(function MarkdownBlocks({ text }: { text: string }) {
+  const html = useMemo(() => renderMarkdown(text), [text]);
+  return <div className="md-blocks" dangerouslySetInnerHTML={{ __html: html }} />;
+});
+
+/**
+ * One message. Memoised: a turn the stream isn't writing keeps its identity (session.ts), so only
+ * the answer being streamed re-renders per token, not the whole conversation.
+ */
+const TurnView = memo(function TurnView({ turn, onRegenerate }: { turn: Turn; onRegenerate: (() => void) | undefined }) {
   if (turn.role === 'user') {
     return (
-      <div className="turn turn-user">
+      <div className="turn turn-user" data-testid="user-turn">
         <div className="bubble">{turn.content}</div>
+        <div className="turn-actions turn-actions-user">
+          <CopyButton text={turn.content} label="Copy message" />
+        </div>
       </div>
     );
   }
   const waiting = turn.status === 'streaming' && turn.content === '';
+  // Stopped before the first token: nothing came from the model, so there is nothing to measure.
+  const unanswered = turn.status === 'stopped' && turn.ttftMs == null;
+  const streaming = turn.status === 'streaming';
   return (
     <div className={`turn turn-assistant status-${turn.status}`} data-testid="assistant-turn" data-status={turn.status}>
       <div className="turn-who muted small">{turn.model}</div>
-      <div className="answer" data-testid="answer">
-        {waiting ? <span className="muted">{turn.coldStart ? `Starting ${turn.model}…` : 'Thinking…'}</span> : turn.content}
-        {turn.status === 'streaming' && !waiting && <span className="caret" aria-hidden="true" />}
-      </div>
+      {(turn.content !== '' || waiting) && (
+        <div className={`answer${streaming ? ' is-streaming' : ''}`} data-testid="answer">
+          {waiting ? <span className="muted">{turn.coldStart ? `Starting ${turn.model}…` : 'Thinking…'}</span> : <Markdown text={turn.content} />}
+        </div>
+      )}
       {turn.status === 'error' && (
         <p className="turn-error" role="alert">
           {turn.error} Check the model on the <a href={hrefFor('models')}>Models</a> page or its <a href={hrefFor('logs', turn.model ?? null)}>log</a>.
         </p>
       )}
-      {(turn.status === 'done' || turn.status === 'stopped') && (
-        <p className="turn-metrics muted small" data-testid="turn-metrics">
-          {turn.status === 'stopped' && <span className="stopped">Stopped · </span>}
-          <span className="num">{formatRate(turn.tokens ?? 0, turn.genMs ?? 0)}</span>
-          {' · '}first token <span className="num">{formatMs(turn.ttftMs ?? null)}</span>
-          {turn.coldStart && ' (includes starting the model)'}
-          {' · '}
-          <span className="num">{turn.tokens ?? 0}</span> tokens
-        </p>
+      {!streaming && (
+        <div className="turn-foot">
+          {unanswered ? (
+            <p className="turn-metrics muted small" data-testid="turn-metrics">
+              <span className="stopped">Stopped</span> {turn.coldStart ? `while ${turn.model} was starting` : `before ${turn.model} answered`}.
+            </p>
+          ) : (
+            (turn.status === 'done' || turn.status === 'stopped') && (
+              <p className="turn-metrics muted small" data-testid="turn-metrics">
+                {turn.status === 'stopped' && <span className="stopped">Stopped · </span>}
+                {turn.status === 'done' && turn.content === '' && <>No text in the answer · </>}
+                <span className="num">{formatRate(turn.tokens ?? 0, turn.genMs ?? 0)}</span>
+                {' · '}first token <span className="num">{formatMs(turn.ttftMs ?? null)}</span>
+                {turn.coldStart && ' (includes starting the model)'}
+                {' · '}
+                <span className="num">{turn.tokens ?? 0}</span> tokens
+              </p>
+            )
+          )}
+          <div className="turn-actions">
+            {turn.content !== '' && <CopyButton text={turn.content} label="Copy message" />}
+            {onRegenerate && (
+              <button type="button" className="button button-quiet button-small" onClick={onRegenerate} data-testid="regenerate">
+                {turn.status === 'error' || unanswered ? 'Try again' : 'Regenerate'}
+              </button>
+            )}
+          </div>
+        </div>
       )}
     </div>
   );
-}
+});
