@@ -72,7 +72,7 @@ describe('device plugins', () => {
 
     // LLM-Manager's Python plugins are named, not silently skipped.
     expect(logger.lines.filter((l) => l.includes('.py'))).toEqual([
-      `warn device plugins: nvidia_legacy.py in ${dir} not loaded: plugins are JavaScript modules (.js/.mjs) exporting probe(); see the README's "Plugins"`,
+      `warn device plugins: nvidia_legacy.py in ${dir} not loaded: plugins are JavaScript modules (.js/.mjs) exporting probe(); see "Plugins" in docs/config.md`,
     ]);
     const warnings = logger.lines.filter((l) => l.startsWith('warn device plugin'));
     expect(warnings).toEqual(

@@ -61,7 +61,7 @@ export async function loadDevicePlugins(dir: string | null, logger: Logger, time
     // LLM-Manager's plugins were Python: say why they do nothing here rather than skip them silently.
     const python = all.filter((f) => /\.py$/i.test(f)).sort();
     if (python.length > 0) {
-      logger.warn(`device plugins: ${python.join(', ')} in ${dir} not loaded: plugins are JavaScript modules (.js/.mjs) exporting probe(); see the README's "Plugins"`);
+      logger.warn(`device plugins: ${python.join(', ')} in ${dir} not loaded: plugins are JavaScript modules (.js/.mjs) exporting probe(); see "Plugins" in docs/config.md`);
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn(`device plugins: cannot read ${dir}: ${(err as Error).message}`);
