@@ -2,28 +2,26 @@
 // the conversation: one per model, regenerate, what the model is sent, errors as sentences.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { renderMarkdown, splitBlocks } from '../../src-renderer/pages/chat/markdown.js';
-import type { ChatMessage, StreamResult } from '../../src-renderer/pages/chat/openai.js';
+import type { ChatMessage, StreamChat } from '../../src-renderer/pages/chat/chat-types.js';
+import * as session from '../../src-renderer/pages/chat/session.js';
 import { errorText, sentence } from '../../src-renderer/lib/toasts.js';
+
+const { chatSettings, chatTurns, earlierConversation } = session;
 
 // The endpoint is stood in for: each call answers with the next scripted reply.
 type Reply = { pieces: string[]; fail?: Error; hang?: boolean };
 const replies: Reply[] = [];
 const sent: { model: string; messages: ChatMessage[] }[] = [];
-vi.mock('../../src-renderer/pages/chat/openai.js', () => ({
-  streamChat: async (request: { model: string; messages: ChatMessage[] }, onDelta: (t: string) => void, signal: AbortSignal): Promise<StreamResult> => {
-    sent.push({ model: request.model, messages: request.messages });
-    const reply = replies.shift() ?? { pieces: ['ok'] };
-    for (const piece of reply.pieces) onDelta(piece);
-    if (reply.hang) {
-      await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
-    }
-    if (reply.fail) throw reply.fail;
-    return { finishReason: 'stop', completionTokens: reply.pieces.length, chunks: reply.pieces.length };
-  },
-}));
-
-const session = await import('../../src-renderer/pages/chat/session.js');
-const { chatSettings, chatTurns, earlierConversation } = session;
+const stream: StreamChat = async (request, onDelta, signal) => {
+  sent.push({ model: request.model, messages: request.messages });
+  const reply = replies.shift() ?? { pieces: ['ok'] };
+  for (const piece of reply.pieces) onDelta(piece);
+  if (reply.hang) {
+    await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+  }
+  if (reply.fail) throw reply.fail;
+  return { finishReason: 'stop', completionTokens: reply.pieces.length, chunks: reply.pieces.length };
+};
 
 describe('an answer as Markdown', () => {
   it('renders emphasis, lists, tables and code blocks with a Copy button and their language', () => {
@@ -113,10 +111,10 @@ describe('the conversation', () => {
 
   it('sends each question with the earlier answers, and keeps the turns it did not change as they were', async () => {
     replies.push({ pieces: ['Hi', ' there'] });
-    await session.sendMessage('hello', false);
+    await session.sendMessage('hello', false, stream);
     const first = chatTurns.get();
     replies.push({ pieces: ['Second'] });
-    await session.sendMessage('again', false);
+    await session.sendMessage('again', false, stream);
     expect(shown()).toEqual(['user:done:hello', 'assistant:done:Hi there', 'user:done:again', 'assistant:done:Second']);
     expect(sent[1]!.messages).toEqual([
       { role: 'user', content: 'hello' },
@@ -130,34 +128,34 @@ describe('the conversation', () => {
 
   it('regenerates the last answer: the same question again, the old answer replaced', async () => {
     replies.push({ pieces: ['one'] }, { pieces: ['two'] });
-    await session.sendMessage('q', false);
-    await session.regenerate(false);
+    await session.sendMessage('q', false, stream);
+    await session.regenerate(false, stream);
     expect(shown()).toEqual(['user:done:q', 'assistant:done:two']);
     expect(sent[1]!.messages).toEqual([{ role: 'user', content: 'q' }]);
   });
 
   it('leaves a question that got no answer out of what the model is sent next', async () => {
     replies.push({ pieces: [], fail: new Error('broken exited before it was ready (exit code 1)\nlast log lines:\nerror: x') });
-    await session.sendMessage('first', false);
+    await session.sendMessage('first', false, stream);
     expect(chatTurns.get()[1]).toMatchObject({ status: 'error', error: 'broken exited before it was ready (exit code 1).' });
-    await session.sendMessage('second', false);
+    await session.sendMessage('second', false, stream);
     expect(sent[1]!.messages).toEqual([{ role: 'user', content: 'second' }]);
   });
 
   it('stopped before the first token: no time to first token, nothing sent on as history', async () => {
     replies.push({ pieces: [], hang: true });
-    const answering = session.sendMessage('slow', true);
+    const answering = session.sendMessage('slow', true, stream);
     expect(session.isStreaming()).toBe(true);
     session.stopStreaming();
     await answering;
     expect(chatTurns.get()[1]).toMatchObject({ status: 'stopped', ttftMs: null, content: '', coldStart: true });
-    await session.sendMessage('next', false);
+    await session.sendMessage('next', false, stream);
     expect(sent[1]!.messages).toEqual([{ role: 'user', content: 'next' }]);
   });
 
   it('starts a new conversation when another model is picked, and can continue the last one with it instead', async () => {
     replies.push({ pieces: ['from alpha'] });
-    await session.sendMessage('q1', false);
+    await session.sendMessage('q1', false, stream);
     const before = chatTurns.get();
     session.switchModel('beta');
     expect(chatSettings.get().model).toBe('beta');
@@ -167,16 +165,16 @@ describe('the conversation', () => {
     expect(chatTurns.get()).toBe(before);
     expect(earlierConversation.get()).toBeNull();
     replies.push({ pieces: ['from beta'] });
-    await session.sendMessage('q2', false);
+    await session.sendMessage('q2', false, stream);
     expect(sent[1]).toEqual({ model: 'beta', messages: [{ role: 'user', content: 'q1' }, { role: 'assistant', content: 'from alpha' }, { role: 'user', content: 'q2' }] });
     expect(chatTurns.get().map((t) => t.model ?? null)).toEqual([null, 'alpha', null, 'beta']);
   });
 
   it('a message in the new conversation drops the offer to continue the last one; an empty one leaves nothing to continue', async () => {
     replies.push({ pieces: ['a'] });
-    await session.sendMessage('q', false);
+    await session.sendMessage('q', false, stream);
     session.switchModel('beta');
-    await session.sendMessage('fresh', false);
+    await session.sendMessage('fresh', false, stream);
     expect(earlierConversation.get()).toBeNull();
     session.clearConversation();
     session.switchModel('alpha');
@@ -185,7 +183,7 @@ describe('the conversation', () => {
 
   it("doesn't switch models mid-answer", async () => {
     replies.push({ pieces: ['x'], hang: true });
-    const answering = session.sendMessage('q', false);
+    const answering = session.sendMessage('q', false, stream);
     session.switchModel('beta');
     expect(chatSettings.get().model).toBe('alpha');
     session.stopStreaming();
@@ -199,7 +197,7 @@ describe('the conversation', () => {
       if (last?.role === 'assistant') seen.push(last.content);
     });
     replies.push({ pieces: ['a', 'b', 'c', 'd'], hang: true });
-    const answering = session.sendMessage('q', false);
+    const answering = session.sendMessage('q', false, stream);
     await vi.advanceTimersByTimeAsync(20);
     session.stopStreaming();
     await answering;

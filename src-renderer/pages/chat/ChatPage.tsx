@@ -13,6 +13,7 @@ import { useToastClearance } from '../../app/Toasts.js';
 import { copyText } from '../../lib/clipboard.js';
 import { errorText } from '../../lib/toasts.js';
 import { renderMarkdown, splitBlocks } from './markdown.js';
+import { streamChat } from './openai.js';
 import {
   chatSettings,
   chatTurns,
@@ -106,7 +107,7 @@ function ChatTab({ models }: { models: ModelInfo[] }) {
     const text = draft.trim();
     if (!text || streaming) return;
     setDraft('');
-    void sendMessage(text, cold);
+    void sendMessage(text, cold, streamChat);
   };
   const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
@@ -114,7 +115,7 @@ function ChatTab({ models }: { models: ModelInfo[] }) {
       send();
     }
   };
-  const again = useCallback(() => void regenerate(cold), [cold]);
+  const again = useCallback(() => void regenerate(cold, streamChat), [cold]);
   const lastId = turns.at(-1)?.id;
 
   return (

@@ -4,18 +4,9 @@ import { authHeaders, noteUnauthorized } from '../../api/auth.js';
 import { openAiBase, transport } from '../../api/manager.js';
 import { readSse } from '../../lib/sse.js';
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
+import type { ChatMessage, StreamChat, StreamResult } from './chat-types.js';
 
-export interface StreamResult {
-  finishReason: string | null;
-  /** completion_tokens when the engine reports usage, else null. */
-  completionTokens: number | null;
-  /** Content chunks received (a fallback token count). */
-  chunks: number;
-}
+export type { ChatMessage, StreamResult };
 
 export async function postJson<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
   const res = await send(path, body, signal);
@@ -46,11 +37,7 @@ async function send(path: string, body: unknown, signal?: AbortSignal): Promise<
 }
 
 /** Streams a chat completion, calling onDelta with each piece of text as it arrives. */
-export async function streamChat(
-  request: { model: string; messages: ChatMessage[]; temperature: number },
-  onDelta: (text: string) => void,
-  signal: AbortSignal,
-): Promise<StreamResult> {
+export const streamChat: StreamChat = async (request, onDelta, signal) => {
   const res = await send('/v1/chat/completions', { ...request, stream: true, stream_options: { include_usage: true } }, signal);
   if (!res.body) throw new ApiError(502, 'no_body', 'The engine answered without a body.');
   const result: StreamResult = { finishReason: null, completionTokens: null, chunks: 0 };
@@ -59,7 +46,7 @@ export async function streamChat(
     if (message.data !== '') handleChunk(JSON.parse(message.data) as ChatChunk, result, onDelta);
   });
   return result;
-}
+};
 
 interface ChatChunk {
   choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];

@@ -1,9 +1,10 @@
 // The conversation lives outside the page: an answer keeps streaming while you look at Logs.
 // One conversation per model: picking another model starts a new one, and keeps the last one so
-// it can be continued with the new model instead. No React here (tests run it with openai.ts mocked).
-import { createStore } from '../../lib/store.js';
+// it can be continued with the new model instead. No React and no fetch here: the page passes the
+// stream (openai.ts), tests a stand-in.
+import { createStore } from '../../lib/create-store.js';
 import { errorText } from '../../lib/toasts.js';
-import { streamChat, type ChatMessage } from './openai.js';
+import type { ChatMessage, StreamChat } from './chat-types.js';
 
 export interface Turn {
   id: number;
@@ -64,23 +65,23 @@ export function historyOf(turns: readonly Turn[]): ChatMessage[] {
   return messages;
 }
 
-export async function sendMessage(text: string, coldStart: boolean): Promise<void> {
+export async function sendMessage(text: string, coldStart: boolean, stream: StreamChat): Promise<void> {
   if (!chatSettings.get().model || controller) return;
   earlierConversation.set(null);
   chatTurns.set((turns) => [...turns, { id: nextId++, role: 'user', content: text, status: 'done' }]);
-  await answer(coldStart);
+  await answer(coldStart, stream);
 }
 
 /** Answers the last question again (the last answer is replaced), with the model now picked. */
-export async function regenerate(coldStart: boolean): Promise<void> {
+export async function regenerate(coldStart: boolean, stream: StreamChat): Promise<void> {
   const turns = chatTurns.get();
   if (controller || !chatSettings.get().model || turns.at(-1)?.role !== 'assistant' || turns.at(-2)?.role !== 'user') return;
   chatTurns.set(turns.slice(0, -1));
-  await answer(coldStart);
+  await answer(coldStart, stream);
 }
 
 /** Streams the answer to the last turn (a question). */
-async function answer(coldStart: boolean): Promise<void> {
+async function answer(coldStart: boolean, stream: StreamChat): Promise<void> {
   const { model, system, temperature } = chatSettings.get();
   const turns = chatTurns.get();
   const question = turns.at(-1);
@@ -107,7 +108,7 @@ async function answer(coldStart: boolean): Promise<void> {
     patchTurn(answerId, { content, ttftMs: firstAt === null ? null : firstAt - sentAt });
   };
   try {
-    const result = await streamChat(
+    const result = await stream(
       { model, messages, temperature },
       (delta) => {
         firstAt ??= performance.now();
