@@ -128,7 +128,7 @@ function printBanner(node: LlmNode): void {
     node.config.models.length === 0 ? 'No models configured yet: add them under Local-Models in the config.' : 'models:',
     ...node.config.models.map((m) => {
       const aliases = m.aliases.length > 0 ? ` (aliases: ${m.aliases.join(', ')})` : '';
-      return `  ${m.name}${aliases} — ${m.mode}, port ${m.port}${m.autoStart ? ', auto start' : ''}`;
+      return `  ${m.name}${aliases} — ${m.mode}, port ${m.port ?? 'auto'}${m.autoStart ? ', auto start' : ''}`;
     }),
     'Press Ctrl+C to stop.',
   ];

@@ -49,7 +49,63 @@ export interface ProgramConfig {
    * auto: on Windows the console's code page (chcp), elsewhere none.
    */
   engineEncoding?: string;
+  /**
+   * The programs engine profiles run (program.engines): each a command prefix (the program and any
+   * words before the engine's own arguments), as written; absent = the default looked up in PATH
+   * (llama-server; vllm serve; python -m sglang.launch_server).
+   */
+  engines?: EngineBinaries;
+  /** Ports a model without `port` is given one from at start (program.engine_ports), inclusive. */
+  enginePorts?: PortRange;
 }
+
+export interface PortRange {
+  from: number;
+  to: number;
+}
+
+export const DEFAULT_ENGINE_PORTS: PortRange = { from: 20000, to: 20999 };
+
+export type EngineKind = 'llama.cpp' | 'vllm' | 'sglang';
+export const ENGINE_KINDS: readonly EngineKind[] = ['llama.cpp', 'vllm', 'sglang'];
+
+export interface EngineBinaries {
+  llamaServer: string[] | null;
+  vllm: string[] | null;
+  sglang: string[] | null;
+}
+
+/** A llama.cpp (llama-server) engine profile's typed fields. */
+export interface LlamaCppEngine {
+  kind: 'llama.cpp';
+  /** A .gguf file path, or `hf:owner/repo[:quant]` / `hf:owner/repo/file.gguf` (llama-server downloads it). */
+  model: string;
+  context: number | null;
+  gpuLayers: number | 'all' | 'auto' | null;
+  threads: number | null;
+  flashAttn: 'on' | 'off' | 'auto' | null;
+  mmproj: string | null;
+  parallel: number | null;
+  extraArgs: string[];
+}
+
+/** A vLLM or SGLang engine profile's typed fields (the same keys; each engine has its own flag names). */
+export interface PythonServerEngine {
+  kind: 'vllm' | 'sglang';
+  /** A model folder, or a Hugging Face id like "Qwen/Qwen2.5-7B-Instruct". */
+  model: string;
+  gpuMemoryUtilization: number | null;
+  maxModelLen: number | null;
+  dtype: string | null;
+  tensorParallelSize: number | null;
+  trustRemoteCode: boolean;
+  extraArgs: string[];
+}
+
+export type EngineSpec = LlamaCppEngine | PythonServerEngine;
+
+/** The macros args, env and script arguments may use; expanded when the engine is spawned. */
+export const LAUNCH_MACROS = ['PORT', 'MODEL_NAME', 'MODEL_PATH'] as const;
 
 export interface LaunchProfile {
   name: string;
@@ -62,13 +118,21 @@ export interface LaunchProfile {
   cwd: string | null;
   env: Record<string, string>;
   memoryMb: Record<string, number>;
+  /**
+   * An engine profile (`engine: llama.cpp | vllm | sglang`): the typed fields it is rendered from.
+   * Loaded configs carry the rendered command + args too (core/engines); absent for script/command profiles.
+   */
+  engine?: EngineSpec;
+  /** The profile's `model` (engine profiles: the engine's model): what ${MODEL_PATH} expands to. */
+  modelPath?: string;
 }
 
 export interface ModelConfig {
   name: string;
   aliases: string[];
   mode: ModelMode;
-  port: number;
+  /** null: a free port from program.engine_ports is given at each start. */
+  port: number | null;
   autoStart: boolean;
   aliveTimeMs: number;
   healthPath: string;
@@ -191,6 +255,12 @@ const envValue = z
   .union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' })
   .transform(String);
 
+const PORT_RANGE_HINT = 'expected a port range like "20000-20999"';
+/** A program: a path or a name looked up in PATH, or a list of words (the program and what comes before the engine's arguments). */
+const engineBinary = z
+  .union([z.string().trim().min(1), z.array(z.string().trim().min(1)).min(1)], { error: 'expected a program (a path or a name in PATH) or a list of words like ["python3", "-m", "sglang.launch_server"]' })
+  .transform((value) => (typeof value === 'string' ? [value] : value));
+
 const programSchema = z.object({
   host: z.string({ error: 'expected a host name or address' }).trim().min(1, 'expected a host name or address').default('127.0.0.1'),
   port: portSchema.default(8080),
@@ -241,6 +311,30 @@ const programSchema = z.object({
     .string({ error: 'expected "auto" or an encoding such as "gbk", "shift_jis", "windows-1252" or a code page like "936"' })
     .refine((value) => value.trim().toLowerCase() === 'auto' || encodingName(value) !== null, 'expected "auto" or an encoding such as "gbk", "shift_jis", "windows-1252" or a code page like "936"')
     .optional(),
+  engines: z
+    .object(
+      {
+        llama_server: engineBinary.optional(),
+        vllm: engineBinary.optional(),
+        sglang: engineBinary.optional(),
+      },
+      { error: 'expected a mapping with llama_server, vllm and/or sglang' },
+    )
+    .strict()
+    .default({}),
+  engine_ports: z
+    .union([z.string(), z.number()], { error: PORT_RANGE_HINT })
+    .transform((value, ctx): PortRange => {
+      const m = /^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$/.exec(String(value));
+      const from = m ? Number(m[1]) : NaN;
+      const to = m ? Number(m[2] ?? m[1]) : NaN;
+      if (!m || from < 1 || to > 65535 || from > to) {
+        ctx.addIssue({ code: 'custom', message: PORT_RANGE_HINT });
+        return z.NEVER;
+      }
+      return { from, to };
+    })
+    .default(DEFAULT_ENGINE_PORTS),
 });
 const PROGRAM_KEYS = new Set(Object.keys(programSchema.shape));
 
@@ -261,7 +355,7 @@ const modelFieldsSchema = z.object({
       return mode;
     })
     .default('Chat'),
-  port: portSchema,
+  port: portSchema.optional(),
   auto_start: z.boolean({ error: 'expected true or false' }).default(false),
   alive_time: minutesField.optional(),
   health_path: z
@@ -288,15 +382,96 @@ const profileSchema = z
         error: 'expected a mapping of device: megabytes',
       })
       .default({}),
+    model: z.string({ error: 'expected a model file or folder path' }).trim().min(1, 'expected a model file or folder path').optional(),
   })
   .superRefine((profile, ctx) => {
     if (profile.script_path && profile.command) {
       ctx.addIssue({ code: 'custom', message: 'set either script_path or command, not both', path: ['command'], params: { bare: true } });
     } else if (!profile.script_path && !profile.command) {
-      ctx.addIssue({ code: 'custom', message: 'needs script_path (a .sh/.bat script) or command (+ args) to launch the engine' });
+      ctx.addIssue({ code: 'custom', message: `needs engine (${ENGINE_KINDS.join(', ')}), script_path (a .sh/.bat script) or command (+ args) to launch the engine` });
     }
   });
-const PROFILE_KEYS = new Set(['required_devices', 'script_path', 'command', 'args', 'cwd', 'env', 'memory_mb']);
+const PROFILE_KEYS = new Set(['required_devices', 'script_path', 'command', 'args', 'cwd', 'env', 'memory_mb', 'model', 'engine']);
+
+// ---- engine profiles (`engine: llama.cpp | vllm | sglang`) ---------------------------------------
+
+const ENGINE_NAMES: Record<string, EngineKind> = {
+  'llama.cpp': 'llama.cpp', llamacpp: 'llama.cpp', 'llama-cpp': 'llama.cpp', llama_cpp: 'llama.cpp', 'llama-server': 'llama.cpp',
+  vllm: 'vllm', sglang: 'sglang',
+};
+const ENGINE_HINT = `expected one of ${ENGINE_KINDS.join(', ')}`;
+const wholeNumber = (min: number, what = `a whole number ≥ ${min}`) => z.int({ error: `expected ${what}` }).min(min, `expected ${what}`);
+const engineCommon = {
+  required_devices: nameList.default([]),
+  cwd: z.string({ error: 'expected a folder path' }).optional(),
+  env: z.record(z.string(), envValue, { error: 'expected a mapping of NAME: value' }).default({}),
+  memory_mb: z
+    .record(z.string(), z.number({ error: 'expected a number of megabytes' }).nonnegative('expected a number of megabytes ≥ 0'), { error: 'expected a mapping of device: megabytes' })
+    .default({}),
+  extra_args: z.array(z.union([z.string(), z.number()]).transform(String), { error: 'expected a list of strings' }).default([]),
+};
+const llamaCppSchema = z.object({
+  ...engineCommon,
+  model: z
+    .string({ error: 'expected a .gguf file path or "hf:owner/repo[:quant]" / "hf:owner/repo/file.gguf"' })
+    .trim()
+    .min(1, 'expected a .gguf file path or "hf:owner/repo[:quant]" / "hf:owner/repo/file.gguf"')
+    .refine((v) => !/^hf:/i.test(v) || /^hf:[^/\s:]+\/[^/\s:]+(:[^/\s:]+|\/[^\s]+)?$/i.test(v), 'expected "hf:owner/repo", "hf:owner/repo:quant" or "hf:owner/repo/file.gguf"'),
+  context: wholeNumber(0, 'a context size in tokens (0 = the model\'s own)').optional(),
+  gpu_layers: z
+    .union([z.int(), z.string()], { error: 'expected a number of layers, "all" or "auto"' })
+    .transform((v, ctx): number | 'all' | 'auto' => {
+      if (typeof v === 'number' && v >= 0) return v;
+      if (typeof v === 'string' && (v.trim().toLowerCase() === 'all' || v.trim().toLowerCase() === 'auto')) return v.trim().toLowerCase() as 'all' | 'auto';
+      ctx.addIssue({ code: 'custom', message: 'expected a number of layers ≥ 0, "all" or "auto"' });
+      return z.NEVER;
+    })
+    .optional(),
+  threads: wholeNumber(1).optional(),
+  flash_attn: z
+    .union([z.boolean(), z.string()], { error: 'expected true, false or "auto"' })
+    .transform((v, ctx): 'on' | 'off' | 'auto' => {
+      const t = typeof v === 'boolean' ? (v ? 'on' : 'off') : v.trim().toLowerCase();
+      if (t === 'on' || t === 'off' || t === 'auto') return t;
+      ctx.addIssue({ code: 'custom', message: 'expected true, false or "auto"' });
+      return z.NEVER;
+    })
+    .optional(),
+  mmproj: z.string({ error: 'expected a .gguf file path (the vision projector)' }).trim().min(1, 'expected a .gguf file path (the vision projector)').optional(),
+  parallel: wholeNumber(1, 'a number of slots ≥ 1').optional(),
+});
+const pythonServerSchema = z.object({
+  ...engineCommon,
+  model: z.string({ error: 'expected a model folder or a Hugging Face id like "Qwen/Qwen2.5-7B-Instruct"' }).trim().min(1, 'expected a model folder or a Hugging Face id like "Qwen/Qwen2.5-7B-Instruct"'),
+  gpu_memory_utilization: z.number({ error: 'expected a fraction above 0 and at most 1, e.g. 0.9' }).gt(0, 'expected a fraction above 0 and at most 1, e.g. 0.9').max(1, 'expected a fraction above 0 and at most 1, e.g. 0.9').optional(),
+  max_model_len: wholeNumber(1, 'a number of tokens ≥ 1').optional(),
+  dtype: z.string({ error: 'expected a dtype such as "auto", "float16" or "bfloat16"' }).trim().regex(/^[a-z0-9_]+$/i, 'expected a dtype such as "auto", "float16" or "bfloat16"').optional(),
+  tensor_parallel_size: wholeNumber(1, 'a number of GPUs ≥ 1').optional(),
+  trust_remote_code: z.boolean({ error: 'expected true or false' }).default(false),
+});
+const ENGINE_COMMON_KEYS = new Set(['engine', 'model', ...Object.keys(engineCommon)]);
+const ENGINE_KEYS: Record<EngineKind, Set<string>> = {
+  'llama.cpp': new Set([...ENGINE_COMMON_KEYS, ...Object.keys(llamaCppSchema.shape)]),
+  vllm: new Set([...ENGINE_COMMON_KEYS, ...Object.keys(pythonServerSchema.shape)]),
+  sglang: new Set([...ENGINE_COMMON_KEYS, ...Object.keys(pythonServerSchema.shape)]),
+};
+const ENGINE_LABEL: Record<EngineKind, string> = { 'llama.cpp': 'llama.cpp', vllm: 'vLLM', sglang: 'SGLang' };
+
+const MACRO = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+/** Where a profile's args, extra_args or env use ${MODEL_PATH} though the profile names no model. */
+function macroIssues(raw: Record<string, unknown>, hasModel: boolean): { path: Path; message: string }[] {
+  if (hasModel) return [];
+  const out: { path: Path; message: string }[] = [];
+  const check = (value: unknown, path: Path) => {
+    if (typeof value !== 'string') return;
+    for (const m of value.matchAll(MACRO)) {
+      if (m[1] === 'MODEL_PATH') out.push({ path, message: '${MODEL_PATH} is used, but this profile has no "model" to expand it to; add model: "path/to/the/model"' });
+    }
+  };
+  for (const key of ['args', 'extra_args'] as const) if (Array.isArray(raw[key])) (raw[key] as unknown[]).forEach((v, i) => check(v, [key, i]));
+  if (isPlainObject(raw['env'])) for (const [k, v] of Object.entries(raw['env'])) check(v, ['env', k]);
+  return out;
+}
 const LEGACY_SCRIPT_KEY = 'bat_path';
 
 // ---- parser ----------------------------------------------------------------------------------
@@ -377,6 +552,8 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
         headerTimeoutMs: p.header_timeout,
         requestTimeoutMs: p.request_timeout,
         bodyTimeoutMs: p.body_timeout,
+        engines: { llamaServer: p.engines.llama_server ?? null, vllm: p.engines.vllm ?? null, sglang: p.engines.sglang ?? null },
+        enginePorts: p.engine_ports,
         ...(p.engine_encoding !== undefined && p.engine_encoding.trim().toLowerCase() !== 'auto' ? { engineEncoding: encodingName(p.engine_encoding)! } : {}),
       };
       p.api_keys.forEach((key, i) => {
@@ -417,6 +594,11 @@ function launchSpans(models: ModelConfig[], rawModels: Record<string, unknown>, 
       put(base, true);
       if (profile.scriptPath !== null) put([...base, LEGACY_SCRIPT_KEY in raw ? LEGACY_SCRIPT_KEY : 'script_path'], false, [...base, 'script_path']);
       if (profile.command !== null) put([...base, 'command']);
+      if (profile.engine !== undefined) {
+        put([...base, 'engine']);
+        put([...base, 'model']);
+        if (profile.engine.kind === 'llama.cpp' && profile.engine.mmproj !== null) put([...base, 'mmproj']);
+      }
       if (profile.cwd !== null) put([...base, 'cwd']);
       profile.requiredDevices.forEach((_device, i) => put([...base, 'required_devices', i]));
       for (const key of Object.keys(profile.memoryMb)) put([...base, 'memory_mb', key], true);
@@ -481,11 +663,12 @@ function parseModel(
     name,
     aliases: m.aliases,
     mode: m.mode,
-    port: m.port,
+    port: m.port ?? null,
     autoStart: m.auto_start,
     aliveTimeMs: m.alive_time ?? defaultAliveMs,
     healthPath: m.health_path,
-    servedModelName: m.served_model_name ?? null,
+    // Engine profiles pass the model's name as the engine's served name (--alias / --served-model-name).
+    servedModelName: m.served_model_name ?? (profiles.some((p) => p.engine !== undefined) ? name : null),
     startTimeoutMs: m.start_timeout,
     stopTimeoutMs: m.stop_timeout,
     maxConnections: m.max_connections ?? null,
@@ -501,6 +684,7 @@ function parseProfile(
   errors: ConfigIssue[],
   warnings: ConfigIssue[],
 ): LaunchProfile | null {
+  if ('engine' in raw) return parseEngineProfile(name, raw, base, issue, errors, warnings);
   for (const key of Object.keys(raw)) {
     if (PROFILE_KEYS.has(key) || key === LEGACY_SCRIPT_KEY) continue;
     const message = MODEL_KEYS.has(key)
@@ -527,6 +711,11 @@ function parseProfile(
     return null;
   }
   const p = parsed.data;
+  const macroErrors = macroIssues(raw, p.model !== undefined);
+  if (macroErrors.length > 0) {
+    for (const m of macroErrors) errors.push(issue('error', [...base, ...m.path], m.message));
+    return null;
+  }
   // A memory_mb key not in required_devices claims a device of its own: with ["rtx 4060"] and
   // { "4060": 8000 } the profile would need two 4060s. Say so where one key is part of the other.
   const required = p.required_devices.map((d) => d.trim().toLowerCase());
@@ -549,6 +738,90 @@ function parseProfile(
     cwd: p.cwd ?? null,
     env: p.env,
     memoryMb: p.memory_mb,
+    ...(p.model !== undefined ? { modelPath: p.model } : {}),
+  };
+}
+
+/** A profile with `engine:`: typed fields a renderer (core/engines) turns into the command line. */
+function parseEngineProfile(
+  name: string,
+  raw: Record<string, unknown>,
+  base: Path,
+  issue: IssueFn,
+  errors: ConfigIssue[],
+  warnings: ConfigIssue[],
+): LaunchProfile | null {
+  const engineName = raw['engine'];
+  const kind = typeof engineName === 'string' ? ENGINE_NAMES[engineName.trim().toLowerCase()] : undefined;
+  if (!kind) {
+    errors.push(issue('error', [...base, 'engine'], `${ENGINE_HINT}, got ${got(engineName)}`));
+    return null;
+  }
+  const known = ENGINE_KEYS[kind];
+  let failed = false;
+  for (const key of Object.keys(raw)) {
+    if (known.has(key)) continue;
+    if (key === 'script_path' || key === 'command' || key === 'args' || key === LEGACY_SCRIPT_KEY) {
+      errors.push(issue('error', [...base, key], `an engine profile is launched from its fields: remove "${key}" (put extra engine flags in extra_args), or remove "engine" to launch with ${key === 'args' ? 'command + args' : key}`, true));
+      failed = true;
+      continue;
+    }
+    const other = ENGINE_KINDS.find((k) => k !== kind && ENGINE_KEYS[k].has(key));
+    const message = MODEL_KEYS.has(key)
+      ? `"${key}" is ignored here: it is a setting of the model, not of a launch profile (move it up one level)`
+      : other ? `"${key}" is ignored: it is a ${ENGINE_LABEL[other]} setting, not a ${ENGINE_LABEL[kind]} one (put the engine's own flags in extra_args)`
+      : unknownKey(key, known);
+    warnings.push(issue('warning', [...base, key], message, true));
+  }
+  if (failed) return null;
+  const { engine: _engine, ...input } = raw;
+  const schema = kind === 'llama.cpp' ? llamaCppSchema : pythonServerSchema;
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    errors.push(...zodIssues(parsed.error, base, raw, issue));
+    return null;
+  }
+  const macroErrors = macroIssues(raw, true);
+  for (const m of macroErrors) errors.push(issue('error', [...base, ...m.path], m.message));
+  const common = parsed.data;
+  let engine: EngineSpec;
+  if (kind === 'llama.cpp') {
+    const p = parsed.data as z.infer<typeof llamaCppSchema>;
+    engine = {
+      kind,
+      model: p.model,
+      context: p.context ?? null,
+      gpuLayers: p.gpu_layers ?? null,
+      threads: p.threads ?? null,
+      flashAttn: p.flash_attn ?? null,
+      mmproj: p.mmproj ?? null,
+      parallel: p.parallel ?? null,
+      extraArgs: p.extra_args,
+    };
+  } else {
+    const p = parsed.data as z.infer<typeof pythonServerSchema>;
+    engine = {
+      kind,
+      model: p.model,
+      gpuMemoryUtilization: p.gpu_memory_utilization ?? null,
+      maxModelLen: p.max_model_len ?? null,
+      dtype: p.dtype ?? null,
+      tensorParallelSize: p.tensor_parallel_size ?? null,
+      trustRemoteCode: p.trust_remote_code,
+      extraArgs: p.extra_args,
+    };
+  }
+  return {
+    name,
+    requiredDevices: common.required_devices,
+    scriptPath: null,
+    command: null,
+    args: [],
+    cwd: common.cwd ?? null,
+    env: common.env,
+    memoryMb: common.memory_mb,
+    engine,
+    modelPath: engine.model,
   };
 }
 
@@ -572,6 +845,7 @@ function checkCrossModel(program: ProgramConfig, models: ModelConfig[], issue: I
         names.set(key, model.name);
       }
     });
+    if (model.port === null) continue;
     if (model.port === program.port) {
       errors.push(issue('error', [...base, 'port'], `port ${model.port} is the router's own port (program.port); pick another`));
     }

@@ -26,7 +26,10 @@ export interface ModelInfo {
   name: string;
   aliases: string[];
   mode: ModelMode;
-  port: number;
+  /** The port the engine listens on (or will): the configured one, or the one given for this run; null: given at start. */
+  port: number | null;
+  /** The command line of the current (or last) start, macros expanded; null before the first start. */
+  launch?: string | null;
   state: ModelState;
   autoStart: boolean;
   pid: number | null;

@@ -20,6 +20,8 @@ import { engineFallbackEncoding } from './logs/engine-text.js';
 import { launchProblem } from './models/process.js';
 import { ModelRegistry } from './models/registry.js';
 import { ModelSupervisor, processDeps, type SupervisorDeps } from './models/supervisor.js';
+import { PortPool } from './models/port-pool.js';
+import { DEFAULT_ENGINE_PORTS } from '../../src-shared/config.js';
 import { applyServerTimeouts, createRouterServer } from './router/server.js';
 import { EngineLedger, ledgerPath, reapLeftoverEngines } from './models/engine-ledger.js';
 import { EngineWatchdog } from './models/engine-watchdog.js';
@@ -173,7 +175,25 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   const chooseProfile: ProfileChooser = adapt ? (model) => baseChooser({ ...model, profiles: model.profiles.map(adapt) }) : baseChooser;
   // program.engine_keys: a fresh key for every engine start, known only to this process and that engine.
   const engineKey = () => (current().program.engineKeys ? randomBytes(24).toString('base64url') : null);
-  const deps = processDeps({ chooseProfile, defaultCwd: loaded.dir, ledger: engineRecords, engineKey, ...options.supervisorDeps });
+  // Models without a port get one per start from program.engine_ports, never another model's or the router's.
+  let routerPort: number | null = null;
+  const ports = new PortPool({
+    range: () => current().program.enginePorts ?? DEFAULT_ENGINE_PORTS,
+    reserved: () => [
+      ...current().models.flatMap((m) => (m.port === null ? [] : [m.port])),
+      options.port ?? current().program.port,
+      ...(routerPort !== null ? [routerPort] : []),
+    ],
+  });
+  const deps = processDeps({
+    chooseProfile,
+    defaultCwd: loaded.dir,
+    ledger: engineRecords,
+    engineKey,
+    allocatePort: (model) => ports.allocate(model),
+    releasePort: (model, port) => ports.release(model, port),
+    ...options.supervisorDeps,
+  });
   // Engine output that isn't UTF-8: program.engine_encoding, else Windows' console code page.
   const fallbackEncoding = engineFallbackEncoding({ setting: () => current().program.engineEncoding, platform: process.platform });
   const registry = new ModelRegistry((modelConfig) => {
@@ -290,6 +310,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   await listen(server, host, port);
   const address = server.address() as AddressInfo;
   const url = `http://${formatHost(host)}:${address.port}`;
+  routerPort = address.port;
 
   for (const supervisor of registry.list()) if (supervisor.model.autoStart) autoStart(supervisor);
 

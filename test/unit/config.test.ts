@@ -94,6 +94,8 @@ const DEFAULT_PROGRAM = {
   headerTimeoutMs: 30_000,
   requestTimeoutMs: 300_000,
   bodyTimeoutMs: 30_000,
+  engines: { llamaServer: null, vllm: null, sglang: null },
+  enginePorts: { from: 20000, to: 20999 },
 } as const;
 
 function parseOk(text: string): Extract<ConfigParseResult, { ok: true }> {
@@ -318,9 +320,9 @@ describe('parseConfigText: every error names file:line:col and the key path', ()
       errors: ['config.yaml:3:11 Local-Models.M.port: expected an integer 1-65535, got 10001.5'],
     },
     {
-      name: 'a missing port (pointed at the model)',
-      text: model('    mode: Chat\n'),
-      errors: ['config.yaml:2:3 Local-Models.M.port: is required (expected an integer 1-65535)'],
+      name: 'an engine port range the wrong way round',
+      text: 'program:\n  engine_ports: "21000-20000"\n',
+      errors: ['config.yaml:2:17 program.engine_ports: expected a port range like "20000-20999", got "21000-20000"'],
     },
     {
       name: 'a router port out of range',
@@ -360,7 +362,7 @@ describe('parseConfigText: every error names file:line:col and the key path', ()
     {
       name: 'a profile with neither script_path nor command',
       text: 'Local-Models:\n  M:\n    port: 10001\n    P:\n      required_devices: ["v100"]\n',
-      errors: ['config.yaml:4:5 Local-Models.M.P: needs script_path (a .sh/.bat script) or command (+ args) to launch the engine'],
+      errors: ['config.yaml:4:5 Local-Models.M.P: needs engine (llama.cpp, vllm, sglang), script_path (a .sh/.bat script) or command (+ args) to launch the engine'],
     },
     {
       name: 'a profile with both script_path and command',
@@ -1039,7 +1041,7 @@ describe('watchConfig', () => {
     try {
       watchers.push(
         watchConfig(file, (change) => {
-          seen.push(change.ok ? change.config.models[0]!.port : -1);
+          seen.push(change.ok ? change.config.models[0]!.port ?? 0 : -1);
           throw new Error('listener bug');
         }),
       );

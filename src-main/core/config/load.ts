@@ -4,8 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { formatIssue, parseConfigText, type AppConfig, type ConfigIssue, type ConfigParseResult, type ConfigSpans, type LaunchProfile } from '../../../src-shared/config.js';
+import { formatIssue, parseConfigText, type AppConfig, type ConfigIssue, type ConfigParseResult, type ConfigSpans, type EngineSpec, type LaunchProfile } from '../../../src-shared/config.js';
 import { keepBackup } from './backups.js';
+import { renderProfile } from '../engines/index.js';
+import { findExecutable } from '../models/process.js';
 import { parseConfigOffThread } from './parse-off-thread.js';
 
 export const CONFIG_ENV_VAR = 'LLM_MANAGER_CONFIG';
@@ -150,24 +152,48 @@ export function loadConfig(configPath: string): LoadedConfig {
  */
 export function resolveConfigPaths(config: AppConfig, dir: string): AppConfig {
   const resolvePath = (p: string) => path.resolve(dir, expandHome(p));
-  const profile = (p: LaunchProfile): LaunchProfile => ({
-    ...p,
-    requiredDevices: [...p.requiredDevices],
-    args: [...p.args],
-    env: { ...p.env },
-    memoryMb: { ...p.memoryMb },
-    scriptPath: p.scriptPath === null ? null : resolvePath(p.scriptPath),
-    command: p.command === null ? null : hasPathSeparator(p.command) || p.command.startsWith('~') ? resolvePath(p.command) : p.command,
-    cwd: nonEmpty(p.cwd) === undefined ? dir : resolvePath(p.cwd!.trim()),
-  });
+  const resolveCommand = (c: string) => (hasPathSeparator(c) || c.startsWith('~') ? resolvePath(c) : c);
+  // vLLM / SGLang take a folder or a Hugging Face id ("Qwen/Qwen2.5-7B-Instruct"): only what is
+  // written as a path (absolute, ~, ./, ../) is one.
+  const resolveModelRef = (m: string) => (path.isAbsolute(m) || /^(~|\.{1,2})([\\/]|$)/.test(m) || /^[A-Za-z]:[\\/]/.test(m) ? resolvePath(m) : m);
+  const engine = (e: EngineSpec): EngineSpec =>
+    e.kind === 'llama.cpp'
+      ? { ...e, model: /^hf:/i.test(e.model) ? e.model : resolvePath(e.model), mmproj: e.mmproj === null ? null : resolvePath(e.mmproj), extraArgs: [...e.extraArgs] }
+      : { ...e, model: resolveModelRef(e.model), extraArgs: [...e.extraArgs] };
+  const profile = (p: LaunchProfile): LaunchProfile => {
+    const spec = p.engine ? engine(p.engine) : undefined;
+    const modelPath = spec ? spec.model : p.modelPath !== undefined ? resolvePath(p.modelPath) : undefined;
+    return {
+      ...p,
+      requiredDevices: [...p.requiredDevices],
+      args: [...p.args],
+      env: { ...p.env },
+      memoryMb: { ...p.memoryMb },
+      scriptPath: p.scriptPath === null ? null : resolvePath(p.scriptPath),
+      command: p.command === null ? null : resolveCommand(p.command),
+      cwd: nonEmpty(p.cwd) === undefined ? dir : resolvePath(p.cwd!.trim()),
+      ...(spec ? { engine: spec } : {}),
+      ...(modelPath !== undefined ? { modelPath } : {}),
+    };
+  };
   const pluginDir = nonEmpty(config.program.devicePluginDir);
+  const bin = (words: string[] | null | undefined) => (words ? [resolveCommand(words[0]!), ...words.slice(1)] : null);
+  const engines = config.program.engines;
+  const program = {
+    ...config.program,
+    logDir: resolvePath(config.program.logDir),
+    devicePluginDir: pluginDir === undefined ? null : resolvePath(pluginDir),
+    ...(engines ? { engines: { llamaServer: bin(engines.llamaServer), vllm: bin(engines.vllm), sglang: bin(engines.sglang) } } : {}),
+  };
+  const has = (command: string) => findExecutable(command) !== null;
   return {
-    program: {
-      ...config.program,
-      logDir: resolvePath(config.program.logDir),
-      devicePluginDir: pluginDir === undefined ? null : resolvePath(pluginDir),
-    },
-    models: config.models.map((model) => ({ ...model, aliases: [...model.aliases], profiles: model.profiles.map(profile) })),
+    program,
+    models: config.models.map((model) => ({
+      ...model,
+      aliases: [...model.aliases],
+      // Engine profiles become command + args here (core/engines): from now on they launch like any other.
+      profiles: model.profiles.map((p) => renderProfile(profile(p), model, program.engines, has)),
+    })),
   };
 }
 

@@ -37,6 +37,13 @@ function readSmall(file: string): string {
 
 /** The connection limit a launch implies when the model sets no max_connections. */
 export function derivedMaxConnections(profile: LaunchProfile, readScript: (file: string) => string = readSmall): number {
+  // An engine profile says what it runs: llama.cpp's parallel is its slot count (--threads-http in extra_args still wins).
+  if (profile.engine && profile.engine.kind !== 'llama.cpp') return DEFAULT_MAX_CONNECTIONS;
+  if (profile.engine?.kind === 'llama.cpp') {
+    const threads = /(?:^|\s)--threads-http(?:\s+|=)(\d+)/.exec(profile.engine.extraArgs.join(' '));
+    if (threads) return Math.max(1, Number(threads[1]) - 1);
+    return (profile.engine.parallel ?? LLAMA_DEFAULT_PARALLEL) + 1;
+  }
   const text = launchText(profile, readScript);
   if (!/llama-server|llama_server|server\.exe/i.test(text)) return DEFAULT_MAX_CONNECTIONS;
   const threads = /(?:^|\s)--threads-http(?:\s+|=)(\d+)/.exec(text);

@@ -7,6 +7,7 @@ import { delimiter, extname, isAbsolute, join } from 'node:path';
 import treeKill from 'tree-kill';
 import type { LaunchProfile } from '../../../src-shared/config.js';
 import { http } from '../node-http.js';
+import { installHint } from '../engines/index.js';
 import { readProcStat } from './proc-stat.js';
 
 export interface LaunchCommand {
@@ -34,7 +35,7 @@ export function launchCommandFor(profile: LaunchProfile, platform: NodeJS.Platfo
 
 /** Why a profile can't be launched: which field, the reason, and the reason as part of a sentence ("its command /x does not exist"). */
 export interface LaunchIssue {
-  field: 'cwd' | 'script_path' | 'command';
+  field: 'cwd' | 'script_path' | 'command' | 'engine' | 'model' | 'mmproj';
   message: string;
   plain: string;
 }
@@ -83,7 +84,31 @@ export function launchIssue(profile: LaunchProfile, platform: NodeJS.Platform = 
     if (isExecutable(script)) return null;
     return issue(`script is not executable: ${script} (chmod +x it, or name it .sh to run it with bash)`, `its script ${script} is not executable`);
   }
+  if (profile.engine) return engineIssue(profile, platform, lookupEnv);
   return commandIssue(profile.command!, platform, lookupEnv, profile.cwd);
+}
+
+/** An engine profile: its program is there (else how to install it), and its model file, when it names one. */
+function engineIssue(profile: LaunchProfile, platform: NodeJS.Platform, env: NodeJS.ProcessEnv): LaunchIssue | null {
+  const engine = profile.engine!;
+  if (profile.command === null) return { field: 'engine', message: `the ${engine.kind} profile was not rendered into a command`, plain: 'its engine profile was not rendered' };
+  const program = commandIssue(profile.command, platform, env, profile.cwd);
+  if (program) return { field: 'engine', message: `${program.message}: ${installHint(engine.kind)}`, plain: program.plain };
+  const fileIssue = (field: 'model' | 'mmproj', file: string): LaunchIssue | null => {
+    const kind = fileKind(file);
+    if (kind === null) return { field, message: `${field === 'model' ? 'model' : 'mmproj'} file not found: ${file}`, plain: `its ${field} ${file} does not exist` };
+    if (engine.kind === 'llama.cpp' && kind !== 'file') return { field, message: `${field} is a folder, not a .gguf file: ${file}`, plain: `its ${field} ${file} is a folder` };
+    return null;
+  };
+  if (engine.kind === 'llama.cpp') {
+    if (!/^hf:/i.test(engine.model)) {
+      const issue = fileIssue('model', engine.model);
+      if (issue) return issue;
+    }
+    return engine.mmproj === null ? null : fileIssue('mmproj', engine.mmproj);
+  }
+  // vLLM / SGLang: a path (resolved when loaded) must exist; anything else is a Hugging Face id.
+  return isAbsolute(engine.model) ? fileIssue('model', engine.model) : null;
 }
 
 function commandIssue(command: string, platform: NodeJS.Platform, env: NodeJS.ProcessEnv, cwd: string | null): LaunchIssue | null {

@@ -12,6 +12,7 @@ import { failureLines } from './failure-lines.js';
 import { derivedMaxConnections } from './connection-limit.js';
 import { NoProfileError, type ProfileChooser } from '../scheduler/profile.js';
 import { CrashLoopGuard, DEFAULT_FAULT_POLICY, type FaultPolicy } from './faults.js';
+import { expandProfile } from '../engines/index.js';
 import * as proc from './process.js';
 
 export interface SupervisorDeps {
@@ -31,6 +32,9 @@ export interface SupervisorDeps {
   faults?: Partial<FaultPolicy>;
   /** Told of every engine process started and gone, for the orphan reaper (engine-ledger.ts). */
   ledger?: { add(entry: { model: string; pid: number; command: string }): void; remove(pid: number): void };
+  /** A free port for a model without one (program.engine_ports); held until releasePort. */
+  allocatePort?: (model: string) => Promise<number>;
+  releasePort?: (model: string, port: number) => void;
 }
 
 export function processDeps(overrides: Partial<SupervisorDeps> & Pick<SupervisorDeps, 'chooseProfile' | 'defaultCwd'>): SupervisorDeps {
@@ -73,6 +77,8 @@ const FALLBACK_READY_PATH = '/v1/models';
 const LEFTOVER_KILL_WAIT_MS = 5000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const READY_HINT = /listening|ready|started|startup complete|running on|serving/i;
+/** Where an engine says which port it listens on: llama-server's "listening on http://127.0.0.1:N", uvicorn's (vLLM, SGLang) "Uvicorn running on http://0.0.0.0:N". */
+const LISTEN_LINE = /(?:listening on|Uvicorn running on)\s+https?:\/\/(?:\[[^\]\s]*\]|[^\s/:]+):(\d{1,5})/i;
 
 interface Running {
   child: ChildProcess;
@@ -119,6 +125,12 @@ export class ModelSupervisor {
   /** What the health check answered last while starting (null: no answer), for the timeout's message. */
   private lastStartProbe: number | null = null;
   private pendingConfig: ModelConfig | null = null;
+  /** The port of the current (or last) run: the configured one, or one allocated for it. */
+  private runPort: number | null = null;
+  /** runPort came from deps.allocatePort and goes back when the run ends. */
+  private portAllocated = false;
+  /** The command line of the current (or last) run, macros expanded. */
+  private launchText: string | null = null;
   private readonly listeners = new Set<(info: ModelInfo) => void>();
   private readonly faults: FaultPolicy;
   private readonly crashLoop: CrashLoopGuard;
@@ -153,8 +165,9 @@ export class ModelSupervisor {
     return this.state;
   }
 
+  /** The port the engine listens on: the one of the current run, else the configured one (0: none yet). */
   get port(): number {
-    return this.config.port;
+    return this.runPort ?? this.config.port ?? 0;
   }
 
   /** Requests acquired, starts begun, times failed, and how long the last start took (ms). */
@@ -205,7 +218,8 @@ export class ModelSupervisor {
       name: this.config.name,
       aliases: [...this.latestConfig.aliases],
       mode: this.config.mode,
-      port: this.config.port,
+      port: this.runPort ?? this.config.port,
+      launch: this.launchText,
       state: this.state,
       autoStart: this.config.autoStart,
       pid: this.running?.pid ?? null,
@@ -282,7 +296,7 @@ export class ModelSupervisor {
     const generation = this.generation;
     this.healthCheckRunning = true;
     void this.deps
-      .probeHealth(this.config.port, this.config.healthPath, this.faults.healthTimeoutMs, this.engineKey)
+      .probeHealth(this.port, this.config.healthPath, this.faults.healthTimeoutMs, this.engineKey)
       .then((status) => {
         if (status === null && generation === this.generation && this.state === 'ready') {
           this.onHung(generation, `${this.config.name} refused a connection and does not answer its health check`);
@@ -396,10 +410,25 @@ export class ModelSupervisor {
     this.profileName = choice.profile.name;
     this.skipped = choice.skipped;
 
-    if (await this.deps.isPortInUse(model.port)) {
+    let port: number;
+    if (model.port !== null) {
+      port = model.port;
+    } else {
+      try {
+        if (!this.deps.allocatePort) throw new Error('no port range to allocate from');
+        port = await this.deps.allocatePort(model.name);
+      } catch (err) {
+        return this.failStart(generation, `no free port for ${model.name}: ${(err as Error).message}; widen program.engine_ports or give ${model.name} a port`, null, null);
+      }
+      if (generation !== this.generation) return this.deps.releasePort?.(model.name, port);
+      this.portAllocated = true;
+    }
+    this.runPort = port;
+
+    if (await this.deps.isPortInUse(port)) {
       return this.failStart(
         generation,
-        `port ${model.port} is already in use by another process (not one LLM Manager started); stop that process or give ${model.name} another port`,
+        `port ${port} is already in use by another process (not one LLM Manager started); stop that process or give ${model.name} another port`,
         null,
         null,
       );
@@ -407,21 +436,25 @@ export class ModelSupervisor {
     if (generation !== this.generation) return;
 
     const key = this.deps.engineKey?.() ?? null;
+    // ${PORT}, ${MODEL_NAME}, ${MODEL_PATH} in args and env: the port is written once, in one place.
+    const profile = expandProfile(choice.profile, { PORT: String(port), MODEL_NAME: model.name, ...(choice.profile.modelPath !== undefined ? { MODEL_PATH: choice.profile.modelPath } : {}) });
     const env: NodeJS.ProcessEnv = {
       ...this.deps.baseEnv,
       ...choice.env,
-      ...choice.profile.env,
-      PORT: String(model.port),
-      LLM_PORT: String(model.port),
+      ...profile.env,
+      PORT: String(port),
+      LLM_PORT: String(port),
       MODEL_NAME: model.name,
+      ...(profile.modelPath !== undefined ? { MODEL_PATH: profile.modelPath } : {}),
       ...(key ? { LLAMA_API_KEY: key, VLLM_API_KEY: key, LLM_MANAGER_ENGINE_KEY: key } : {}),
     };
     let child: ChildProcess;
     try {
-      this.log.system(`starting ${model.name} (profile ${choice.profile.name}, port ${model.port}): ${this.deps.describeLaunch(choice.profile)}`);
+      this.launchText = this.deps.describeLaunch(profile);
+      this.log.system(`starting ${model.name} (profile ${profile.name}, port ${port}): ${this.launchText}`);
       this.runFromSeq = this.log.tail(1)[0]?.seq ?? 0;
-      this.derivedConnections = derivedMaxConnections(choice.profile);
-      child = this.deps.spawn(choice.profile, env, choice.profile.cwd ?? this.deps.defaultCwd);
+      this.derivedConnections = derivedMaxConnections(profile);
+      child = this.deps.spawn(profile, env, profile.cwd ?? this.deps.defaultCwd);
     } catch (err) {
       return this.failStart(generation, `could not launch ${model.name}: ${(err as Error).message}`, null, null);
     }
@@ -440,17 +473,23 @@ export class ModelSupervisor {
       if (running.pid === -1 || err.code === 'ENOENT' || err.code === 'EACCES') {
         running.hasExited = true;
         const hint = err.code === 'ENOENT' ? 'not found' : err.code === 'EACCES' ? 'permission denied' : err.message;
-        void this.failStart(generation, `could not launch ${model.name}: ${this.deps.describeLaunch(choice.profile)}: ${hint}`, null, null);
+        void this.failStart(generation, `could not launch ${model.name}: ${this.launchText ?? profile.name}: ${hint}`, null, null);
       }
     });
     if (running.pid === -1) return; // the 'error' event reports it
     this.running = running;
-    this.deps.ledger?.add({ model: model.name, pid: running.pid, command: this.deps.describeLaunch(choice.profile) });
+    this.deps.ledger?.add({ model: model.name, pid: running.pid, command: this.launchText ?? profile.name });
     void running.exited.then(() => this.forgetWhenGone(running.pid));
     const onOutput = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
       this.log.write(stream, chunk);
       // Engines print "listening" / "startup complete" just as they turn ready: probe right away.
       // (Not on every line: engines log our own health probes, which would make a busy loop.)
+      // An engine told another port than the model's would never answer on it: fail now, naming both.
+      const heard = this.state === 'starting' ? LISTEN_LINE.exec(chunk.toString()) : null;
+      if (heard && Number(heard[1]) !== port && generation === this.generation) {
+        void this.failWrongPort(generation, running, Number(heard[1]), port);
+        return;
+      }
       if (this.state === 'starting' && READY_HINT.test(chunk.toString()) && !chunk.includes(model.healthPath)) {
         this.wokenByHint = true;
         this.wakeProbe?.();
@@ -478,7 +517,7 @@ export class ModelSupervisor {
     while (generation === this.generation && this.state === 'starting') {
       const woken = this.wokenByHint;
       this.wokenByHint = false;
-      const status = await this.deps.probeHealth(model.port, model.healthPath, undefined, this.engineKey);
+      const status = await this.deps.probeHealth(this.port, model.healthPath, undefined, this.engineKey);
       if (generation !== this.generation || this.state !== 'starting') return;
       if (status === 200) {
         if (woken) this.saysWhenReady = true;
@@ -486,7 +525,7 @@ export class ModelSupervisor {
       }
       this.lastStartProbe = status;
       if (status === 404 && model.healthPath !== FALLBACK_READY_PATH) {
-        const fallback = await this.deps.probeHealth(model.port, FALLBACK_READY_PATH, undefined, this.engineKey);
+        const fallback = await this.deps.probeHealth(this.port, FALLBACK_READY_PATH, undefined, this.engineKey);
         if (generation !== this.generation || this.state !== 'starting') return;
         if (fallback === 200) {
           this.log.system(`GET ${model.healthPath} answers 404, GET ${FALLBACK_READY_PATH} answers 200: taking that as ready (set health_path to the engine's own check)`);
@@ -517,7 +556,7 @@ export class ModelSupervisor {
     this.readyAt = this.lastActivity = this.deps.now();
     const ms = this.readyAt - (this.startedAt ?? this.readyAt);
     this.tally.lastStartMs = ms;
-    this.log.system(`${this.config.name} is ready (${formatDuration(ms)}, pid ${this.running?.pid ?? '?'}, port ${this.config.port})`);
+    this.log.system(`${this.config.name} is ready (${formatDuration(ms)}, pid ${this.running?.pid ?? '?'}, port ${this.port})`);
     this.startWaiters?.resolve();
     this.startWaiters = null;
     this.scheduleHealthCheck(generation, 0);
@@ -535,6 +574,18 @@ export class ModelSupervisor {
     const probe = last === null ? `GET ${this.config.healthPath} never answered` : `GET ${this.config.healthPath} last answered ${last}`;
     const hint = last === 404 ? 'set health_path to a path the engine serves' : 'check its log, or raise start_timeout';
     this.setFailed(`${this.config.name} was not ready within the start timeout (${seconds}): ${probe}; ${hint}`, null, null, true);
+  }
+
+  private async failWrongPort(generation: number, running: Running, heard: number, port: number): Promise<void> {
+    if (generation !== this.generation || this.state !== 'starting') return;
+    this.generation++;
+    const message =
+      `${this.config.name} listens on port ${heard}, but its port is ${port}: the launch gives the engine another port than the model's ` +
+      `(write \${PORT} in its args or "$PORT" / %PORT% in its script instead of a number, or set the model's port to ${heard})`;
+    this.log.system(message);
+    await this.terminate(running, this.config.stopTimeoutMs);
+    if (this.running === running) this.running = null;
+    this.setFailed(message, null, null);
   }
 
   private async failStart(generation: number, message: string, exitCode: number | null, signal: string | null): Promise<void> {
@@ -576,6 +627,7 @@ export class ModelSupervisor {
     this.lastError = { message, exitCode, signal, logTail, errorLines: lines.errors, at: new Date(this.deps.now()).toISOString() };
     this.tally.failures++;
     if (this.running?.hasExited) this.running = null;
+    this.releaseRunPort();
     this.state = 'failed';
     this.readyAt = null;
     this.clearIdleTimer();
@@ -602,6 +654,7 @@ export class ModelSupervisor {
     }
     if (running) await this.terminate(running, this.config.stopTimeoutMs);
     if (this.running === running) this.running = null;
+    this.releaseRunPort();
     this.state = 'stopped';
     this.readyAt = null;
     this.log.system(`${this.config.name} stopped`);
@@ -660,7 +713,7 @@ export class ModelSupervisor {
       if (this.inFlight > 0) return this.scheduleHealthCheck(generation, misses);
       this.healthCheckRunning = true;
       void this.deps
-        .probeHealth(this.config.port, this.config.healthPath, healthTimeoutMs, this.engineKey)
+        .probeHealth(this.port, this.config.healthPath, healthTimeoutMs, this.engineKey)
         .then((status) => {
           this.healthCheckRunning = false;
           if (generation !== this.generation || this.state !== 'ready') return;
@@ -746,6 +799,13 @@ export class ModelSupervisor {
   private clearIdleTimer(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
+  }
+
+  /** An allocated port goes back to the pool once the run is over (its engine gone). */
+  private releaseRunPort(): void {
+    if (this.runPort !== null && this.portAllocated) this.deps.releasePort?.(this.config.name, this.runPort);
+    this.portAllocated = false;
+    this.runPort = null;
   }
 
   private applyPendingConfig(): void {

@@ -67,7 +67,9 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
           </div>
         </td>
         <td className="col-mode">{model.mode}</td>
-        <td className="num col-port mono">{model.port}</td>
+        <td className="num col-port mono" title={model.port === null ? 'a free port is given at start (program.engine_ports)' : undefined}>
+          {model.port ?? <span className="muted">auto</span>}
+        </td>
         <td className="col-profile" title={model.profile ?? undefined}>
           {model.profile ?? <span className="muted">{DASH}</span>}
         </td>
@@ -202,6 +204,12 @@ function ModelDetails({ model }: { model: ModelInfo }) {
           <dd>{model.autoStart ? 'yes' : 'no'}</dd>
         </div>
       </dl>
+      {model.launch && (
+        <div className="launch">
+          <p className="muted small">Command of the {model.state === 'starting' || model.state === 'ready' ? 'current' : 'last'} start:</p>
+          <pre className="mono small launch-command">{model.launch}</pre>
+        </div>
+      )}
       {model.skippedProfiles.length > 0 && (
         <div className="skipped">
           <p className="muted small">Profiles passed over at the last start:</p>
