@@ -288,7 +288,7 @@ describe('the window over HTTP', () => {
     const editor = page.getByTestId('config-editor');
     await editor.locator('.cm-content').waitFor();
     await page.getByTestId('add-model').selectOption('vllm');
-    await editor.locator('.cm-line', { hasText: 'served_model_name: "Qwen/Qwen2.5-7B-Instruct"' }).waitFor();
+    await editor.locator('.cm-line', { hasText: 'model: "Qwen/Qwen2.5-7B-Instruct"' }).waitFor();
     expect(await page.evaluate('window.getSelection().toString()')).toBe('new-model');
     await expect.poll(() => page.getByTestId('save-config').isEnabled()).toBe(true);
     expect(await page.getByTestId('save-state').textContent()).toBe('Unsaved changes');

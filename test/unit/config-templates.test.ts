@@ -43,15 +43,15 @@ describe('planModelInsert', () => {
 
   it('reads what each engine needs: launch, served name, timeouts', () => {
     const model = (id: TemplateId) => valid(apply(EXAMPLE, id).text).models.at(-1)!;
-    expect(model('llama.cpp').profiles.map((p) => [p.name, p.command, p.requiredDevices])).toEqual([
-      ['GPU-Config', 'llama-server', ['gpu0']],
-      ['CPU-Config', 'llama-server', []],
+    // Engine profiles: typed fields, the port written once (the model's), served under the model's name.
+    expect(model('llama.cpp').profiles.map((p) => [p.name, p.engine?.kind, p.requiredDevices, p.engine?.kind === 'llama.cpp' ? p.engine.gpuLayers : null])).toEqual([
+      ['GPU-Config', 'llama.cpp', ['gpu0'], 99],
+      ['CPU-Config', 'llama.cpp', [], 0],
     ]);
-    const port = String(model('llama.cpp').port);
-    expect(model('llama.cpp').profiles[0]!.args).toContain(port);
-    expect(model('vllm')).toMatchObject({ servedModelName: 'Qwen/Qwen2.5-7B-Instruct', startTimeoutMs: 600_000, profiles: [{ command: 'vllm', memoryMb: { gpu0: 20000 } }] });
-    expect(model('sglang').profiles[0]!.args.slice(0, 2)).toEqual(['-m', 'sglang.launch_server']);
-    expect(model('script').profiles[0]!.scriptPath).toBe('scripts/new-model.sh');
+    expect(model('llama.cpp')).toMatchObject({ servedModelName: 'new-model', profiles: [{ modelPath: 'models/new-model.gguf' }, {}] });
+    expect(model('vllm')).toMatchObject({ servedModelName: 'new-model', startTimeoutMs: 600_000, profiles: [{ engine: { kind: 'vllm', model: 'Qwen/Qwen2.5-7B-Instruct', gpuMemoryUtilization: 0.85 }, memoryMb: { gpu0: 20000 } }] });
+    expect(model('sglang').profiles[0]!.engine).toMatchObject({ kind: 'sglang', model: 'Qwen/Qwen2.5-7B-Instruct' });
+    expect(model('script').profiles[0]).toMatchObject({ scriptPath: 'scripts/new-model.sh', args: ['--port', '${PORT}'] });
   });
 
   it('picks the next free name and port when added again', () => {

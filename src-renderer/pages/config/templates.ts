@@ -16,17 +16,18 @@ const HF_MODEL = 'Qwen/Qwen2.5-7B-Instruct';
 
 /** The lines of a model's body (below its name), at two spaces a level. */
 function body(id: TemplateId, name: string, port: number): string[] {
-  const head = ['aliases: []', 'mode: "Chat"', `port: ${port}`];
-  // vLLM and SGLang: one GPU profile, serving a Hugging Face model under that model's name.
-  const served = (engine: string, command: string, args: string[]) => [
+  const head = ['aliases: []', 'mode: "Chat"', `port: ${port}                   # or leave it out: a free one is given at each start`];
+  // vLLM and SGLang: one GPU profile, serving a Hugging Face model (under this model's name).
+  const served = (engine: 'vllm' | 'sglang') => [
     ...head,
-    `served_model_name: "${HF_MODEL}"   # ${engine} answers only to this name`,
     'start_timeout: "10m"           # loading and compiling take minutes',
     'GPU-Config:',
     '  required_devices: ["gpu0"]',
     '  memory_mb: { "gpu0": 20000 }',
-    `  command: "${command}"`,
-    `  args: [${args.map((arg) => JSON.stringify(arg)).join(', ')}]`,
+    `  engine: ${engine}                # program.engines.${engine} names its program, else ${engine === 'vllm' ? '"vllm" on PATH' : 'python3 -m sglang.launch_server'}`,
+    `  model: "${HF_MODEL}"   # a Hugging Face id, or a model folder`,
+    '  gpu_memory_utilization: 0.85',
+    '  extra_args: []               # more flags of the engine, as a list',
   ];
   switch (id) {
     case 'llama.cpp':
@@ -35,23 +36,28 @@ function body(id: TemplateId, name: string, port: number): string[] {
         'GPU-Config:                    # tried first: the GPU must be online with this much free',
         '  required_devices: ["gpu0"]',
         '  memory_mb: { "gpu0": 8000 }',
-        '  command: "llama-server"',
-        `  args: ["-m", "models/${name}.gguf", "--port", "${port}", "-ngl", "99", "-c", "8192"]`,
+        '  engine: llama.cpp            # runs llama-server (program.engines.llama_server, else PATH)',
+        `  model: "models/${name}.gguf"`,
+        '  gpu_layers: 99',
+        '  context: 8192',
         'CPU-Config:                    # otherwise: no GPU needed',
         '  required_devices: []',
-        '  command: "llama-server"',
-        `  args: ["-m", "models/${name}.gguf", "--port", "${port}", "-c", "8192"]`,
+        '  engine: llama.cpp',
+        `  model: "models/${name}.gguf"`,
+        '  gpu_layers: 0',
+        '  context: 8192',
       ];
     case 'vllm':
-      return served('vLLM', 'vllm', ['serve', HF_MODEL, '--port', String(port), '--gpu-memory-utilization', '0.85']);
+      return served('vllm');
     case 'sglang':
-      return served('SGLang', 'python', ['-m', 'sglang.launch_server', '--model-path', HF_MODEL, '--port', String(port)]);
+      return served('sglang');
     case 'script':
       return [
         ...head,
         'Default-Config:',
         '  required_devices: []          # e.g. ["gpu0"] with memory_mb: { "gpu0": 8000 }',
         `  script_path: "scripts/${name}.sh"   # .bat on Windows; it must listen on $PORT (%PORT%)`,
+        '  args: ["--port", "${PORT}"]   # passed to the script; ${PORT}, ${MODEL_NAME} and ${MODEL_PATH} are filled in',
       ];
   }
 }
