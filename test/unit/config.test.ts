@@ -644,7 +644,10 @@ describe('config.example.yaml', () => {
       ['Single-GPU-Config', ['v100'], 'scripts/qwen_single.bat', { v100: 24000 }],
     ]);
     const llama = [...byName.values()].find((m) => m.profiles.some((p) => p.command === 'llama-server'));
-    expect(llama?.profiles[0]?.args).toContain('--port');
+    expect(llama?.profiles[0]?.args).toEqual(['-m', '${MODEL_PATH}', '--port', '${PORT}', '-ngl', '99']);
+    expect(byName.get('Qwen-7B')).toMatchObject({ port: null, servedModelName: 'Qwen-7B', profiles: [{ engine: { kind: 'llama.cpp', gpuLayers: 99, parallel: 2 } }, { engine: { kind: 'llama.cpp', threads: 8 } }] });
+    expect(byName.get('Qwen-7B-vLLM')?.profiles[0]?.engine).toMatchObject({ kind: 'vllm', model: 'Qwen/Qwen2.5-7B-Instruct', maxModelLen: 16384 });
+    expect(result.config.program.engines?.sglang).toEqual(['/opt/sglang/bin/python']);
   });
 });
 
