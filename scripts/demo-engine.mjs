@@ -20,6 +20,14 @@
 //                             "The model `X` does not exist."; env DEMO_SERVED_NAMES; default: any name
 //   --api-key KEY             as llama-server: completion, embedding and rerank requests need "Authorization: Bearer KEY"
 //                             (401 otherwise); /health and /v1/models stay open
+//   --silent-ready            print nothing when ready (no "listening" line): readiness is known only from /health;
+//                             env DEMO_SILENT_READY=1
+//   --listen-when-ready       bind the port only once loaded (as a server that loads before it listens: probes are
+//                             refused, never answered 503); env DEMO_LISTEN_WHEN_READY=1
+//   --times-file PATH         for benchmarks: append to PATH the moments (epoch ms, fractional) the process started,
+//                             turned ready, got SIGTERM and exited, a line each: "start T", "ready T", "term T", "exit T";
+//                             and, once ready, when its first connection came ("ready-connection T") and its first
+//                             200 to GET /health went out ("ready-health T"): the engine's own time to answer it
 //   --echo                    a chat answer is the last user message itself, whitespace and all (a word a token, up
 //                             to max_tokens), instead of "Echo: <first words> token1 …"; env DEMO_ECHO=1
 //   --quiet                   no log line per request; env DEMO_QUIET=1
@@ -29,7 +37,7 @@
 // Endpoints: GET /health, GET /v1/models, POST /v1/chat/completions, POST /v1/completions,
 //            POST /v1/embeddings, POST /v1/rerank (also /rerank and /v1/reranking).
 
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -49,6 +57,9 @@ const OPTIONS = {
   'api-key': { type: 'string' },
   'served-names': { type: 'string' },
   echo: { type: 'boolean' },
+  'silent-ready': { type: 'boolean' },
+  'listen-when-ready': { type: 'boolean' },
+  'times-file': { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -60,7 +71,7 @@ const CRASH_EXIT_CODE = 3;
 const TOKENS_BEFORE_CRASH = 2;
 
 const config = readConfig(process.argv.slice(2), process.env);
-const state = { ready: false, modelRequests: 0, nextId: 0, created: nowSeconds() };
+const state = { ready: false, modelRequests: 0, nextId: 0, created: nowSeconds(), markedConnection: false, markedHealth: false };
 
 const ROUTES = {
   'GET /health': handleHealth,
@@ -78,30 +89,51 @@ main();
 // ---------------------------------------------------------------- startup
 
 function main() {
+  if (config.timesFile !== undefined) {
+    mark('start', performance.timeOrigin);
+    process.on('exit', () => mark('exit'));
+  }
   log(`loading model ${config.model} (${config.loadMs} ms)`);
   const server = http.createServer({ noDelay: true }, handleRequest);
   // Clients (the manager's proxy, benchmarks) reuse connections; outlive their idle timeouts.
   server.keepAliveTimeout = 65_000;
   server.on('error', (err) => die(1, `error: couldn't bind HTTP server socket, hostname: ${config.host}, port: ${config.port}: ${err.message}`));
   installSignalHandlers(server);
+  if (config.timesFile !== undefined) {
+    server.on('connection', () => {
+      if (state.ready && !state.markedConnection) {
+        state.markedConnection = true;
+        mark('ready-connection');
+      }
+    });
+  }
+  if (config.listenWhenReady && config.exitBeforeReady === undefined) {
+    setTimeout(() => server.listen(config.port, config.host, () => turnReady(server)), config.loadMs);
+    return;
+  }
   server.listen(config.port, config.host, () => onListening(server));
 }
 
 function onListening(server) {
-  const { port } = server.address();
   if (config.exitBeforeReady !== undefined) {
     setTimeout(() => die(config.exitBeforeReady, `error: failed to load model ${config.model}`), Math.floor(config.loadMs / 2));
     return;
   }
-  setTimeout(() => {
-    state.ready = true;
-    log(`server is listening on http://${urlHost(config.host)}:${port}`);
-  }, config.loadMs);
+  setTimeout(() => turnReady(server), config.loadMs);
+}
+
+function turnReady(server) {
+  state.ready = true;
+  mark('ready');
+  if (!config.silentReady) log(`server is listening on http://${urlHost(config.host)}:${server.address().port}`);
 }
 
 function installSignalHandlers(server) {
   const onTerm = config.ignoreSigterm ? () => log('ignoring SIGTERM') : () => shutdown(server);
-  process.on('SIGTERM', onTerm);
+  process.on('SIGTERM', () => {
+    mark('term');
+    onTerm();
+  });
   process.on('SIGINT', () => shutdown(server));
 }
 
@@ -137,6 +169,9 @@ function readConfig(argv, env) {
     ignoreSigterm: values['ignore-sigterm'] === true || isTruthy(env.DEMO_IGNORE_SIGTERM),
     quiet: values.quiet === true || isTruthy(env.DEMO_QUIET),
     echo: values.echo === true || isTruthy(env.DEMO_ECHO),
+    silentReady: values['silent-ready'] === true || isTruthy(env.DEMO_SILENT_READY),
+    listenWhenReady: values['listen-when-ready'] === true || isTruthy(env.DEMO_LISTEN_WHEN_READY),
+    timesFile: typeof values['times-file'] === 'string' && values['times-file'] !== '' ? values['times-file'] : undefined,
     apiKey: typeof values['api-key'] === 'string' && values['api-key'] !== '' ? values['api-key'] : undefined,
     servedNames: String(pick('served-names', 'DEMO_SERVED_NAMES') ?? '')
       .split(',')
@@ -227,6 +262,10 @@ function readJsonBody(req, res, onBody) {
 // ---------------------------------------------------------------- GET endpoints
 
 function handleHealth(_req, res) {
+  if (config.timesFile !== undefined && !state.markedHealth) {
+    state.markedHealth = true;
+    res.once('finish', () => mark('ready-health'));
+  }
   sendJson(res, 200, { status: 'ok' });
 }
 
@@ -543,6 +582,11 @@ function urlHost(host) {
 
 function logWhenDone(req, res, path) {
   res.once('close', () => log(`${req.method} ${path} ${res.statusCode}${res.writableFinished ? '' : ' (aborted)'}`));
+}
+
+// --times-file: one "name epoch-ms" line per moment, appended (synchronously: it runs in 'exit' too).
+function mark(name, at = performance.timeOrigin + performance.now()) {
+  if (config.timesFile !== undefined) appendFileSync(config.timesFile, `${name} ${at}\n`);
 }
 
 function log(message) {

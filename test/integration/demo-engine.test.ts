@@ -2,6 +2,9 @@
 // official openai client against them to prove the responses are OpenAI-compatible.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +15,7 @@ const SCRIPT = fileURLToPath(new URL('../../scripts/demo-engine.mjs', import.met
 const LOADING_BODY = { error: { code: 503, message: 'Loading model', type: 'unavailable_error' } };
 // Env vars the engine reads; cleared so the caller's environment cannot leak into a test.
 const ENGINE_ENV_KEYS = ['PORT', 'LLM_PORT', 'MODEL_NAME', 'DEMO_HOST', 'DEMO_LOAD_MS', 'DEMO_TPS', 'DEMO_STREAM_DELAY_MS',
-  'DEMO_MAX_TOKENS_DEFAULT', 'DEMO_EMBEDDING_DIM', 'DEMO_CRASH_AFTER', 'DEMO_EXIT_BEFORE_READY', 'DEMO_IGNORE_SIGTERM', 'DEMO_QUIET', 'DEMO_ECHO'];
+  'DEMO_MAX_TOKENS_DEFAULT', 'DEMO_EMBEDDING_DIM', 'DEMO_CRASH_AFTER', 'DEMO_EXIT_BEFORE_READY', 'DEMO_IGNORE_SIGTERM', 'DEMO_QUIET', 'DEMO_ECHO', 'DEMO_SILENT_READY', 'DEMO_LISTEN_WHEN_READY'];
 
 interface Exit {
   code: number | null;
@@ -452,6 +455,47 @@ describe('demo-engine lifecycle', () => {
     expect(streamed.map((c) => c.choices?.[0]?.delta?.content ?? '').join('')).toBe(text);
     const cut = await readJson(await chat({ max_tokens: 2 }));
     expect(cut.choices[0]).toMatchObject({ message: { content: '# Title' }, finish_reason: 'length' });
+  });
+
+  it('--silent-ready --listen-when-ready: refuses connections while loading, binds when ready without a word, and --times-file has its start, ready, SIGTERM and exit moments', async () => {
+    const timesFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'demo-times-')), 'times');
+    const spawnedAt = Date.now();
+    const engine = await startEngine(['--load-ms', '300', '--silent-ready', '--listen-when-ready', '--times-file', timesFile]);
+    const statuses: (number | undefined)[] = [];
+    for (;;) {
+      const health = await healthStatus(engine);
+      statuses.push(health?.status);
+      if (health?.status === 200) break;
+      await sleep(10);
+    }
+    const answeredAt = Date.now();
+    expect(statuses).not.toContain(503);
+    expect(statuses[0]).toBeUndefined();
+    expect(engine.stdout()).toContain('loading model');
+    expect(engine.stdout()).not.toMatch(/listening|ready/i);
+    engine.child.kill('SIGTERM');
+    expect(await engine.exited).toEqual({ code: 0, signal: null });
+    const lines = fs.readFileSync(timesFile, 'utf8').trim().split('\n').map((l) => l.split(' '));
+    // The probe that found it ready: its connection, and its 200 going out.
+    expect(lines.map((l) => l[0])).toEqual(['start', 'ready', 'ready-connection', 'ready-health', 'term', 'exit']);
+    const [start, ready, connection, health, term, exit] = lines.map((l) => Number(l[1]));
+    expect(connection!).toBeGreaterThanOrEqual(ready!);
+    expect(health!).toBeGreaterThanOrEqual(connection!);
+    expect(start! - spawnedAt).toBeGreaterThanOrEqual(-50);
+    expect(ready! - start!).toBeGreaterThanOrEqual(300);
+    expect(ready!).toBeLessThanOrEqual(answeredAt + 1);
+    expect(term!).toBeGreaterThan(answeredAt - 1);
+    expect(exit!).toBeGreaterThanOrEqual(term!);
+    fs.rmSync(path.dirname(timesFile), { recursive: true, force: true });
+  });
+
+  it('--silent-ready alone answers 503 while loading, like llama-server, but never says it is listening', async () => {
+    const engine = await startEngine(['--load-ms', '100', '--silent-ready', '--quiet']);
+    let first: Awaited<ReturnType<typeof healthStatus>>;
+    while (!(first = await healthStatus(engine))) await sleep(10);
+    expect(first.status).toBe(503);
+    await waitHealthy(engine);
+    expect(engine.stdout()).not.toMatch(/listening/i);
   });
 
   it('reads port and model from env vars, with flags taking precedence', async () => {

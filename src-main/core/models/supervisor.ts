@@ -69,6 +69,14 @@ const PROBE_FAST_WINDOW_MS = 3000;
 /** The longest pause between probes of a loading engine that announces its readiness (its line wakes the probe). */
 const PROBE_CALM_MAX_MS = 1000;
 /**
+ * While nothing listens on the port (the connection is refused: the engine loads before it binds),
+ * a probe costs the engine nothing (the kernel refuses it) and us a few tens of µs: then the pause
+ * is 0.5 % of the time waited so far (at least 2 ms, at most the schedule above), so an engine that
+ * binds when ready is noticed within a few ms of it, a start of 60 s takes some 1,400 probes.
+ */
+const PROBE_REFUSED_MIN_MS = 2;
+const PROBE_REFUSED_SHARE = 0.005;
+/**
  * Asked when health_path answers 404 (an OpenAI-compatible server without /health): its model list
  * answering 200 means it serves. llama.cpp, vLLM and SGLang all have /health; others may not.
  */
@@ -534,10 +542,13 @@ export class ModelSupervisor {
       }
       // A ready line came while that probe was on its way: ask again at once.
       if (this.wokenByHint) continue;
-      let interval = this.deps.now() - began < PROBE_FAST_WINDOW_MS ? PROBE_FAST_MS : PROBE_SLOW_MS;
+      const waited = this.deps.now() - began;
+      let interval = waited < PROBE_FAST_WINDOW_MS ? PROBE_FAST_MS : PROBE_SLOW_MS;
       // Listening and loading (it answered): an engine known to announce its readiness is asked
-      // less and less often; nothing listening yet (null) costs the engine no log line.
+      // less and less often; nothing listening yet (null) costs the engine no log line, so it is
+      // asked often (PROBE_REFUSED_SHARE).
       if (status !== null && this.saysWhenReady) interval = calm = Math.min(calm * 2, PROBE_CALM_MAX_MS);
+      else if (status === null) interval = Math.min(interval, Math.max(PROBE_REFUSED_MIN_MS, waited * PROBE_REFUSED_SHARE));
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, interval);
         function done() {
