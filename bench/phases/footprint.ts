@@ -1,8 +1,8 @@
 // The node at rest: RSS with 20 models configured (none running), and the CPU it uses while idle
 // (utime + stime from /proc/PID/stat). The measured window has device polling on: the device
-// monitor polls only while someone watches, so the bench holds an SSE subscription to /api/events
-// (as an open window does) and counts the device readings it receives. A second, shorter window
-// without the subscriber is shown for reference. Runs beside the other phases, pinned to the client
+// monitor polls every 2 s only while someone watches (every 30 s otherwise), so the bench holds an
+// SSE subscription to /api/events (as an open window does) and counts the device readings it
+// receives. A second, shorter window without the subscriber is shown for reference. Runs beside the other phases, pinned to the client
 // core, so its idle windows cost no extra wall time.
 import fs from 'node:fs';
 import http from 'node:http';

@@ -43,9 +43,10 @@ export interface E2eNode {
 
 /**
  * `empty`: no models and GPU monitoring off, for the empty states; `apiKeys`: program.api_keys;
- * `demoFlags`: more demo-engine flags for the `demo` model (later ones win).
+ * `demoFlags`: more demo-engine flags for the `demo` model (later ones win); `deviceIdleMs`: how
+ * often the node reads the devices while nobody watches (default: the node's own 30 s).
  */
-export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[]; demoFlags?: string[] } = {}): Promise<E2eNode> {
+export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[]; demoFlags?: string[]; deviceIdleMs?: number } = {}): Promise<E2eNode> {
   if (!fs.existsSync(path.join(WEB_UI_DIR, 'index.html'))) {
     throw new Error(`${WEB_UI_DIR}/index.html is missing: run "npm run build:renderer" first (npm test does)`);
   }
@@ -81,7 +82,7 @@ export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[
       webUiDir: WEB_UI_DIR,
       logger: silentLogger,
       // The empty node has no nvidia-smi at all (a path that doesn't exist).
-      deviceMonitor: options.empty ? { nvidiaSmi: path.join(dir, 'no-nvidia-smi') } : { intervalMs: 1000, nvidiaSmi: FAKE_SMI, run: fakeNvidiaRun(() => node, smi) },
+      deviceMonitor: options.empty ? { nvidiaSmi: path.join(dir, 'no-nvidia-smi') } : { intervalMs: 1000, ...(options.deviceIdleMs ? { idleIntervalMs: options.deviceIdleMs } : {}), nvidiaSmi: FAKE_SMI, run: fakeNvidiaRun(() => node, smi) },
     });
     running = true;
     // Model events only: a listener for everything would keep the node polling the GPUs.

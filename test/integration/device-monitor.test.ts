@@ -233,6 +233,32 @@ describe.skipIf(process.platform === 'win32')('GPU processes attributed to our e
   });
 });
 
+describe('system memory held by engines', () => {
+  it("splits RAM by engine: a leader and the process it started count as that model's", async () => {
+    fake.set({ gpus: [V100] });
+    // A launch script's stand-in: a leader that starts a child holding ~64 MB.
+    const leader = spawn(process.execPath, ['-e', "const c = require('child_process').spawn(process.execPath, ['-e', 'globalThis.b = Buffer.alloc(64 * 1024 * 1024, 1); console.log(process.pid); setInterval(() => {}, 1000)'], { stdio: ['ignore', 'inherit', 'ignore'] }); setInterval(() => {}, 1000)"], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(leader);
+    await new Promise<void>((resolve) => leader.stdout!.once('data', () => resolve()));
+    const state = await monitor({}, [{ model: 'qwen', pid: leader.pid! }]).read();
+    const ram = byId(state.snapshot.devices, 'ram')!;
+    expect(ram.holders).toHaveLength(1);
+    expect(ram.holders[0]).toMatchObject({ model: 'qwen', pid: leader.pid });
+    // Both node processes (~40 MB each) and the child's 64 MB buffer.
+    expect(ram.holders[0]!.usedMb).toBeGreaterThan(64 + 40);
+    expect(ram.holders[0]!.usedMb).toBeLessThan(ram.memory!.usedMb);
+  });
+
+  it('a probe of engine memory that fails leaves RAM unsplit and says so once', async () => {
+    fake.set({ gpus: [V100] });
+    const logger = recordingLogger();
+    const m = monitor({ logger, engineMemory: async () => Promise.reject(new Error('ps: not found')) }, [{ model: 'a', pid: process.pid }]);
+    expect(byId((await m.read()).snapshot.devices, 'ram')!.holders).toEqual([]);
+    await m.read();
+    expect(logger.lines.filter((l) => l.includes('engine memory'))).toEqual(['warn engine memory: ps: not found']);
+  });
+});
+
 describe('the polling loop', () => {
   it('polls while watched, stops when released, and not at all with monitoring disabled', async () => {
     fake.set({ gpus: [V100] });
@@ -244,7 +270,7 @@ describe('the polling loop', () => {
       if (args[0]?.startsWith('--query-gpu')) runs++;
       return runCommand(file, args, timeoutMs);
     };
-    const m = monitor({ intervalMs: 50, disabled: () => disabled, demand: () => demand, run });
+    const m = monitor({ intervalMs: 50, idleIntervalMs: 0, disabled: () => disabled, demand: () => demand, run });
     const readings: number[] = [];
     m.onReading((s) => readings.push(s.at));
     const quiet = async () => {
@@ -270,5 +296,24 @@ describe('the polling loop', () => {
     await new Promise((r) => setTimeout(r, 100)); // a tick that was already probing may finish
     expect(await quiet()).toBe(true);
     release2();
+  });
+
+  it('reads now and then while nobody watches, so the last 10 minutes have no gaps; every poll while watched', async () => {
+    fake.set({ gpus: [V100] });
+    const made = Date.now();
+    const m = monitor({ intervalMs: 50, idleIntervalMs: 400 });
+    const readings: number[] = [];
+    m.onReading((s) => readings.push(s.at));
+    await waitFor(() => readings.length >= 3, 10_000, 'three readings while nobody watches');
+    const gaps = readings.slice(1).map((at, i) => at - readings[i]!);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(370);
+    // The first one came an idle interval after the monitor was made, not at once.
+    expect(readings[0]! - made).toBeGreaterThanOrEqual(370);
+    const release = m.watch();
+    const before = readings.length;
+    await waitFor(() => readings.length >= before + 4, 10_000, 'readings while watched');
+    release();
+    const fast = readings.slice(before).map((at, i) => at - readings[before + i - 1]!);
+    expect(Math.min(...fast)).toBeLessThan(300);
   });
 });

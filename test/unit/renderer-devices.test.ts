@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DeviceReading, DevicesSnapshot } from '../../src-shared/contract.js';
 import { declaredFrom, formatHeld, heldByModel, heldSummary } from '../../src-renderer/lib/held-memory.js';
-import { appendReading, GAP_S, HISTORY_MS, mergeHistory, withGaps } from '../../src-renderer/pages/devices/history-series.js';
+import { appendReading, GAP_S, gapsOf, HISTORY_MS, mergeHistory, withGaps } from '../../src-renderer/pages/devices/history-series.js';
+import { DEFAULT_IDLE_POLL_MS, DEFAULT_POLL_MS } from '../../src-main/core/devices/monitor.js';
 import { memorySegments } from '../../src-renderer/pages/devices/segments.js';
 import { modelInfo } from '../helpers/model-info.js';
 
@@ -45,6 +46,38 @@ describe('chart history', () => {
       memUsedMb: [1, 2, 3, null, 4],
       utilPct: [5, 6, 7, null, 8],
     });
+  });
+});
+
+describe('spans without readings', () => {
+  it("joins the node's readings while nobody watched (every 30 s) into a line", () => {
+    expect(GAP_S * 1000).toBeGreaterThan(DEFAULT_IDLE_POLL_MS + DEFAULT_POLL_MS);
+    const t = [0, 30, 61, 91];
+    expect(withGaps({ t, memUsedMb: [1, 2, 3, 4], utilPct: [1, 2, 3, 4] }).t).toEqual(t);
+  });
+
+  it('finds the spans of the 10 minutes with no readings: before the first, and between', () => {
+    expect(gapsOf([500, 502, 504, 580, 582, 600], 0, 600)).toEqual([
+      [0, 500],
+      [504, 580],
+    ]);
+    expect(gapsOf([], 0, 600)).toEqual([[0, 600]]);
+    expect(gapsOf([0, 30, 60], 0, 60)).toEqual([]);
+  });
+});
+
+describe('system memory held by our engines', () => {
+  it("splits RAM by model (the engines' processes), the rest other processes", () => {
+    const ram: DeviceReading = {
+      id: 'ram', kind: 'ram', vendor: 'system', index: null, name: 'System memory', online: true, offlineReason: null,
+      memory: { totalMb: 32768, usedMb: 12000, freeMb: 20768 }, utilizationPct: 36.6, temperatureC: null, powerW: null,
+      holders: [{ model: 'qwen', pid: 10, usedMb: 6000 }, { model: 'embed', pid: 20, usedMb: 1000 }],
+    };
+    expect(memorySegments(ram, declaredFrom([])).map((s) => [s.label, s.value, s.kind])).toEqual([
+      ['qwen', 6000, 'model'],
+      ['embed', 1000, 'model'],
+      ['other processes', 5000, 'other'],
+    ]);
   });
 });
 

@@ -1,7 +1,8 @@
 // One shared reading of every device (CPU, RAM, NVIDIA GPUs, plugin devices) and of which of our
-// engines holds how much GPU memory. A single loop polls about every 2 s while anything watches
-// (an event subscriber, the window, a start waiting for memory) and does nothing otherwise;
-// concurrent readers share one probe. Every probe has a time limit: a missing, failing or hanging
+// engines holds how much GPU memory and RAM. A single loop polls about every 2 s while anything
+// watches (an event subscriber, the window, a start waiting for memory), and every 30 s otherwise,
+// so a window opened later draws the last 10 minutes without gaps; concurrent readers share one
+// probe. Every probe has a time limit: a missing, failing or hanging
 // nvidia-smi turns the GPUs offline with the reason and never blocks a caller for longer. The
 // last 10 minutes of readings are kept (history.ts) for charts opened later.
 import type { DeviceReading, DevicesHistory, DevicesSnapshot, MemoryHolder, ModelInfo } from '../../../src-shared/contract.js';
@@ -9,11 +10,17 @@ import type { Logger } from '../logger.js';
 import { probeNvidia, type NvidiaGpu, type NvidiaReading } from './nvidia.js';
 import { ReadingHistory } from './history.js';
 import { loadDevicePlugins, PluginRunner, type DevicePlugin } from './plugins.js';
-import { attribute, processLinks, type ProcessLinks } from './process-tree.js';
+import { engineMemoryProbe, type EngineMemoryProbe } from './engine-memory.js';
+import { attribute, processLinks, withTimeout, type ProcessLinks } from './process-tree.js';
 import { runCommand, type RunCommand } from './run-command.js';
 import { systemProbe, type SystemProbe } from './system.js';
 
 export const DEFAULT_POLL_MS = 2000;
+/**
+ * Nobody watching: a reading this often (0: none). One probe costs the node a few ms of CPU and
+ * nvidia-smi some 20-50 ms of its own: every 30 s that is about 0.1 % of a core.
+ */
+export const DEFAULT_IDLE_POLL_MS = 30_000;
 export const DEFAULT_PROBE_TIMEOUT_MS = 3000;
 
 /** An engine of ours: the model and its process-group leader. */
@@ -41,18 +48,26 @@ export interface DeviceMonitorOptions {
   /** Watchers the monitor can't be told about (event subscribers): polled each tick. */
   demand?: () => boolean;
   intervalMs?: number;
+  /** The reading interval while nobody watches (default DEFAULT_IDLE_POLL_MS; 0: none). */
+  idleIntervalMs?: number;
   timeoutMs?: number;
   /** Default: $LLM_MANAGER_NVIDIA_SMI, else `nvidia-smi` from PATH. */
   nvidiaSmi?: string;
   run?: RunCommand;
   system?: SystemProbe;
   links?: ProcessLinks;
+  /** The RAM each engine's processes hold (default: engineMemoryProbe for this platform). */
+  engineMemory?: EngineMemoryProbe;
   now?: () => number;
 }
 
 export class DeviceMonitor {
   private readonly intervalMs: number;
+  private readonly idleIntervalMs: number;
   private readonly timeoutMs: number;
+  private readonly engineMemory: EngineMemoryProbe;
+  /** When the last reading began, or the monitor was made: the idle interval counts from it. */
+  private lastProbeAt: number;
   private readonly run: RunCommand;
   private readonly system: SystemProbe;
   private readonly links: ProcessLinks;
@@ -78,9 +93,13 @@ export class DeviceMonitor {
     this.system = options.system ?? systemProbe(this.timeoutMs);
     this.links = options.links ?? processLinks(this.run, this.timeoutMs);
     this.now = options.now ?? Date.now;
+    this.idleIntervalMs = options.idleIntervalMs ?? DEFAULT_IDLE_POLL_MS;
+    this.engineMemory = options.engineMemory ?? engineMemoryProbe(this.run, this.timeoutMs);
+    this.lastProbeAt = this.now();
     this.plugins = new PluginRunner(this.run, this.timeoutMs);
     this.readings = new ReadingHistory(this.intervalMs);
-    // A timer that only checks whether anyone watches costs nothing; probes run only when they do.
+    // A timer that only checks whether anyone watches costs nothing; probes run when they do, and
+    // now and then when nobody does.
     this.timer = setInterval(() => this.tick(), this.intervalMs);
     this.timer.unref();
   }
@@ -153,19 +172,37 @@ export class DeviceMonitor {
     // A probe slower than the interval (a loaded machine) is this tick's reading: no second one
     // queued behind it, which could run after the last watcher has gone.
     if (this.inflight) return;
-    if (this.watchers > 0 || (this.options.demand?.() ?? false)) void this.read(this.intervalMs / 2).catch(() => undefined);
+    if (this.watchers > 0 || (this.options.demand?.() ?? false)) {
+      void this.read(this.intervalMs / 2).catch(() => undefined);
+    } else if (this.idleIntervalMs > 0 && this.now() - this.lastProbeAt >= this.idleIntervalMs - this.intervalMs / 2) {
+      // Nobody watches: a reading now and then keeps the last 10 minutes for a window opened later.
+      void this.read(this.intervalMs / 2).catch(() => undefined);
+    }
   }
 
   private async probe(started: number): Promise<DeviceState> {
+    this.lastProbeAt = started;
     const file = this.options.nvidiaSmi ?? (process.env['LLM_MANAGER_NVIDIA_SMI'] || 'nvidia-smi');
-    const [system, nvidia, plugins] = await Promise.all([
+    const [system, nvidia, plugins, engineRam] = await Promise.all([
       this.system().catch((err: Error) => {
         this.report('CPU/memory probe', err.message);
         return [] as DeviceReading[];
       }),
       probeNvidia(this.run, file, this.timeoutMs),
       this.pluginReadings(),
+      withTimeout(this.engineMemory(this.options.engines()), this.timeoutMs, 'engine memory').then(
+        (holders) => {
+          this.report('engine memory', null);
+          return holders;
+        },
+        (err: Error) => {
+          this.report('engine memory', err.message);
+          return [] as MemoryHolder[];
+        },
+      ),
     ]);
+    // The engines' share of RAM, as their share of a GPU: the rest is other processes'.
+    for (const device of system) if (device.kind === 'ram' && device.online) device.holders = engineRam;
     const holdersKnown = new Set<string>();
     const gpus = await this.gpuReadings(nvidia, holdersKnown);
     const state: DeviceState = {

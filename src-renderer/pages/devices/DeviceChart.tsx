@@ -3,7 +3,7 @@ import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { cssVar, useDarkMode } from '../../lib/theme.js';
-import { HISTORY_MS, withGaps, type DeviceHistory } from './history.js';
+import { gapsOf, HISTORY_MS, withGaps, type DeviceHistory } from './history.js';
 
 const HEIGHT = 120;
 
@@ -53,9 +53,15 @@ export function DeviceChart({ history, memory, utilisation, label }: DeviceChart
       series.push({ label: 'Utilisation', scale: 'pct', stroke: utilColor, width: 1.5 });
       axes.push(memory ? { ...axis, scale: 'pct', side: 1, size: 52, grid: { show: false }, values: (_u, ticks) => pct(ticks) } : { ...axis, scale: 'pct', size: 52, values: (_u, ticks) => pct(ticks) });
     }
+    const gapFill = cssVar('--surface-2');
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height: HEIGHT,
+      // Spans without readings are shaded and say so, instead of looking like a chart cut short.
+      hooks: {
+        drawClear: [(u) => drawGaps(u, latest.current, gapFill, null, font)],
+        draw: [(u) => drawGaps(u, latest.current, gapFill, text, font)],
+      },
       legend: { show: false },
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
       scales: {
@@ -82,8 +88,9 @@ export function DeviceChart({ history, memory, utilisation, label }: DeviceChart
   }, [history, memory, utilisation]);
 
   const what = [memory && 'memory', utilisation && 'utilisation'].filter(Boolean).join(' and ');
+  const gaps = gapsIn(history);
   return (
-    <figure className="chart-figure" data-points={history?.t.length ?? 0}>
+    <figure className="chart-figure" data-points={history?.t.length ?? 0} data-gaps={gaps.length}>
       <figcaption className="chart-legend">
         <span>Last 10 minutes</span>
         {memory && (
@@ -97,7 +104,7 @@ export function DeviceChart({ history, memory, utilisation, label }: DeviceChart
           </span>
         )}
       </figcaption>
-      <div className="chart" ref={box} style={{ height: HEIGHT }} role="img" aria-label={`${label}: ${what} over the last 10 minutes`} />
+      <div className="chart" ref={box} style={{ height: HEIGHT }} role="img" aria-label={`${label}: ${what} over the last 10 minutes${gaps.length > 0 ? ', with spans of no readings' : ''}`} />
     </figure>
   );
 }
@@ -108,4 +115,44 @@ function toData(raw: DeviceHistory | undefined, memory: boolean, utilisation: bo
   if (memory) columns.push(history ? history.memUsedMb.map((mb) => (mb === null ? null : mb / 1024)) : []);
   if (utilisation) columns.push(history ? history.utilPct : []);
   return [history?.t ?? [], ...columns];
+}
+
+/** The spans of the 10-minute window without readings (the window ends at the newest one). */
+function gapsIn(history: DeviceHistory | undefined): [number, number][] {
+  const t = history?.t ?? [];
+  const end = t.length > 0 ? t[t.length - 1]! : Date.now() / 1000;
+  return gapsOf(t, end - HISTORY_MS / 1000, end);
+}
+
+const NO_READINGS = 'no readings';
+
+/**
+ * Shades each span without readings over the plot area (under the grid: `color` null), or labels
+ * it "no readings" where that fits (over the grid, on a patch of the shade).
+ */
+function drawGaps(u: uPlot, history: DeviceHistory | undefined, fill: string, color: string | null, font: string): void {
+  const ctx = u.ctx;
+  const { top, height } = u.bbox;
+  const ratio = uPlot.pxRatio;
+  ctx.save();
+  for (const [from, to] of gapsIn(history)) {
+    const x0 = Math.max(u.bbox.left, u.valToPos(from, 'x', true));
+    const x1 = Math.min(u.bbox.left + u.bbox.width, u.valToPos(to, 'x', true));
+    if (x1 - x0 < 2) continue;
+    ctx.fillStyle = fill;
+    if (color === null) {
+      ctx.fillRect(x0, top, x1 - x0, height);
+      continue;
+    }
+    ctx.font = font.replace(/^(\d+)px/, (_m, px: string) => `${Number(px) * ratio}px`);
+    const width = ctx.measureText(NO_READINGS).width + 12 * ratio;
+    if (width > x1 - x0) continue;
+    const lineHeight = 16 * ratio;
+    ctx.fillRect((x0 + x1 - width) / 2, top + (height - lineHeight) / 2, width, lineHeight);
+    ctx.fillStyle = color;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillText(NO_READINGS, (x0 + x1) / 2, top + height / 2);
+  }
+  ctx.restore();
 }

@@ -126,7 +126,8 @@ function DeviceBlock({ device, history, declared }: { device: DeviceReading; his
       ) : device.utilizationPct !== null ? (
         <MemoryBar
           label={`${title} load`}
-          segments={[{ key: 'load', label: 'busy', value: device.utilizationPct, kind: 'used' }]}
+          // Whole percent, so busy and idle add up to 100 % as shown.
+          segments={[{ key: 'load', label: 'busy', value: Math.round(device.utilizationPct), kind: 'used' }]}
           total={100}
           format={(v) => `${Math.round(v)} %`}
           freeLabel="idle"

@@ -3,8 +3,12 @@
 import type { DevicesHistory, DevicesSnapshot } from '../../../src-shared/contract.js';
 
 export const HISTORY_MS = 10 * 60_000;
-/** Readings further apart than this (nobody watched, so the node didn't poll) are not joined by a line. */
-export const GAP_S = 20;
+/**
+ * Readings further apart than this are not joined by a line: the node reads every 2 s while watched
+ * and every 30 s otherwise (monitor.ts DEFAULT_IDLE_POLL_MS), so a longer silence means no readings
+ * at all (LLM Manager wasn't running, or GPU monitoring was off).
+ */
+export const GAP_S = 45;
 
 export interface DeviceHistory {
   /** Seconds since the epoch (uPlot's x unit), increasing. */
@@ -71,4 +75,15 @@ function firstWithin(t: readonly number[], newest: number): number {
   const cutoff = newest - HISTORY_MS / 1000;
   const i = t.findIndex((x) => x >= cutoff);
   return i === -1 ? t.length : i;
+}
+
+/** The spans of [from, to] (seconds) with no readings, each longer than GAP_S: the chart labels them. */
+export function gapsOf(t: readonly number[], from: number, to: number): [number, number][] {
+  const gaps: [number, number][] = [];
+  let before = from;
+  for (const x of [...t.filter((v) => v >= from && v <= to), to]) {
+    if (x - before > GAP_S) gaps.push([before, x]);
+    before = x;
+  }
+  return gaps;
 }

@@ -5,7 +5,7 @@ import type { DevicesHistory, DevicesSnapshot } from '../../../src-shared/contra
 import { createStore } from '../../lib/store.js';
 import { appendReading, mergeHistory, type HistoryMap } from './history-series.js';
 
-export { HISTORY_MS, withGaps, type DeviceHistory } from './history-series.js';
+export { gapsOf, HISTORY_MS, withGaps, type DeviceHistory } from './history-series.js';
 
 export const deviceHistory = createStore<HistoryMap>(new Map());
 let lastAt = '';
