@@ -57,6 +57,11 @@ export interface ProgramConfig {
   engines?: EngineBinaries;
   /** Ports a model without `port` is given one from at start (program.engine_ports), inclusive. */
   enginePorts?: PortRange;
+  /**
+   * Folders scanned for GGUF files (program.models_dirs), as written (relative to the config file);
+   * default the app's own `models/`. LM Studio's folder and the Hugging Face cache are scanned too.
+   */
+  modelsDirs?: string[];
 }
 
 export interface PortRange {
@@ -335,6 +340,10 @@ const programSchema = z.object({
       return { from, to };
     })
     .default(DEFAULT_ENGINE_PORTS),
+  models_dirs: z
+    .union([z.string().trim().min(1), z.array(z.string({ error: 'expected a folder path' }).trim().min(1, 'expected a folder path'))], { error: 'expected a folder path or a list of folder paths' })
+    .transform((value) => (typeof value === 'string' ? [value] : value))
+    .default(['models']),
 });
 const PROGRAM_KEYS = new Set(Object.keys(programSchema.shape));
 
@@ -554,6 +563,7 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
         bodyTimeoutMs: p.body_timeout,
         engines: { llamaServer: p.engines.llama_server ?? null, vllm: p.engines.vllm ?? null, sglang: p.engines.sglang ?? null },
         enginePorts: p.engine_ports,
+        modelsDirs: p.models_dirs,
         ...(p.engine_encoding !== undefined && p.engine_encoding.trim().toLowerCase() !== 'auto' ? { engineEncoding: encodingName(p.engine_encoding)! } : {}),
       };
       p.api_keys.forEach((key, i) => {

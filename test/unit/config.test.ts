@@ -96,6 +96,7 @@ const DEFAULT_PROGRAM = {
   bodyTimeoutMs: 30_000,
   engines: { llamaServer: null, vllm: null, sglang: null },
   enginePorts: { from: 20000, to: 20999 },
+  modelsDirs: ['models'] as string[],
 } as const;
 
 function parseOk(text: string): Extract<ConfigParseResult, { ok: true }> {

@@ -184,6 +184,7 @@ export function resolveConfigPaths(config: AppConfig, dir: string): AppConfig {
     logDir: resolvePath(config.program.logDir),
     devicePluginDir: pluginDir === undefined ? null : resolvePath(pluginDir),
     ...(engines ? { engines: { llamaServer: bin(engines.llamaServer), vllm: bin(engines.vllm), sglang: bin(engines.sglang) } } : {}),
+    ...(config.program.modelsDirs ? { modelsDirs: config.program.modelsDirs.map(resolvePath) } : {}),
   };
   const has = (command: string) => findExecutable(command) !== null;
   return {
