@@ -175,6 +175,37 @@ export const configBackupSchema = component('ConfigBackup', z.strictObject({ id:
 
 export const configBackupTextSchema = component('ConfigBackupText', z.strictObject({ id: z.string(), savedAt: isoTime, text: z.string() }));
 
+// ---- library ---------------------------------------------------------------------------------
+
+export const librarySourceSchema = z.enum(['models_dir', 'lmstudio', 'huggingface']);
+
+export const libraryEntrySchema = component('LibraryEntry', z.strictObject({
+  path: z.string().describe("the file to load (a split model's first part)"),
+  name: z.string().describe('its path under the folder it was found in; in the Hugging Face cache owner/repo/file.gguf'),
+  source: librarySourceSchema,
+  sizeBytes: z.number().describe('all parts of a split model together'),
+  modifiedAt: isoTime,
+  architecture: z.string().nullable(),
+  modelName: z.string().nullable().describe('general.name'),
+  parameters: z.number().nullable(),
+  parametersSource: z.enum(['metadata', 'tensors', 'size_label', 'estimate']).nullable().describe('where the parameter count comes from (estimate: the file size and quantisation)'),
+  quantization: z.string().nullable(),
+  quantizationSource: z.enum(['header', 'file_name']).nullable(),
+  contextLength: z.int().nullable().describe('the context length it was trained for'),
+  kind: z.enum(['chat', 'embedding', 'reranker', 'mmproj']).describe('mmproj: a vision projector with no model beside it'),
+  mmproj: z.array(z.string()).optional().describe('projector files in the same folder, the likeliest first'),
+  splitParts: z.array(z.string()).optional().describe("a split model's parts, in order"),
+  usedBy: z.array(z.string()).describe('models in config.yaml whose launch profile names this file'),
+  error: z.string().optional().describe("why the file couldn't be read"),
+}));
+
+export const libraryListingSchema = component('LibraryListing', z.strictObject({
+  scannedAt: isoTime,
+  durationMs: z.number(),
+  roots: z.array(z.strictObject({ path: z.string(), source: librarySourceSchema, present: z.boolean(), error: z.string().nullable() })),
+  entries: z.array(libraryEntrySchema),
+}));
+
 // ---- the management routes -------------------------------------------------------------------
 
 /** A model name or alias in a path (URL-encoded), checked before any lookup. */
@@ -221,6 +252,7 @@ export const managerSchemas: { [K in ManagerCallName]: ManagerRouteSchemas<K> } 
   checkConfig: { summary: 'Check a config text as a save would, and as only the node can (scripts, commands, cwd, devices), without saving it', body: checkConfigBodySchema, result: configCheckResultSchema },
   listConfigBackups: { summary: 'The last saved versions of the config, newest first', result: z.array(configBackupSchema) },
   readConfigBackup: { summary: "One saved version's text", result: configBackupTextSchema, errors: [404, 413] },
+  listLibrary: { summary: "The GGUF models in the models folders, LM Studio's and the Hugging Face cache (read from their headers)", result: libraryListingSchema },
 };
 
 /**

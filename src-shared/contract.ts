@@ -175,6 +175,60 @@ export interface ConfigBackupText {
   text: string;
 }
 
+/** Where a library file was found: program.models_dirs, LM Studio's models folder, or the Hugging Face cache. */
+export type LibrarySource = 'models_dir' | 'lmstudio' | 'huggingface';
+export type LibraryKind = 'chat' | 'embedding' | 'reranker' | 'mmproj';
+
+/** A GGUF model found in the models folders (GET /api/library); read from its header, never its weights. */
+export interface LibraryEntry {
+  /** The file to load (a split model's first part). */
+  path: string;
+  /** Its path under the folder it was found in; in the Hugging Face cache `owner/repo/file.gguf`. */
+  name: string;
+  source: LibrarySource;
+  /** All parts of a split model together. */
+  sizeBytes: number;
+  modifiedAt: string;
+  /** general.architecture ("llama", "qwen3", "bert", "clip"). */
+  architecture: string | null;
+  /** general.name */
+  modelName: string | null;
+  parameters: number | null;
+  /** metadata: general.parameter_count; tensors: the tensors' shapes summed; size_label: general.size_label; estimate: from the file size and quantisation. */
+  parametersSource: 'metadata' | 'tensors' | 'size_label' | 'estimate' | null;
+  /** Q4_K_M, Q8_0, F16, ... */
+  quantization: string | null;
+  /** header: general.file_type; file_name: written in the file's name. */
+  quantizationSource: 'header' | 'file_name' | null;
+  /** The context length the model was trained for (`<arch>.context_length`). */
+  contextLength: number | null;
+  /** mmproj: a vision projector with no model beside it to attach to. */
+  kind: LibraryKind;
+  /** Projector (mmproj) files in the same folder, the likeliest first (F16, BF16, then the rest). */
+  mmproj?: string[];
+  /** A split model's parts, in order. */
+  splitParts?: string[];
+  /** Models in config.yaml whose launch profile names this file. */
+  usedBy: string[];
+  /** Why the file couldn't be read (it is listed anyway, with what its name says). */
+  error?: string;
+}
+
+export interface LibraryRootInfo {
+  path: string;
+  source: LibrarySource;
+  present: boolean;
+  /** A folder that is there but couldn't be read. */
+  error: string | null;
+}
+
+export interface LibraryListing {
+  scannedAt: string;
+  durationMs: number;
+  roots: LibraryRootInfo[];
+  entries: LibraryEntry[];
+}
+
 export interface HealthInfo {
   status: 'ok';
   version: string;
@@ -232,6 +286,8 @@ export interface ManagerApi {
   listConfigBackups(): Promise<ConfigBackup[]>;
   /** One saved version's text (to load into the editor; saving it is a normal save). */
   readConfigBackup(id: string): Promise<ConfigBackupText>;
+  /** The GGUF files in the models folders, LM Studio's and the Hugging Face cache (headers only). */
+  listLibrary(): Promise<LibraryListing>;
   /** Live events (only `types`, when given); returns the unsubscribe function. */
   subscribe(listener: (event: ManagerEvent) => void, types?: readonly ManagerEvent['type'][]): () => void;
 }
@@ -268,6 +324,7 @@ export const managerRoutes = {
   checkConfig: { method: 'POST', path: '/api/config/check', args: ['text'] },
   listConfigBackups: { method: 'GET', path: '/api/config/backups', args: [] },
   readConfigBackup: { method: 'GET', path: '/api/config/backups/:id', args: ['backupId'] },
+  listLibrary: { method: 'GET', path: '/api/library', args: [] },
 } as const satisfies Record<ManagerCallName, RouteSpec>;
 
 /** SSE stream of ManagerEvent (`event: <type>`, `data: <json>`). */

@@ -7,6 +7,7 @@ import type { ModelRegistry } from './models/registry.js';
 import type { ModelSupervisor } from './models/supervisor.js';
 import type { EventHub } from './events.js';
 import type { ConfigService } from './config/service.js';
+import type { Library } from './library/index.js';
 
 export interface ApiContext {
   registry: ModelRegistry;
@@ -16,6 +17,8 @@ export interface ApiContext {
   endpoint: () => string;
   configPath: string;
   config: ConfigService;
+  /** The models folders' GGUF files. */
+  library?: Pick<Library, 'list'>;
   devices: () => Promise<DevicesSnapshot>;
   deviceHistory: ManagerApi['getDeviceHistory'];
   /** Holding models off: the current state, and the switch (which stops every engine when it holds). */
@@ -123,6 +126,10 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
     },
     listConfigBackups: () => ctx.config.backups(),
     readConfigBackup: (id) => ctx.config.backup(id),
+    async listLibrary() {
+      if (!ctx.library) return { scannedAt: new Date().toISOString(), durationMs: 0, roots: [], entries: [] };
+      return ctx.library.list();
+    },
     subscribe(listener: (event: ManagerEvent) => void, types?: readonly ManagerEvent['type'][]) {
       return ctx.events.subscribe(listener, types);
     },

@@ -36,6 +36,7 @@ import { appRoot, appVersion } from './version.js';
 import { startIdleGc } from './idle-gc.js';
 import { nodeHealth } from './health.js';
 import { join } from 'node:path';
+import { Library } from './library/index.js';
 
 /**
  * The node's own log in program.log_dir (headless; the desktop app keeps its own in the OS's log
@@ -72,6 +73,8 @@ export interface NodeOptions {
   connectionsCheckingIntervalMs?: number;
   /** Keys accepted besides program.api_keys (LLM_MANAGER_API_KEYS): they count for the bind check too. */
   extraApiKeys?: readonly string[];
+  /** Where the library looks for LM Studio's folder and the Hugging Face cache (default: the user's home and environment). */
+  library?: { home?: string; env?: Record<string, string | undefined> };
 }
 
 export interface LlmNode {
@@ -266,8 +269,14 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   const devices =
     options.devices ??
     (async (): Promise<DevicesSnapshot> => ({ ...(await monitor.read(pollMs)).snapshot, monitoringDisabled: current().program.disableGpuMonitoring }));
+  const library = new Library({
+    modelsDirs: () => current().program.modelsDirs ?? [join(loaded.dir, 'models')],
+    models: () => current().models,
+    ...options.library,
+  });
   const api = createManagerApi({
     registry,
+    library,
     events,
     version: appVersion(),
     startedAt,

@@ -46,6 +46,7 @@ const llmManager = {
   checkConfig: (text: string) => call('checkConfig', text),
   listConfigBackups: () => call('listConfigBackups'),
   readConfigBackup: (id: string) => call('readConfigBackup', id),
+  listLibrary: () => call('listLibrary'),
   subscribe(listener: (event: ManagerEvent) => void): () => void {
     if (typeof listener !== 'function') throw new TypeError('subscribe expects a function');
     // A wrapper per call, so the same function subscribed twice is also unsubscribed twice.

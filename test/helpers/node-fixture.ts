@@ -115,7 +115,8 @@ export async function startNode(options: FixtureOptions): Promise<NodeFixture> {
   fs.writeFileSync(configPath, stringify(config));
 
   // No web UI unless asked for: the router's own answers (404 for unknown paths) are under test.
-  const node = await createNode({ configPath, port: routerPort!, logger: silentLogger, webUiDir: null, ...options.nodeOptions });
+  // The library sees no LM Studio folder or Hugging Face cache of this machine's user.
+  const node = await createNode({ configPath, port: routerPort!, logger: silentLogger, webUiDir: null, library: { home: dir, env: {} }, ...options.nodeOptions });
   const apiKey = (options.program?.['api_keys'] as string[] | undefined)?.[0];
 
   const engines = trackEngines(node);

@@ -48,6 +48,7 @@ function fakeApi() {
     checkConfig: record('checkConfig', (text) => ({ ok: String(text).length > 0, issues: [] })),
     listConfigBackups: record('listConfigBackups', () => [{ id: '0', savedAt: 'then', sizeBytes: 12, models: 1 }]),
     readConfigBackup: record('readConfigBackup', (id) => ({ id: String(id), savedAt: 'then', text: 'program: {}' })),
+    listLibrary: record('listLibrary', () => ({ scannedAt: 'then', durationMs: 1, roots: [], entries: [] })),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -161,6 +162,7 @@ const SAMPLE_ARGS: { [N in ManagerCallName]: Parameters<ManagerApi[N]> } = {
   checkConfig: ['program: {}\n'],
   listConfigBackups: [],
   readConfigBackup: ['3'],
+  listLibrary: [],
 };
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));

@@ -163,7 +163,8 @@ async function readValue(r: ChunkReader, type: number, key: string, depth: numbe
     const length = r.u64();
     if (itemType >= TYPE_NAMES.length) throw new GgufError(`${key}: unknown array item type ${itemType}: corrupt`);
     const size = TYPE_SIZES[itemType]!;
-    if (length > r.fileSize) throw new GgufError(`${key}: an array of ${length} items, more than the file's bytes: corrupt`);
+    const least = length * (size || 8);
+    if (least > r.fileSize - r.pos) throw new GgufError(`the file ends inside its header (${key}: ${length} items need at least ${least} bytes, ${r.fileSize - r.pos} are left): truncated or corrupt`);
     if (length > ARRAY_KEEP) {
       if (size > 0) r.skip(length * size);
       else if (itemType === T_STRING) await skipStrings(r, length, key);
