@@ -103,9 +103,11 @@ class ChunkReader {
     return v;
   }
   u64(): number {
-    const big = this.le ? this.buf.readBigUInt64LE(this.at()) : this.buf.readBigUInt64BE(this.at());
+    // Two 32-bit halves: much faster than a BigInt in the loop over a tokenizer's strings.
+    const o = this.at();
+    const v = this.le ? this.buf.readUInt32LE(o) + this.buf.readUInt32LE(o + 4) * 0x1_0000_0000 : this.buf.readUInt32BE(o) * 0x1_0000_0000 + this.buf.readUInt32BE(o + 4);
     this.pos += 8;
-    return Number(big);
+    return v;
   }
   /** A fixed-size scalar of GGUF type `type` (the bytes must be in the buffer). */
   scalar(type: number): number | boolean {
