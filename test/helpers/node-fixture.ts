@@ -34,6 +34,8 @@ export interface ModelSpec {
    * and `flags` as the script's arguments.
    */
   script?: { file: string; text: string };
+  /** The launch profile as written in YAML, instead of the demo engine (an engine profile, say: engine, model, ...). */
+  profile?: Record<string, unknown>;
 }
 
 export interface FixtureOptions {
@@ -76,7 +78,9 @@ export async function startNode(options: FixtureOptions): Promise<NodeFixture> {
     const port = modelPorts[i]!;
     ports[spec.name] = port;
     const profile: Record<string, unknown> = { required_devices: [] };
-    if (spec.script) {
+    if (spec.profile) {
+      Object.assign(profile, spec.profile);
+    } else if (spec.script) {
       fs.writeFileSync(path.join(dir, spec.script.file), spec.script.text, { mode: 0o755 });
       profile['script_path'] = spec.script.file;
       profile['args'] = spec.flags ?? DEFAULT_FLAGS;
