@@ -18,6 +18,7 @@ class FakeEngine implements SchedulableEngine {
   stops: string[] = [];
   logLines: string[] = [];
   private readonly listeners = new Set<() => void>();
+  private readonly idleListeners = new Set<() => void>();
   readonly log = { system: (text: string) => void this.logLines.push(text) };
   constructor(
     readonly name: string,
@@ -36,6 +37,15 @@ class FakeEngine implements SchedulableEngine {
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+  /** As the supervisor: its last request ended, told at once (its onChange comes later, or here not at all). */
+  finishRequests(): void {
+    this.busy = 0;
+    for (const l of [...this.idleListeners]) l();
+  }
+  onIdle(listener: () => void): () => void {
+    this.idleListeners.add(listener);
+    return () => this.idleListeners.delete(listener);
   }
 }
 
@@ -158,6 +168,23 @@ describe('GPU-aware chooser', () => {
     expect(newer.stops).toEqual([]);
     expect(world.reads - readsBefore).toBeGreaterThanOrEqual(4);
     expect(world.using.has('old')).toBe(false);
+  });
+
+  it("stops a busy engine as soon as its last request ends (its onIdle), not at the next recheck or its later onChange", async () => {
+    const world = new FakeWorld();
+    const busy = world.engine('busy');
+    busy.set({ currentState: 'ready', busy: 1, lastActivityAt: 1 });
+    world.use('busy', 9000);
+    world.engine('next').set({ currentState: 'starting' });
+    const pending = chooser(world).choose(model('next', 4000));
+    await settle();
+    expect(busy.stops).toEqual([]);
+    const ended = performance.now();
+    busy.finishRequests();
+    await pending;
+    expect(busy.stops).toEqual(['making room for next on gpu0']);
+    // The wait rechecks every second otherwise.
+    expect(performance.now() - ended).toBeLessThan(500);
   });
 
   it('gives up at the start timeout when the busy engine never finishes', async () => {

@@ -140,6 +140,7 @@ export class ModelSupervisor {
   /** The command line of the current (or last) run, macros expanded. */
   private launchText: string | null = null;
   private readonly listeners = new Set<(info: ModelInfo) => void>();
+  private readonly idleListeners = new Set<() => void>();
   private readonly faults: FaultPolicy;
   private readonly crashLoop: CrashLoopGuard;
   /** Requests waiting in ensureReady for a start (bounded by the caller's queueLimit). */
@@ -217,6 +218,15 @@ export class ModelSupervisor {
   onChange(listener: (info: ModelInfo) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Told at once when the last request in flight ends (onChange comes up to 100 ms later): a start
+   * waiting for this engine's memory stops it without that wait.
+   */
+  onIdle(listener: () => void): () => void {
+    this.idleListeners.add(listener);
+    return () => this.idleListeners.delete(listener);
   }
 
   info(): ModelInfo {
@@ -332,7 +342,10 @@ export class ModelSupervisor {
       released = true;
       this.inFlight--;
       this.lastActivity = this.lastUsed = this.deps.now();
-      if (this.inFlight === 0) this.becameIdle(true);
+      if (this.inFlight === 0) {
+        this.becameIdle(true);
+        if (this.idleListeners.size > 0) for (const listener of [...this.idleListeners]) listener();
+      }
       this.emitSoon();
     };
   }

@@ -20,6 +20,8 @@ export interface SchedulableEngine {
   readonly lastActivityAt: number;
   stop(reason: string): Promise<void>;
   onChange(listener: () => void): () => void;
+  /** At once when its last request in flight ends (onChange may come later); optional. */
+  onIdle?(listener: () => void): () => void;
   readonly log?: { system(text: string): void };
 }
 
@@ -204,7 +206,11 @@ function nextChange(options: GpuChooserOptions, watched: readonly string[], ms: 
       resolve();
     };
     const timer = setTimeout(done, ms);
-    for (const engine of options.engines()) if (watched.includes(engine.name)) offs.push(engine.onChange(done));
+    for (const engine of options.engines()) {
+      if (!watched.includes(engine.name)) continue;
+      offs.push(engine.onChange(done));
+      if (engine.onIdle) offs.push(engine.onIdle(done));
+    }
     offs.push(options.devices.onReading(done));
   });
 }
