@@ -7,8 +7,15 @@ import type { BurstResult, ColdResult, StopResult } from './phases/lifecycle.js'
 import type { FootprintResult } from './phases/footprint.js';
 import type { ScaleResult } from './phases/scale.js';
 import type { BurstRun } from './phases/bursts.js';
+import type { ReadinessResult } from './phases/readiness.js';
+import { swapAdded, swapCut, type SwapResult } from './phases/swap.js';
+import { peerColdAdded, type PeerColdResult } from './peer.js';
 import { median, percentile, round } from './stats.js';
 import { TARGETS, type TargetName } from './targets.js';
+
+const PEER: TargetName = 'llama-swap';
+/** `row` with the peer's value of the same figure, when there is one. */
+const withPeer = (row: Row, peer: number | undefined): Row => (peer === undefined ? row : { ...row, peer });
 
 export interface Row {
   figure: string;
@@ -17,6 +24,8 @@ export interface Row {
   /** e.g. "≤ 0.2 ms"; empty for a figure shown for reference. */
   target: string;
   pass: boolean | null;
+  /** The same figure for the peer (llama-swap), when it ran; targets apply to `measured` only. */
+  peer?: number;
 }
 
 export interface Raw {
@@ -28,6 +37,12 @@ export interface Raw {
   footprint?: FootprintResult;
   scale?: ScaleResult;
   bursts?: BurstRun[];
+  readiness?: ReadinessResult;
+  swap?: SwapResult;
+  /** The peer column: llama-swap's binary (null: skipped, with the note) and its figures. */
+  peer?: { name: string; bin: string | null; note: string; version: string | null };
+  peerCold?: PeerColdResult;
+  peerSwap?: SwapResult;
 }
 
 const info = (figure: string, measured: number, unit: string): Row => ({ figure, measured, unit, target: '', pass: null });
@@ -50,35 +65,41 @@ export function figures(raw: Raw): Row[] {
   const rows: Row[] = [];
   const lat = raw.latency;
   if (lat.length > 0) {
+    const hasPeer = lat.every((r) => r.c1[PEER] !== undefined && r.c64[PEER] !== undefined);
+    const peer = (f: (t: TargetName) => number) => (hasPeer ? f(PEER) : undefined);
     const p = (t: TargetName, q: 'p50' | 'p99', c: 'c1' | 'c64') => lat.map((r) => r[c][t].latencyUs[q] / 1000);
     const added = (t: TargetName) => median(lat.map((r) => (r.c1[t].latencyUs.p50 - r.c1.direct.latencyUs.p50) / 1000));
-    for (const t of TARGETS) rows.push(info(`c=1 p50 latency, ${t}`, median(p(t, 'p50', 'c1')), 'ms'));
-    for (const t of TARGETS) rows.push(info(`c=1 p99 latency, ${t}`, median(p(t, 'p99', 'c1')), 'ms'));
+    for (const t of TARGETS) rows.push(withPeer(info(`c=1 p50 latency, ${t}`, median(p(t, 'p50', 'c1')), 'ms'), t === 'router' ? peer((x) => median(p(x, 'p50', 'c1'))) : undefined));
+    for (const t of TARGETS) rows.push(withPeer(info(`c=1 p99 latency, ${t}`, median(p(t, 'p99', 'c1')), 'ms'), t === 'router' ? peer((x) => median(p(x, 'p99', 'c1'))) : undefined));
     rows.push(info('c=1 added p50, nginx', added('nginx'), 'ms'));
     rows.push(info('c=1 added p50, bare Node proxy', added('bare'), 'ms'));
-    rows.push(atMost('c=1 added p50, router (over direct)', added('router'), 'ms', 0.2));
+    rows.push(withPeer(atMost('c=1 added p50, router (over direct)', added('router'), 'ms', 0.2), peer(added)));
     rows.push(atMost('c=1 router added ÷ bare proxy added', added('router') / added('bare'), '×', 1.15, '≤ 1.15 ×'));
     const rps = (t: TargetName) => median(lat.map((r) => r.c64[t].rps));
-    for (const t of TARGETS) rows.push(info(`c=64 throughput, ${t}`, rps(t), 'req/s'));
-    for (const t of TARGETS) rows.push(info(`c=64 p99 latency, ${t}`, median(p(t, 'p99', 'c64')), 'ms'));
-    rows.push(atLeast('c=64 router ÷ direct throughput', median(lat.map((r) => r.c64.router.rps / r.c64.direct.rps)), '×', 0.2, '≥ 0.2 ×'));
+    for (const t of TARGETS) rows.push(withPeer(info(`c=64 throughput, ${t}`, rps(t), 'req/s'), t === 'router' ? peer(rps) : undefined));
+    for (const t of TARGETS) rows.push(withPeer(info(`c=64 p99 latency, ${t}`, median(p(t, 'p99', 'c64')), 'ms'), t === 'router' ? peer((x) => median(p(x, 'p99', 'c64'))) : undefined));
+    const ofDirect = (t: TargetName) => median(lat.map((r) => r.c64[t].rps / r.c64.direct.rps));
+    rows.push(withPeer(atLeast('c=64 router ÷ direct throughput', ofDirect('router'), '×', 0.2, '≥ 0.2 ×'), peer(ofDirect)));
     rows.push(atLeast('c=64 router ÷ bare proxy throughput', median(lat.map((r) => r.c64.router.rps / r.c64.bare.rps)), '×', 0.9, '≥ 0.9 ×'));
-    const errors = lat.reduce((sum, r) => sum + r.c1.router.errors + r.c64.router.errors, 0);
-    rows.push(atMost('router wrk errors (all rounds)', errors, '', 0, '= 0'));
+    const errors = (t: TargetName) => lat.reduce((sum, r) => sum + r.c1[t].errors + r.c64[t].errors, 0);
+    rows.push(withPeer(atMost('router wrk errors (all rounds)', errors('router'), '', 0, '= 0'), peer(errors)));
   }
   const st = raw.streaming;
   if (st) {
-    for (const t of TARGETS) rows.push(info(`stream TTFB p50, ${t}`, median(st[t].ttfbMs), 'ms'));
+    const peer = (f: (t: TargetName) => number) => (st[PEER] ? f(PEER) : undefined);
+    for (const t of TARGETS) rows.push(withPeer(info(`stream TTFB p50, ${t}`, median(st[t].ttfbMs), 'ms'), t === 'router' ? peer((x) => median(st[x].ttfbMs)) : undefined));
     rows.push(info('stream added TTFB (paired), nginx', pairedAddedTtfb(st, 'nginx'), 'ms'));
     rows.push(info('stream added TTFB (paired), bare Node proxy', pairedAddedTtfb(st, 'bare'), 'ms'));
     rows.push(info('stream added TTFB (paired), Node byte pipe, no HTTP', pairedAddedTtfb(st, 'pipe'), 'ms'));
-    rows.push(atMost('stream added TTFB (paired), router', pairedAddedTtfb(st, 'router'), 'ms', 0.3));
-    for (const t of TARGETS) rows.push(info(`stream chunk gap p50 / p99, ${t}`, median(st[t].gapsMs), `ms / ${percentile(st[t].gapsMs, 99).toFixed(2)} ms`));
-    for (const t of TARGETS) rows.push(info(`stream batched chunks, ${t}`, st[t].batched, ''));
+    rows.push(withPeer(atMost('stream added TTFB (paired), router', pairedAddedTtfb(st, 'router'), 'ms', 0.3), peer((x) => pairedAddedTtfb(st, x))));
+    for (const t of TARGETS) rows.push(withPeer(info(`stream chunk gap p50 / p99, ${t}`, median(st[t].gapsMs), `ms / ${percentile(st[t].gapsMs, 99).toFixed(2)} ms`), t === 'router' ? peer((x) => median(st[x].gapsMs)) : undefined));
+    for (const t of TARGETS) rows.push(withPeer(info(`stream batched chunks, ${t}`, st[t].batched, ''), t === 'router' ? peer((x) => st[x].batched) : undefined));
     // Reads holding two send times also come from stalls of the engine or of this machine (the engine
     // then writes overdue chunks back to back); those show up in the direct requests beside them.
-    rows.push(atMost('stream batched chunks, router, beyond direct', Math.max(0, st.router.batched - st.direct.batched), '', 0, '= 0'));
-    rows.push(atMost('stream events lost or failed, router', st.router.sentEvents - st.router.receivedEvents + st.router.errors.length, '', 0, '= 0'));
+    const beyond = (t: TargetName) => Math.max(0, st[t].batched - st.direct.batched);
+    rows.push(withPeer(atMost('stream batched chunks, router, beyond direct', beyond('router'), '', 0, '= 0'), peer(beyond)));
+    const lost = (t: TargetName) => st[t].sentEvents - st[t].receivedEvents + st[t].errors.length;
+    rows.push(withPeer(atMost('stream events lost or failed, router', lost('router'), '', 0, '= 0'), peer(lost)));
   }
   if (raw.cold) {
     const c = raw.cold;
@@ -92,6 +113,9 @@ export function figures(raw: Raw): Row[] {
     const byLog = median(c.routerTtfbMs.map((t, i) => t - (c.logSpawnToReadyMs[i] ?? NaN)));
     rows.push(atMost('cold start added p50 (over the engine\'s ready time)', byLog, 'ms', 50));
     rows.push(info('cold start added p50 (over the engine alone, paired)', median(c.routerTtfbMs.map((t, i) => t - (c.engineReadyMs[i] ?? NaN))), 'ms'));
+    // The engine's own start → ready moments (its --times-file): the same yardstick for the peer.
+    const byTimes = median(c.routerTtfbMs.map((t, i) => t - (c.engineStartMs[i] ?? NaN)));
+    rows.push(withPeer(info("cold start added p50 (over the engine's own start → ready)", byTimes, 'ms'), raw.peerCold ? peerColdAdded(raw.peerCold) : undefined));
   }
   if (raw.burst) {
     rows.push({ figure: `cold burst: engine spawns for ${raw.burst.requests} requests`, measured: raw.burst.spawns, unit: '', target: '= 1', pass: raw.burst.spawns === 1 });
@@ -111,6 +135,19 @@ export function figures(raw: Raw): Row[] {
     rows.push(atMost(`burst of ${b.size}, cold through the router (from the engine's ready line) ÷ direct`, b.routerColdMs / b.directColdMs, '×', 1.2, '≤ 1.2 ×'));
     rows.push(atMost(`burst of ${b.size}, warm through the router ÷ direct`, b.routerWarmMs / b.directWarmMs, '×', 1.2, '≤ 1.2 ×'));
     rows.push(atMost(`burst of ${b.size}: failed requests`, b.failures, '', 0, '= 0'));
+  }
+  if (raw.readiness) {
+    const r = raw.readiness;
+    rows.push(atMost("readiness: added over the engine's ready moment, median, engine that says so", median(r.addedMs.hint), 'ms', 5));
+    rows.push(atMost("readiness: added over the engine's ready moment, median, silent engine (binds when ready)", median(r.addedMs['silent-bind']), 'ms', 5));
+    rows.push(info("readiness: added over the engine's ready moment, median, silent engine answering 503 while loading", median(r.addedMs['silent-503']), 'ms'));
+  }
+  if (raw.swap) {
+    const peerSwap = raw.peerSwap;
+    rows.push(withPeer(atMost("swap added p50, A idle (over A's exit + B's load)", swapAdded(raw.swap, false), 'ms', 10), peerSwap ? swapAdded(peerSwap, false) : undefined));
+    rows.push(withPeer(atMost("swap added p50, A busy (from the end of A's stream)", swapAdded(raw.swap, true), 'ms', 10), peerSwap ? swapAdded(peerSwap, true) : undefined));
+    rows.push(withPeer(atMost("swap: A's streams cut", swapCut(raw.swap), '', 0, '= 0'), peerSwap ? swapCut(peerSwap) : undefined));
+    rows.push(withPeer(atMost('swap: failed swaps', raw.swap.errors.length, '', 0, '= 0'), peerSwap ? peerSwap.errors.length : undefined));
   }
   if (raw.footprint) {
     const f = raw.footprint;
@@ -136,9 +173,17 @@ function fmt(value: number): string {
   return value.toFixed(abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3);
 }
 
-export function table(rows: Row[]): string {
-  const cells = rows.map((r) => [r.figure, `${fmt(r.measured)} ${r.unit}`.trim(), r.target, r.pass === null ? '' : r.pass ? 'PASS' : 'FAIL']);
-  const head = ['figure', 'measured', 'target', 'result'];
+/** The figures; a llama-swap column when the peer ran (its value where the figure has one). */
+export function table(rows: Row[], peerName = 'llama-swap'): string {
+  const hasPeer = rows.some((r) => r.peer !== undefined);
+  const cells = rows.map((r) => [
+    r.figure,
+    `${fmt(r.measured)} ${r.unit}`.trim(),
+    r.target,
+    r.pass === null ? '' : r.pass ? 'PASS' : 'FAIL',
+    ...(hasPeer ? [r.peer === undefined ? '' : `${fmt(r.peer)} ${r.unit}`.trim()] : []),
+  ]);
+  const head = ['figure', 'measured', 'target', 'result', ...(hasPeer ? [peerName] : [])];
   const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((v, i) => v.padEnd(width[i]!)).join(' | ');
   return [line(head), width.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line)].join('\n');

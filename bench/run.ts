@@ -8,6 +8,9 @@ import { streaming, type StreamStats, type StreamTarget } from './phases/streami
 import { coldBurst, coldStart, stopTimes } from './phases/lifecycle.js';
 import { BOUND_MODEL, boundEngineFlags, boundMaxConnections, bursts } from './phases/bursts.js';
 import { startFootprint } from './phases/footprint.js';
+import { readiness, readinessEngines } from './phases/readiness.js';
+import { swapPhase } from './phases/swap.js';
+import { findLlamaSwap, peerColdStart, peerSwap, startLlamaSwap } from './peer.js';
 import { scaleStreams } from './phases/scale.js';
 import { formatSummary, summarize, type ProfileSummary } from './profile.js';
 import { foreignPercent, foreignTicks, freePorts, readCpuTimes, sleep, start, stealPercent, stopAll, sweep, waitForPort, type CpuTimes } from './procs.js';
@@ -40,6 +43,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 process.on('exit', () => sweep());
+
+/** Whether a phase runs (BENCH_ONLY names the phases to run; unset: all). */
+const want = (name: string) => settings.only.size === 0 || settings.only.has(name);
 
 async function main(): Promise<number> {
   ensureTools(log);
@@ -74,66 +80,108 @@ async function main(): Promise<number> {
     log(`LLM Manager bench${settings.quick ? ' (BENCH_QUICK)' : ''}: ${settings.rounds} rounds × ${settings.durationS} s, idle window ${settings.idleS} s; servers on CPU ${settings.serverCpu}, load on CPU ${settings.clientCpu}${nice ? `, all at nice ${nice}` : ''}`);
     build = buildRouter();
     log(`router: ${build.runtime} (${build.note})`);
+    if (settings.only.size > 0) log(`BENCH_ONLY: ${[...settings.only].join(', ')}`);
 
-    const footprint = await startFootprint(build, path.join(tmp, 'footprint'));
-    log(`[${elapsed()}] footprint node started (20 models, idle, on CPU ${settings.clientCpu}); its idle window runs beside the next phases`);
+    const footprint = want('footprint') ? await startFootprint(build, path.join(tmp, 'footprint')) : null;
+    if (footprint) log(`[${elapsed()}] footprint node started (20 models, idle, on CPU ${settings.clientCpu}); its idle window runs beside the next phases`);
 
-    const [routerPort, fastPort, streamPort, coldPort, scalePort, nginxFast, nginxStream, barePort, pipePort, boundPort] = (await freePorts(10)) as [
-      number, number, number, number, number, number, number, number, number, number,
+    const [routerPort, fastPort, streamPort, coldPort, scalePort, nginxFast, nginxStream, barePort, pipePort, boundPort, ...readyPorts] = (await freePorts(13)) as number[] as [
+      number, number, number, number, number, number, number, number, number, number, number, number, number,
     ];
     const configPath = path.join(tmp, 'main', 'config.yaml');
     fs.mkdirSync(path.dirname(configPath), { recursive: true });
+    const readyDir = path.join(tmp, 'readiness');
+    const coldTimes = path.join(tmp, 'main', 'cold.times');
     writeRouterConfig(configPath, routerPort, path.join(tmp, 'main', 'logs'), [
       { name: 'fast', port: fastPort, flags: ['--load-ms', '0', '--tokens-per-second', '0'], aliveTime: settings.aliveTimeMin },
       { name: 'stream', port: streamPort, flags: ['--load-ms', '0', '--stream-delay-ms', String(settings.streamDelayMs)], aliveTime: settings.aliveTimeMin },
-      { name: 'cold', port: coldPort, flags: ['--load-ms', String(settings.coldLoadMs), '--tokens-per-second', '0'], aliveTime: settings.aliveTimeMin, stopTimeout: '5s' },
+      { name: 'cold', port: coldPort, flags: ['--load-ms', String(settings.coldLoadMs), '--tokens-per-second', '0', '--times-file', coldTimes], aliveTime: settings.aliveTimeMin, stopTimeout: '5s' },
       { name: 'scale', port: scalePort, flags: ['--load-ms', '0', '--stream-delay-ms', String(settings.scaleDelayMs)], aliveTime: settings.aliveTimeMin },
       { name: BOUND_MODEL, port: boundPort, script: settings.boundEngineScript, flags: boundEngineFlags(), aliveTime: settings.aliveTimeMin, maxConnections: boundMaxConnections() },
+      ...readinessEngines(readyDir, { hint: readyPorts[0]!, 'silent-bind': readyPorts[1]!, 'silent-503': readyPorts[2]! }),
     ]);
     const router = await startRouter(build, configPath, routerPort, settings.serverCpu);
-    for (const model of ['fast', 'stream', 'scale']) await startModel(router.url, model);
-    const targets = await startProxies({
-      dir: tmp,
-      router,
-      engines: { fast: fastPort, stream: streamPort },
-      nginxPorts: { fast: nginxFast, stream: nginxStream },
-      barePort,
-      pipePort,
-      cpu: settings.serverCpu,
-    });
+    const hotPath = want('latency') || want('streaming');
+    for (const model of ['fast', 'stream', 'scale']) if (hotPath || (model === 'scale' && want('scale'))) await startModel(router.url, model);
+    const peer = hotPath || want('lifecycle') || want('swap') ? findLlamaSwap() : { bin: null, note: 'not needed by the phases run' };
+    if (!peer.bin) log(`peer: ${peer.note}`);
+    const swapPeer = peer.bin
+      ? await startLlamaSwap(peer.bin, path.join(tmp, 'llama-swap'), { fast: fastPort, stream: streamPort }, settings.serverCpu)
+      : null;
+    if (swapPeer) log(`peer: llama-swap ${swapPeer.version} (${peer.bin}), on the same engines for c=1, c=64 and streaming, its own for cold start and swap`);
+    raw.peer = { name: 'llama-swap', bin: peer.bin, note: peer.note, version: swapPeer?.version ?? null };
+    const targets = hotPath
+      ? await startProxies({
+          dir: tmp,
+          router,
+          engines: { fast: fastPort, stream: streamPort },
+          nginxPorts: { fast: nginxFast, stream: nginxStream },
+          barePort,
+          pipePort,
+          cpu: settings.serverCpu,
+          peerPort: swapPeer?.port ?? null,
+        })
+      : null;
     phase('setup');
 
-    log(`[${elapsed()}] non-streaming latency (c=1) and throughput (c=64) with wrk`);
-    for (let r = 0; r < settings.rounds; r++) raw.latency.push(await latencyRound(targets, r, log));
-    phase('latency');
+    if (targets && want('latency')) {
+      log(`[${elapsed()}] non-streaming latency (c=1) and throughput (c=64) with wrk${swapPeer ? ', llama-swap too' : ''}`);
+      for (let r = 0; r < settings.rounds; r++) raw.latency.push(await latencyRound(targets, r, log));
+      phase('latency');
+    }
 
-    log(`[${elapsed()}] streaming (${settings.streamTokens} tokens, ${settings.streamDelayMs} ms apart) with a raw socket, ${settings.streamRequests * settings.rounds} interleaved requests per target`);
-    raw.streaming = await streaming(targets, log);
-    phase('streaming');
-    await targets.stopProxies();
+    if (targets && want('streaming')) {
+      log(`[${elapsed()}] streaming (${settings.streamTokens} tokens, ${settings.streamDelayMs} ms apart) with a raw socket, ${settings.streamRequests * settings.rounds} interleaved requests per target`);
+      raw.streaming = await streaming(targets, log);
+      phase('streaming');
+    }
+    if (targets) await targets.stopProxies();
 
-    log(`[${elapsed()}] cold start (engine ready after ${settings.coldLoadMs} ms), ${settings.coldBurst} concurrent cold requests, stop`);
-    raw.cold = await coldStart(router, log);
-    raw.burst = await coldBurst(router, log);
-    raw.stop = await stopTimes(router, log);
-    phase('lifecycle');
+    if (want('lifecycle')) {
+      log(`[${elapsed()}] cold start (engine ready after ${settings.coldLoadMs} ms), ${settings.coldBurst} concurrent cold requests, stop`);
+      raw.cold = await coldStart(router, coldTimes, log);
+      if (swapPeer) raw.peerCold = await peerColdStart(swapPeer, log);
+      raw.burst = await coldBurst(router, log);
+      raw.stop = await stopTimes(router, log);
+      phase('lifecycle');
+    }
 
-    log(`[${elapsed()}] bursts of ${settings.burstSizes.join(' and ')} requests against an engine with llama-server's HTTP threads (${settings.boundEngine.threads} threads, ${settings.boundEngine.parallel} slots), direct and through the router`);
-    raw.bursts = await bursts(router, log);
-    phase('bursts');
+    if (want('bursts')) {
+      log(`[${elapsed()}] bursts of ${settings.burstSizes.join(' and ')} requests against an engine with llama-server's HTTP threads (${settings.boundEngine.threads} threads, ${settings.boundEngine.parallel} slots), direct and through the router`);
+      raw.bursts = await bursts(router, log);
+      phase('bursts');
+    }
 
-    log(`[${elapsed()}] scale: ${settings.scaleStreams} concurrent streams through the router`);
-    const enginePid = (await modelInfo(router.url, 'scale')).pid;
-    raw.scale = await scaleStreams(router, enginePid, log);
-    phase('scale');
+    if (want('readiness')) {
+      log(`[${elapsed()}] readiness: engines that load for ${settings.readinessLoadMs} ms and say so, say nothing and bind late, say nothing and answer 503; ${settings.readinessReps} starts each`);
+      raw.readiness = await readiness(router, readyDir, log);
+      phase('readiness');
+    }
 
-    log(`[${elapsed()}] waiting for the end of the idle window of the footprint node`);
-    raw.footprint = await footprint.finish();
-    log(`  RSS ${raw.footprint.rssIdleMb.toFixed(1)} MB, CPU ${raw.footprint.cpuPercentOfCore.toFixed(3)} % of a core over ${raw.footprint.idleSeconds.toFixed(0)} s`);
-    phase('footprint-tail');
+    if (want('swap')) {
+      log(`[${elapsed()}] swap: A holds the (fake) GPU memory B needs; B requested with A idle and with a stream to A in flight, ${settings.swapReps} times each${swapPeer ? ', then llama-swap' : ''}`);
+      raw.swap = await swapPhase(build, path.join(tmp, 'swap'), log);
+      if (swapPeer) raw.peerSwap = await peerSwap(swapPeer, log);
+      phase('swap');
+    }
+    if (swapPeer) await swapPeer.stop('SIGTERM', 10_000);
+
+    if (want('scale')) {
+      log(`[${elapsed()}] scale: ${settings.scaleStreams} concurrent streams through the router`);
+      const enginePid = (await modelInfo(router.url, 'scale')).pid;
+      raw.scale = await scaleStreams(router, enginePid, log);
+      phase('scale');
+    }
+
+    if (footprint) {
+      log(`[${elapsed()}] waiting for the end of the idle window of the footprint node`);
+      raw.footprint = await footprint.finish();
+      log(`  RSS ${raw.footprint.rssIdleMb.toFixed(1)} MB, CPU ${raw.footprint.cpuPercentOfCore.toFixed(3)} % of a core over ${raw.footprint.idleSeconds.toFixed(0)} s`);
+      phase('footprint-tail');
+    }
     await router.stop('SIGTERM', 10_000);
 
-    if (settings.profile) {
+    if (settings.profile && (settings.only.size === 0 || settings.only.has('profile'))) {
       log(`[${elapsed()}] CPU profile of the router under c=64 for ${settings.profileS} s`);
       profile = await profileRouter(build, configPath, routerPort, barePort, { fast: fastPort });
       log(formatSummary(profile.router, 'router'));
@@ -152,6 +200,8 @@ async function main(): Promise<number> {
   const rows = figures(raw);
   log('');
   log(table(rows));
+  if (raw.peer && !raw.peer.bin) log(`\n${raw.peer.note}`);
+  else if (raw.peer?.bin) log(`\nllama-swap column: ${raw.peer.version ?? '?'} (${raw.peer.bin}); targets apply to the router's figures`);
   log('');
   log(`steal time during the run: ${total.all.toFixed(2)} % (${Object.entries(total.perCpu).map(([c, p]) => `${c} ${p.toFixed(2)} %`).join(', ')}); per phase: ${Object.entries(steal).map(([k, v]) => `${k} ${v.all.toFixed(2)} %`).join(', ')}`);
   log(`other processes' CPU during the run: ${foreignTotal.toFixed(1)} % of the machine (per phase: ${Object.entries(foreign).map(([k, v]) => `${k} ${v.toFixed(1)} %`).join(', ')})${busy > 5 || foreignTotal > 5 ? ' — NOT a quiet machine: treat the figures as noisy' : ''}; ${quietStats.retries} measurement(s) repeated, ${(quietStats.waitedMs / 1000).toFixed(1)} s spent waiting for quiet`);

@@ -7,6 +7,9 @@
 //   BENCH_KEEP_TMP=1       keep the temp folder (configs, nginx.conf, process logs)
 //   BENCH_ROUTER_ENTRY=F   run this built cli.js instead of building (A/B a patched copy; it must live
 //                          inside the repository so that node_modules resolve)
+//   BENCH_ONLY=a,b         run only these phases (latency, streaming, lifecycle, bursts, readiness, swap, scale,
+//                          footprint, profile); the figures of the others are left out
+//   LLAMA_SWAP_BIN=F       llama-swap binary for the peer column (else `llama-swap` from PATH; none: skipped)
 //   BENCH_ROUTER_FLAGS=..  extra node flags for every router process (A/B a V8 flag, e.g. --max-semi-space-size=1)
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -47,11 +50,20 @@ export const settings = {
   /** Bursts against an engine with llama-server's HTTP threads (test/fixtures/thread-bound-engine.mjs). */
   burstSizes: [20, 100],
   boundEngine: { threads: 6, parallel: 4, serviceMs: 40, idleCloseMs: 3000, loadMs: 300 },
+  /** Readiness: starts per engine kind, and how long each demo engine loads. */
+  readinessReps: quick ? 6 : 15,
+  readinessLoadMs: 500,
+  /** Swap: swaps per case (A idle, A busy), the engines' load, and A's stream when busy. */
+  swapReps: quick ? 4 : 10,
+  swapLoadMs: 300,
+  swapStreamTokens: 12,
+  swapStreamDelayMs: 25,
   scaleStreams: 1000,
   scaleDelayMs: 100,
   scaleTokens: quick ? 10 : 20,
   footprintModels: 20,
   profile: isOn(env['BENCH_PROFILE']) || process.argv.includes('--profile'),
+  only: new Set((env['BENCH_ONLY'] ?? '').split(',').map((s) => s.trim()).filter(Boolean)),
   profileS: quick ? 4 : 8,
   keepTmp: isOn(env['BENCH_KEEP_TMP']),
   routerFlags: (env['BENCH_ROUTER_FLAGS'] ?? '').split(/\s+/).filter(Boolean),

@@ -9,7 +9,8 @@ import { startNginx } from './nginx.js';
 import { start, waitForPort, type Started } from './procs.js';
 import { ROOT, settings } from './settings.js';
 
-export type TargetName = 'direct' | 'nginx' | 'bare' | 'router';
+export type TargetName = 'direct' | 'nginx' | 'bare' | 'router' | 'llama-swap';
+/** Always measured; 'llama-swap' (the peer) joins them when a binary is there (bench/peer.ts). */
 export const TARGETS: TargetName[] = ['direct', 'nginx', 'bare', 'router'];
 
 export interface EngineSpec {
@@ -21,6 +22,9 @@ export interface EngineSpec {
   /** Another engine script than the demo engine (no --quiet added). */
   script?: string;
   maxConnections?: number;
+  /** A GPU profile (swap phase): its required_devices and memory_mb. */
+  requiredDevices?: string[];
+  memoryMb?: Record<string, number>;
 }
 
 // ---- the router -------------------------------------------------------------------------------
@@ -61,8 +65,9 @@ export function writeRouterConfig(file: string, routerPort: number, logDir: stri
       alive_time: e.aliveTime ?? 0,
       ...(e.stopTimeout ? { stop_timeout: e.stopTimeout } : {}),
       ...(e.maxConnections ? { max_connections: e.maxConnections } : {}),
-      'CPU-Config': {
-        required_devices: [],
+      [e.memoryMb ? 'GPU-Config' : 'CPU-Config']: {
+        required_devices: e.requiredDevices ?? [],
+        ...(e.memoryMb ? { memory_mb: e.memoryMb } : {}),
         command: process.execPath,
         args: e.script ? [e.script, ...e.flags] : [settings.engineScript, '--quiet', ...e.flags],
       },
@@ -81,13 +86,14 @@ export interface RouterProcess extends Started {
   url: string;
 }
 
-export async function startRouter(build: RouterBuild, configPath: string, port: number, cpu: string, nodeFlags: string[] = []): Promise<RouterProcess> {
+export async function startRouter(build: RouterBuild, configPath: string, port: number, cpu: string, nodeFlags: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RouterProcess> {
   // No node flags of our own: the node as `npm run serve` and bin/llm-manager.js start it.
   const proc = start('router', process.execPath, [...settings.routerFlags, ...nodeFlags, ...build.entry, 'serve', '--config', configPath], {
     cpu,
     capture: true,
     graceful: true,
     cwd: ROOT,
+    env: { ...process.env, ...env },
   });
   await Promise.race([
     waitForPort(port, 30_000, 'the router'),
@@ -142,6 +148,8 @@ async function startNodeServer(name: string, what: string, port: number, args: s
 }
 
 export interface Targets {
+  /** The targets measured: TARGETS, plus 'llama-swap' when the peer runs. */
+  list: TargetName[];
   /** Port to send a request for `model` to, per target. */
   port(target: TargetName, model: string): number;
   /** The byte pipe to the "stream" engine (a reference for the streaming figures). */
@@ -159,12 +167,16 @@ export async function startProxies(opts: {
   /** A byte pipe on this port to engines.stream. */
   pipePort: number;
   cpu: string;
+  /** llama-swap's port, when the peer runs (it serves the same engines). */
+  peerPort?: number | null;
 }): Promise<Targets> {
   const routes = Object.entries(opts.nginxPorts).map(([model, listen]) => ({ listen, upstream: opts.engines[model]! }));
   const nginx = await startNginx(path.join(opts.dir, 'nginx'), routes, opts.cpu);
   const bare = await startBareProxy(opts.barePort, opts.engines, opts.cpu);
   const pipe = await startBytePipe(opts.pipePort, opts.engines['stream']!, opts.cpu);
+  const peerPort = opts.peerPort ?? null;
   return {
+    list: peerPort === null ? [...TARGETS] : [...TARGETS, 'llama-swap'],
     router: opts.router,
     pipePort: opts.pipePort,
     port(target, model) {
@@ -177,6 +189,9 @@ export async function startProxies(opts: {
           return opts.barePort;
         case 'router':
           return opts.router.port;
+        case 'llama-swap':
+          if (peerPort === null) throw new Error('llama-swap is not running');
+          return peerPort;
       }
     },
     async stopProxies() {

@@ -4,7 +4,7 @@
 import { runWrk, type WrkResult } from '../wrk.js';
 import { quietly } from '../quiet.js';
 import { rotate } from '../stats.js';
-import { TARGETS, type TargetName, type Targets } from '../targets.js';
+import { type TargetName, type Targets } from '../targets.js';
 import { settings } from '../settings.js';
 
 export interface Measured extends WrkResult {
@@ -13,6 +13,7 @@ export interface Measured extends WrkResult {
   attempts: number;
 }
 
+/** Every target of TARGETS; 'llama-swap' only when the peer ran. */
 export interface LatencyRound {
   c1: Record<TargetName, Measured>;
   c64: Record<TargetName, Measured>;
@@ -23,7 +24,7 @@ export const FAST_BODY = JSON.stringify({ model: 'fast', messages: [{ role: 'use
 export async function latencyRound(targets: Targets, round: number, log: (line: string) => void): Promise<LatencyRound> {
   const c1 = {} as Record<TargetName, Measured>;
   const c64 = {} as Record<TargetName, Measured>;
-  for (const target of rotate(TARGETS, round)) {
+  for (const target of rotate(targets.list, round)) {
     const url = `http://127.0.0.1:${targets.port(target, 'fast')}/v1/chat/completions`;
     const base = { url, body: FAST_BODY, cpu: settings.clientCpu };
     // JIT and connection pools warm up once; later rounds start warm.
@@ -36,7 +37,7 @@ export async function latencyRound(targets: Targets, round: number, log: (line: 
     c64[target] = await run(64);
     const note = (m: Measured) => (m.foreignPct >= 10 ? ` [others ${m.foreignPct.toFixed(0)} %]` : '');
     log(
-      `  round ${round + 1} ${target.padEnd(6)} c=1 p50 ${(c1[target].latencyUs.p50 / 1000).toFixed(3)} ms p99 ${(c1[target].latencyUs.p99 / 1000).toFixed(3)} ms${note(c1[target])} | ` +
+      `  round ${round + 1} ${target.padEnd(10)} c=1 p50 ${(c1[target].latencyUs.p50 / 1000).toFixed(3)} ms p99 ${(c1[target].latencyUs.p99 / 1000).toFixed(3)} ms${note(c1[target])} | ` +
         `c=64 ${c64[target].rps.toFixed(0)} req/s p99 ${(c64[target].latencyUs.p99 / 1000).toFixed(2)} ms${note(c64[target])}, errors ${c1[target].errors + c64[target].errors}`,
     );
   }

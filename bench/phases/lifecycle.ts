@@ -1,7 +1,9 @@
 // Cold start, a burst of cold requests, and stop — each compared with the engine on its own.
+import fs from 'node:fs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { RawClient } from '../raw-client.js';
+import { waitEngineTimes } from '../engine-times.js';
 import { awaitQuiet } from '../quiet.js';
 import { freePort, sleep, start } from '../procs.js';
 import { median } from '../stats.js';
@@ -47,11 +49,13 @@ export interface ColdResult {
   routerTtfbMs: number[];
   /** From the router's own log: engine "listening" line minus the "starting" line. */
   logSpawnToReadyMs: number[];
+  /** The engine's own start → ready (its --times-file): what the peer's cold start is compared with too. */
+  engineStartMs: number[];
   errors: string[];
 }
 
-export async function coldStart(router: RouterProcess, log: (line: string) => void): Promise<ColdResult> {
-  const result: ColdResult = { engineReadyMs: [], routerTtfbMs: [], logSpawnToReadyMs: [], errors: [] };
+export async function coldStart(router: RouterProcess, timesFile: string, log: (line: string) => void): Promise<ColdResult> {
+  const result: ColdResult = { engineReadyMs: [], routerTtfbMs: [], logSpawnToReadyMs: [], engineStartMs: [], errors: [] };
   // Alternating engine alone / through the router, so a busy moment of the machine hits both.
   for (let i = 0; i < settings.coldReps; i++) {
     await awaitQuiet(1000);
@@ -61,6 +65,7 @@ export async function coldStart(router: RouterProcess, log: (line: string) => vo
     await stopModel(router.url, 'cold');
     const before = lastSeq(await modelLogs(router.url, 'cold'));
     await sleep(100);
+    fs.writeFileSync(timesFile, '');
     const client = new RawClient(router.port);
     try {
       const res = await client.post('/v1/chat/completions', coldBody);
@@ -76,6 +81,8 @@ export async function coldStart(router: RouterProcess, log: (line: string) => vo
     const starting = lines.find((l) => l.stream === 'system' && l.text.startsWith('starting '));
     const ready = lines.find((l) => l.stream !== 'system' && READY_LINE.test(l.text));
     result.logSpawnToReadyMs.push(starting && ready ? ready.ts - starting.ts : NaN);
+    const times = await waitEngineTimes(timesFile, ['start', 'ready']);
+    result.engineStartMs.push(times.ready !== undefined && times.start !== undefined ? times.ready - times.start : NaN);
   }
   log(
     `  engine alone ready p50 ${median(result.engineReadyMs).toFixed(1)} ms; through the router TTFB p50 ${median(result.routerTtfbMs).toFixed(1)} ms ` +

@@ -5,7 +5,7 @@
 import { RawClient, type RawResponse } from '../raw-client.js';
 import { awaitQuiet } from '../quiet.js';
 import { median, rotate } from '../stats.js';
-import { TARGETS, type TargetName, type Targets } from '../targets.js';
+import { type TargetName, type Targets } from '../targets.js';
 import { settings } from '../settings.js';
 
 export interface StreamStats {
@@ -22,13 +22,13 @@ export interface StreamStats {
   errors: string[];
 }
 
-/** The four targets, plus a byte pipe (no HTTP) as the reference for one Node hop. */
+/** The targets (four, or five with llama-swap), plus a byte pipe (no HTTP) as the reference for one Node hop. */
 export type StreamTarget = TargetName | 'pipe';
-const STREAM_TARGETS: StreamTarget[] = [...TARGETS, 'pipe'];
 
 const body = () => ({ model: 'stream', messages: [{ role: 'user', content: 'Stream me a few tokens.' }], stream: true, max_tokens: settings.streamTokens });
 
 export async function streaming(targets: Targets, log: (line: string) => void): Promise<Record<StreamTarget, StreamStats>> {
+  const STREAM_TARGETS: StreamTarget[] = [...targets.list, 'pipe'];
   const clients = {} as Record<StreamTarget, RawClient>;
   const stats = {} as Record<StreamTarget, StreamStats>;
   try {
@@ -57,7 +57,7 @@ export async function streaming(targets: Targets, log: (line: string) => void): 
   for (const target of STREAM_TARGETS) {
     const s = stats[target];
     log(
-      `  ${target.padEnd(6)} ${s.requests} streams: TTFB p50 ${median(s.ttfbMs).toFixed(3)} ms, first event p50 ${median(s.firstEventMs).toFixed(3)} ms, ` +
+      `  ${target.padEnd(10)} ${s.requests} streams: TTFB p50 ${median(s.ttfbMs).toFixed(3)} ms, first event p50 ${median(s.firstEventMs).toFixed(3)} ms, ` +
         `gap p50 ${median(s.gapsMs).toFixed(2)} ms, events ${s.receivedEvents}/${s.sentEvents}, batched ${s.batched}${s.errors.length ? `, errors ${s.errors.length}` : ''}`,
     );
   }

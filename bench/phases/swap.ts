@@ -1,0 +1,247 @@
+// Swap: model A runs and holds the GPU memory model B needs; B is requested. What a swap cannot
+// avoid is A's exit and B's load, measured on the same demo engine alone just before each swap
+// (paired, as the cold start is): SIGTERM → reaped, and spawn → ready. The figure is what the
+// router adds to those: B's first byte − the request − A's exit − B's load. Twice: with A idle,
+// and with a stream to A in flight when B is asked for (then counted from the end of A's stream,
+// which must finish whole: no request to A is cut).
+//
+// The GPU is test/fixtures/fake-nvidia-smi (the bench runs without one): a 24 GB card, and demo
+// engines started with --fake-vram=TAG@0:16000 show up as using 16 GB of it while they run. Both
+// engines write their moments to a --times-file (bench/engine-times.ts), so the same measurement
+// times llama-swap (bench/peer.ts) on its own A and B.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { RawClient, type RawResponse } from '../raw-client.js';
+import { awaitQuiet } from '../quiet.js';
+import { freePort, freePorts, start } from '../procs.js';
+import { median } from '../stats.js';
+import { preciseNow, waitEngineTimes } from '../engine-times.js';
+import { modelLogs, startModel, startRouter, stopModel, writeRouterConfig, type LogLine, type RouterBuild } from '../targets.js';
+import { ROOT, settings } from '../settings.js';
+
+export const SWAP_A = 'swap-a';
+export const SWAP_B = 'swap-b';
+const FAKE_NVIDIA_SMI = path.join(ROOT, 'test', 'fixtures', 'fake-nvidia-smi', 'nvidia-smi');
+const CARD_MB = 24576;
+const ENGINE_MB = 16000;
+
+/** The demo engine's flags for A and B (also llama-swap's): a short load, a paced stream, its moments to `timesFile`. */
+export function swapEngineFlags(timesFile: string, extra: string[] = []): string[] {
+  return ['--load-ms', String(settings.swapLoadMs), '--stream-delay-ms', String(settings.swapStreamDelayMs), '--times-file', timesFile, ...extra];
+}
+
+export interface SwapSample {
+  busy: boolean;
+  /** B's request → its first byte. */
+  totalMs: number;
+  /** With A busy: B's request → the end of A's stream (0 when A was idle). */
+  waitedForAMs: number;
+  /** The engine alone, just before: SIGTERM → reaped, and spawn → ready. */
+  aExitMs: number;
+  bLoadMs: number;
+  addedMs: number;
+  /** The engines' own moments in this swap (--times-file): A's SIGTERM → exit, B's process start → ready. */
+  aOwnExitMs: number;
+  bOwnLoadMs: number;
+  /** With A busy: A's stream arrived whole (every token and [DONE]). */
+  aWhole: boolean | null;
+  /** Epoch ms: B's request sent, A's stream ended (busy), B's first byte. */
+  at: { sent: number; aDone: number | null; firstByte: number };
+  /** The router's own account of the swap, from its model logs (router only). */
+  steps?: SwapSteps;
+}
+
+/** Where the router's time went, from its log lines (ms). */
+export interface SwapSteps {
+  /** B's request (or the end of A's stream) → "stopping A": deciding, with a fresh device reading. */
+  decide: number;
+  /** "stopping A" → "A stopped", less A's own SIGTERM → exit (its --times-file: process teardown is in here). */
+  stopOverhead: number;
+  /** "A stopped" → "starting B": waiting for the device reading to show A's memory free. */
+  confirm: number;
+  /** "starting B" → "B is ready", less B's own process start → ready (process creation is in here). */
+  spawnAndReadiness: number;
+  /** "B is ready" → B's first byte at the client. */
+  answer: number;
+}
+
+export interface SwapResult {
+  samples: SwapSample[];
+  errors: string[];
+}
+
+export const swapAdded = (r: SwapResult | undefined, busy: boolean) => median((r?.samples ?? []).filter((s) => s.busy === busy).map((s) => s.addedMs));
+export const swapCut = (r: SwapResult | undefined) => (r?.samples ?? []).filter((s) => s.busy && s.aWhole === false).length;
+
+const chatBody = (model: string, stream: boolean) => ({ model, messages: [{ role: 'user', content: 'swap' }], max_tokens: stream ? settings.swapStreamTokens : 4, stream });
+
+/**
+ * One swap against whatever serves `port` (the router, llama-swap): `prepare` leaves A running and
+ * idle and B stopped; then B is requested (with a stream to A in flight first when `busy`).
+ */
+export async function measureSwap(port: number, files: { a: string; b: string }, names: { a: string; b: string }, busy: boolean, prepare: () => Promise<void>): Promise<SwapSample> {
+  const alone = await engineAlone(path.join(path.dirname(files.a), 'alone.times'));
+  await prepare();
+  fs.writeFileSync(files.a, '');
+  fs.writeFileSync(files.b, '');
+  const toA = new RawClient(port);
+  const toB = new RawClient(port);
+  try {
+    let aStream: Promise<RawResponse> | null = null;
+    if (busy) {
+      aStream = toA.post('/v1/chat/completions', chatBody(names.a, true));
+      // Well into A's stream (its first tokens are out) before B is asked for.
+      await new Promise((resolve) => setTimeout(resolve, settings.swapStreamDelayMs * 3));
+    }
+    const b = await toB.post('/v1/chat/completions', chatBody(names.b, false), 60_000);
+    if (b.status !== 200) throw new Error(`${names.b} → ${b.status}: ${b.body.slice(0, 300)}`);
+    // A stream cut short (the connection closed mid-answer) counts as cut, not as a failed swap.
+    const a = aStream ? await aStream.catch(() => null) : null;
+    const aTimes = await waitEngineTimes(files.a, ['term', 'exit']);
+    const bTimes = await waitEngineTimes(files.b, ['start', 'ready']);
+    const totalMs = b.firstByteAt - b.sentAt;
+    const waitedForAMs = a ? Math.max(0, a.doneAt - b.sentAt) : 0;
+    const aOwnExitMs = aTimes.exit! - aTimes.term!;
+    const bOwnLoadMs = bTimes.ready! - bTimes.start!;
+    const { exitMs: aExitMs, loadMs: bLoadMs } = alone;
+    // The demo engine sends a role chunk, one per token, a finish chunk and [DONE].
+    const aWhole = !busy ? null : a !== null && a.status === 200 && a.reads.reduce((n, r) => n + r.events.length, 0) === settings.swapStreamTokens + 3 && a.body.includes('[DONE]');
+    // Sanity: B must not have started before A was gone (the card has room for one of them).
+    if (bTimes.start! < aTimes.exit! - 1) throw new Error(`${names.b} started ${(aTimes.exit! - bTimes.start!).toFixed(1)} ms before ${names.a} exited`);
+    const epoch = (t: number) => performance.timeOrigin + t;
+    return {
+      busy,
+      totalMs,
+      waitedForAMs,
+      aExitMs,
+      bLoadMs,
+      addedMs: totalMs - waitedForAMs - aExitMs - bLoadMs,
+      aOwnExitMs,
+      bOwnLoadMs,
+      aWhole,
+      at: { sent: epoch(b.sentAt), aDone: a ? epoch(a.doneAt) : null, firstByte: epoch(b.firstByteAt) },
+    };
+  } finally {
+    toA.close();
+    toB.close();
+  }
+}
+
+/** The swap engine on its own (pinned like the others): spawn → its ready moment, then SIGTERM → reaped. */
+async function engineAlone(timesFile: string): Promise<{ loadMs: number; exitMs: number }> {
+  const port = await freePort();
+  fs.writeFileSync(timesFile, '');
+  const t0 = preciseNow();
+  const proc = start('swap-engine-alone', process.execPath, [settings.engineScript, '--quiet', '--port', String(port), ...swapEngineFlags(timesFile)], { cpu: settings.serverCpu });
+  try {
+    const times = await waitEngineTimes(timesFile, ['ready'], 10_000);
+    if (times.ready === undefined) throw new Error('the swap engine alone did not turn ready');
+    const t1 = preciseNow();
+    process.kill(proc.pid, 'SIGTERM');
+    await proc.exited;
+    return { loadMs: times.ready - t0, exitMs: preciseNow() - t1 };
+  } finally {
+    await proc.stop('SIGKILL', 1000);
+  }
+}
+
+/** The router's swaps: a router of its own, whose nvidia-smi is the fake one. */
+export async function swapPhase(build: RouterBuild, dir: string, log: (line: string) => void): Promise<SwapResult> {
+  fs.mkdirSync(dir, { recursive: true });
+  const tag = `bench${randomBytes(3).toString('hex')}`;
+  const statePath = path.join(dir, 'fake-gpu.json');
+  fs.writeFileSync(statePath, JSON.stringify({ tag, gpus: [{ index: 0, uuid: 'GPU-bench-0', name: 'Bench GPU 24GB', totalMb: CARD_MB }] }));
+  const files = { a: path.join(dir, 'a.times'), b: path.join(dir, 'b.times') };
+  const [routerPort, aPort, bPort] = (await freePorts(3)) as [number, number, number];
+  const configPath = path.join(dir, 'config.yaml');
+  const vram = `--fake-vram=${tag}@0:${ENGINE_MB}`;
+  writeRouterConfig(configPath, routerPort, path.join(dir, 'logs'), [
+    { name: SWAP_A, port: aPort, flags: swapEngineFlags(files.a, [vram]), aliveTime: settings.aliveTimeMin, requiredDevices: ['gpu0'], memoryMb: { gpu0: ENGINE_MB } },
+    { name: SWAP_B, port: bPort, flags: swapEngineFlags(files.b, [vram]), aliveTime: settings.aliveTimeMin, requiredDevices: ['gpu0'], memoryMb: { gpu0: ENGINE_MB } },
+  ]);
+  const router = await startRouter(build, configPath, routerPort, settings.serverCpu, [], {
+    LLM_MANAGER_NVIDIA_SMI: FAKE_NVIDIA_SMI,
+    FAKE_NVIDIA_SMI_STATE: statePath,
+    FAKE_NVIDIA_SMI_NODE: process.execPath,
+  });
+  const result: SwapResult = { samples: [], errors: [] };
+  try {
+    const prepare = async () => {
+      await stopModel(router.url, SWAP_B);
+      await startModel(router.url, SWAP_A);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    };
+    const seqs = { a: 0, b: 0 };
+    const mark = async () => {
+      seqs.a = (await modelLogs(router.url, SWAP_A)).at(-1)?.seq ?? 0;
+      seqs.b = (await modelLogs(router.url, SWAP_B)).at(-1)?.seq ?? 0;
+    };
+    const explain = async (sample: SwapSample) => {
+      const a = (await modelLogs(router.url, SWAP_A)).filter((l) => l.seq > seqs.a && l.stream === 'system');
+      const b = (await modelLogs(router.url, SWAP_B)).filter((l) => l.seq > seqs.b && l.stream === 'system');
+      const ts = (lines: LogLine[], start: string) => lines.find((l) => l.text.startsWith(start))?.ts ?? NaN;
+      const stopping = ts(a, `stopping ${SWAP_A}`);
+      const stopped = ts(a, `${SWAP_A} stopped`);
+      const starting = ts(b, `starting ${SWAP_B}`);
+      const ready = ts(b, `${SWAP_B} is ready`);
+      const from = sample.at.aDone !== null ? Math.max(sample.at.sent, sample.at.aDone) : sample.at.sent;
+      sample.steps = {
+        decide: stopping - from,
+        stopOverhead: stopped - stopping - sample.aOwnExitMs,
+        confirm: starting - stopped,
+        spawnAndReadiness: ready - starting - sample.bOwnLoadMs,
+        answer: sample.at.firstByte - ready,
+      };
+    };
+    await runSwaps(router.port, files, { a: SWAP_A, b: SWAP_B }, async () => {
+      await prepare();
+      await mark();
+    }, result, explain);
+  } finally {
+    await router.stop('SIGTERM', 10_000);
+  }
+  logSwaps('router', result, log);
+  return result;
+}
+
+/** settings.swapReps swaps with A idle, then as many with A busy, interleaved. */
+export async function runSwaps(
+  port: number,
+  files: { a: string; b: string },
+  names: { a: string; b: string },
+  prepare: () => Promise<void>,
+  result: SwapResult,
+  explain?: (sample: SwapSample) => Promise<void>,
+): Promise<void> {
+  for (let i = 0; i < settings.swapReps; i++) {
+    for (const busy of [false, true]) {
+      await awaitQuiet(500);
+      try {
+        const sample = await measureSwap(port, files, names, busy, prepare);
+        await explain?.(sample);
+        result.samples.push(sample);
+      } catch (err) {
+        result.errors.push(`${busy ? 'busy' : 'idle'}: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+export function logSwaps(who: string, result: SwapResult, log: (line: string) => void): void {
+  const part = (busy: boolean) => {
+    const s = result.samples.filter((x) => x.busy === busy);
+    const m = (f: (x: SwapSample) => number) => median(s.map(f)).toFixed(1);
+    return `A ${busy ? 'busy' : 'idle'}: B answered in ${m((x) => x.totalMs)} ms = ${busy ? `A's stream ${m((x) => x.waitedForAMs)} + ` : ''}the engine's exit ${m((x) => x.aExitMs)} + its load ${m((x) => x.bLoadMs)} (alone) + added ${m((x) => x.addedMs)} ms`;
+  };
+  log(`  ${who}: ${part(false)}; ${part(true)}; A's streams cut: ${swapCut(result)}${result.errors.length ? `; errors: ${result.errors.join('; ')}` : ''}`);
+  for (const busy of [false, true]) {
+    const steps = result.samples.filter((x) => x.busy === busy && x.steps).map((x) => x.steps!);
+    if (steps.length === 0) continue;
+    const m = (k: keyof SwapSteps) => median(steps.map((x) => x[k])).toFixed(1);
+    log(
+      `    ${who}'s added, A ${busy ? 'busy' : 'idle'}, from its log (medians): deciding (a fresh device reading) ${m('decide')} ms, stopping A beyond A's own exit ${m('stopOverhead')} ms, ` +
+        `until the reading shows A's memory free ${m('confirm')} ms, spawn and readiness beyond B's own load ${m('spawnAndReadiness')} ms, B ready → its first byte ${m('answer')} ms`,
+    );
+  }
+}
