@@ -150,7 +150,7 @@ export interface ModelConfig {
   stopTimeoutMs: number;
   /**
    * At most this many connections to the engine at once (requests beyond wait in the router, in
-   * arrival order). null: derived from the launch (llama-server: its --parallel + 1), else 64.
+   * arrival order). null: derived from the launch (llama-server: its --parallel + 1), else 1024.
    */
   maxConnections: number | null;
   /** In priority order, as in the file. */

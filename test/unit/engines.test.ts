@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { formatIssue, parseConfigText, type EngineSpec, type LaunchProfile, type LlamaCppEngine, type PythonServerEngine } from '../../src-shared/config.js';
 import { engineBinary, expandMacros, expandProfile, installHint, renderEngine } from '../../src-main/core/engines/index.js';
 import { resolveConfigPaths } from '../../src-main/core/config/load.js';
-import { derivedMaxConnections } from '../../src-main/core/models/connection-limit.js';
+import { DEFAULT_MAX_CONNECTIONS, derivedMaxConnections } from '../../src-main/core/models/connection-limit.js';
 import { launchIssue } from '../../src-main/core/models/process.js';
 
 const llama = (over: Partial<LlamaCppEngine> = {}): LlamaCppEngine => ({
@@ -209,6 +209,6 @@ describe('loaded engine profiles', () => {
     expect(h!.profiles[0]!.args.slice(0, 2)).toEqual(['serve', 'org/name']);
     // The router's connection limit reads llama.cpp's parallel itself, whatever the program is called.
     expect(derivedMaxConnections(qwen!.profiles[0]!)).toBe(4);
-    expect(derivedMaxConnections(v!.profiles[0]!)).toBe(64);
+    expect(derivedMaxConnections(v!.profiles[0]!)).toBe(DEFAULT_MAX_CONNECTIONS);
   });
 });

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import type { LaunchProfile } from '../../../src-shared/config.js';
 
-export const DEFAULT_MAX_CONNECTIONS = 64;
+// vLLM and SGLang batch hundreds of requests at once: their limit only bounds descriptors.
+export const DEFAULT_MAX_CONNECTIONS = 1024;
 /** llama-server's --parallel when none is given (its "auto"). */
 const LLAMA_DEFAULT_PARALLEL = 4;
 const MAX_SCRIPT_BYTES = 64 * 1024;
