@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { LaunchProfile } from '../../src-shared/config.js';
 import { DEFAULT_MAX_CONNECTIONS, derivedMaxConnections } from '../../src-main/core/models/connection-limit.js';
 import { EngineSlots } from '../../src-main/core/router/engine-slots.js';
+import { profile } from '../helpers/launch-profile.js';
 
-const profile = (over: Partial<LaunchProfile>): LaunchProfile => ({
-  name: 'P',
-  requiredDevices: [],
-  scriptPath: null,
-  command: null,
-  args: [],
-  env: {},
-  cwd: null,
-  memoryMb: {},
-  ...over,
-}) as LaunchProfile;
 
 describe('derivedMaxConnections', () => {
   it.each([

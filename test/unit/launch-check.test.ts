@@ -5,12 +5,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LaunchProfile } from '../../src-shared/config.js';
 import { formatIssue, parseConfigText } from '../../src-shared/config.js';
 import type { DeviceReading } from '../../src-shared/contract.js';
 import { checkLaunch } from '../../src-main/core/config/launch-check.js';
 import { resolveConfigPaths } from '../../src-main/core/config/load.js';
 import { findExecutable, launchIssue, launchProblem } from '../../src-main/core/models/process.js';
+import { profile } from '../helpers/launch-profile.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -31,17 +31,6 @@ function file(dir: string, name: string, mode = 0o755, text = '#!/bin/sh\n'): st
   return p;
 }
 
-const profile = (over: Partial<LaunchProfile>): LaunchProfile => ({
-  name: 'P',
-  requiredDevices: [],
-  scriptPath: null,
-  command: null,
-  args: [],
-  cwd: null,
-  env: {},
-  memoryMb: {},
-  ...over,
-});
 
 const gpu = (index: number, name: string): DeviceReading => ({
   id: `gpu${index}`, kind: 'gpu', vendor: 'nvidia', index, name, online: true, offlineReason: null,

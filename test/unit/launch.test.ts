@@ -3,18 +3,8 @@ import type { LaunchProfile, ModelConfig } from '../../src-shared/config.js';
 import { engineSpawnOptions, launchCommandFor, launchProblem } from '../../src-main/core/models/process.js';
 import { idleDeadline } from '../../src-main/core/scheduler/idle.js';
 import { NoProfileError } from '../../src-main/core/scheduler/profile.js';
+import { profile } from '../helpers/launch-profile.js';
 
-const profile = (over: Partial<LaunchProfile>): LaunchProfile => ({
-  name: 'P',
-  requiredDevices: [],
-  scriptPath: null,
-  command: null,
-  args: [],
-  cwd: null,
-  env: {},
-  memoryMb: {},
-  ...over,
-});
 
 describe('launchCommandFor', () => {
   it.each([

@@ -4,6 +4,7 @@
 // their lengths, never materialised: a numeric array is one seek, a string array a walk over the
 // lengths. GGUF v2 and v3 (64-bit counts), little- or big-endian (v3 allows either).
 // Spec: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
+import type { LibraryEntry, LibraryKind } from '../../../src-shared/contract.js';
 import fs from 'node:fs/promises';
 
 /** A metadata value. Arrays longer than `ARRAY_KEEP` come back as `{ arrayOf, length }` only. */
@@ -283,23 +284,16 @@ const EMBEDDING_ARCHS = new Set(['bert', 'nomic-bert', 'nomic-bert-moe', 'jina-b
 /** llama.cpp's llama_pooling_type: 4 is RANK (a reranker's score). */
 const POOLING_RANK = 4;
 
-export type GgufKind = 'chat' | 'embedding' | 'reranker' | 'mmproj';
+export type GgufKind = LibraryKind;
 
-export interface GgufSummary {
-  architecture: string | null;
-  /** general.name */
-  modelName: string | null;
-  parameters: number | null;
-  /** metadata: general.parameter_count; tensors: the tensors' shapes summed; size_label: general.size_label ("7B"); estimate: file size ÷ the quantisation's bits per weight. */
-  parametersSource: 'metadata' | 'tensors' | 'size_label' | 'estimate' | null;
-  quantization: string | null;
-  /** header: general.file_type; file_name: a quantisation written in the file's name. */
-  quantizationSource: 'header' | 'file_name' | null;
-  contextLength: number | null;
-  kind: GgufKind;
+/** What one file's header says, in the library entry's own fields (src-shared/contract.ts), plus its split part. */
+export type GgufSummary = Pick<
+  LibraryEntry,
+  'architecture' | 'modelName' | 'parameters' | 'parametersSource' | 'quantization' | 'quantizationSource' | 'contextLength' | 'kind'
+> & {
   /** split.no / split.count of a split model's part (split.no counts from 0). */
   split: { no: number; count: number } | null;
-}
+};
 
 const num = (v: GgufValue | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const str = (v: GgufValue | undefined): string | null => (typeof v === 'string' && v.trim() !== '' ? v : null);
