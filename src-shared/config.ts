@@ -25,6 +25,13 @@ export interface ProgramConfig {
   bodyLimitBytes: number;
   /** Keys a client must send (`Authorization: Bearer KEY` or `x-api-key`) on /v1 and /api; [] = none needed. */
   apiKeys: string[];
+  /**
+   * Each key's name, aligned with apiKeys (`{name, key}` entries; a bare key is "key-<position>"):
+   * what usage is kept under. Absent: every key is "key-<position>".
+   */
+  apiKeyNames?: string[];
+  /** program.usage: the request ledger (usage.sqlite beside config.yaml); null = off. Absent: the defaults. */
+  usage?: UsageSettings | null;
   /** Web origins allowed to call the API from a page (CORS), lower-cased; "*" = any, for /v1 only. */
   corsOrigins: string[];
   /** Host header names accepted besides localhost and loopback addresses (DNS-rebinding guard), lower-cased. */
@@ -62,6 +69,32 @@ export interface ProgramConfig {
    * default the app's own `models/`. LM Studio's folder and the Hugging Face cache are scanned too.
    */
   modelsDirs?: string[];
+}
+
+export interface UsageSettings {
+  /** Requests and engine runs older than this many days are deleted. */
+  keepDays: number;
+  /** The database is kept under this many megabytes (the oldest requests go first). */
+  maxMb: number;
+  /** The label costs are shown with ("USD", "€"); prices in the config are in it. */
+  currency: string;
+}
+
+export const DEFAULT_USAGE: UsageSettings = { keepDays: 365, maxMb: 200, currency: 'USD' };
+
+/** One price band of a model's calendar month: up to `upToTokens` cumulative tokens (null: the last, open-ended band). */
+export interface PriceTier {
+  upToTokens: number | null;
+  inputPer1m: number;
+  outputPer1m: number;
+}
+
+/** What a model costs (Local-Models.<name>.pricing): per token in monthly tiers, per hour of engine time, or both. */
+export interface ModelPricing {
+  /** In order; empty: no token pricing. */
+  tiers: PriceTier[];
+  /** Per hour the engine runs (spawn to exit); null: none. */
+  hourly: number | null;
 }
 
 export interface PortRange {
@@ -155,6 +188,8 @@ export interface ModelConfig {
   maxConnections: number | null;
   /** In priority order, as in the file. */
   profiles: LaunchProfile[];
+  /** Prices for the usage page's costs; absent or null: none. */
+  pricing?: ModelPricing | null;
 }
 
 export interface AppConfig {
@@ -266,6 +301,94 @@ const engineBinary = z
   .union([z.string().trim().min(1), z.array(z.string().trim().min(1)).min(1)], { error: 'expected a program (a path or a name in PATH) or a list of words like ["python3", "-m", "sglang.launch_server"]' })
   .transform((value) => (typeof value === 'string' ? [value] : value));
 
+const KEY_HINT = 'expected a non-empty key of printable characters without spaces';
+const KEY_NAME_HINT = 'expected a name of 1-64 printable characters, e.g. "laptop"';
+/** An api_keys entry: a bare key, or `{name, key}`. Issues never quote the key itself (the editor shows them). */
+const apiKeyEntry = z.unknown().transform((value, ctx): { name: string | null; key: string } => {
+  const bad = (message: string, path: (string | number)[] = []) => {
+    ctx.addIssue({ code: 'custom', message, path, params: { bare: true } });
+    return z.NEVER;
+  };
+  if (typeof value === 'string') {
+    const key = value.trim();
+    return /^[\x21-\x7e]+$/.test(key) ? { name: null, key } : bad(KEY_HINT);
+  }
+  if (!isPlainObject(value)) return bad(`expected a key (a string) or a mapping {name, key}, got ${got(value)}`);
+  const unknown = Object.keys(value).find((k) => k !== 'name' && k !== 'key');
+  if (unknown !== undefined) return bad(`unknown field "${unknown}": a named key has only name and key`, [unknown]);
+  const name = value['name'];
+  if (typeof name !== 'string' || !/^[\x20-\x7e]{1,64}$/.test(name.trim()) || name.trim() === '') return bad(KEY_NAME_HINT, ['name']);
+  const key = value['key'];
+  if (typeof key !== 'string' || !/^[\x21-\x7e]+$/.test(key.trim())) return bad(key === undefined ? `is required (${KEY_HINT})` : KEY_HINT, ['key']);
+  return { name: name.trim(), key: key.trim() };
+});
+
+const USAGE_HINT = 'expected off, or a mapping with keep_days, max_mb and/or currency';
+const usageSchema = z
+  .union([z.boolean(), z.string(), z.record(z.string(), z.unknown())], { error: USAGE_HINT })
+  .transform((value, ctx): UsageSettings | null => {
+    if (value === false || (typeof value === 'string' && ['off', 'false', 'no'].includes(value.trim().toLowerCase()))) return null;
+    if (value === true || (typeof value === 'string' && ['on', 'true', 'yes'].includes(value.trim().toLowerCase()))) return DEFAULT_USAGE;
+    if (typeof value !== 'object') {
+      ctx.addIssue({ code: 'custom', message: USAGE_HINT });
+      return z.NEVER;
+    }
+    const parsed = usageFieldsSchema.safeParse(value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        if (issue.code === 'unrecognized_keys') for (const key of issue.keys) ctx.addIssue({ code: 'custom', message: unknownKey(key, USAGE_KEYS).replace(' is ignored', ''), path: [key], params: { bare: true } });
+        else ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as (string | number)[] });
+      }
+      return z.NEVER;
+    }
+    return { keepDays: parsed.data.keep_days, maxMb: parsed.data.max_mb, currency: parsed.data.currency };
+  });
+const usageFieldsSchema = z.strictObject({
+  keep_days: z.number({ error: 'expected a number of days above 0' }).positive('expected a number of days above 0').default(DEFAULT_USAGE.keepDays),
+  max_mb: z.number({ error: 'expected a number of megabytes ≥ 1' }).min(1, 'expected a number of megabytes ≥ 1').default(DEFAULT_USAGE.maxMb),
+  currency: z.string({ error: 'expected a currency label such as "USD" or "€"' }).trim().min(1, 'expected a currency label such as "USD" or "€"').max(12, 'expected a currency label of at most 12 characters').default(DEFAULT_USAGE.currency),
+}, { error: USAGE_HINT });
+const USAGE_KEYS = new Set(['keep_days', 'max_mb', 'currency']);
+
+const PRICE_HINT = 'expected a price ≥ 0 (per million tokens)';
+const priceTierSchema = z.strictObject({
+  up_to_tokens: z.int({ error: 'expected a whole number of tokens above 0' }).positive('expected a whole number of tokens above 0').optional(),
+  input_per_1m: z.number({ error: PRICE_HINT }).nonnegative(PRICE_HINT).default(0),
+  output_per_1m: z.number({ error: PRICE_HINT }).nonnegative(PRICE_HINT).default(0),
+}, { error: 'expected a mapping with up_to_tokens, input_per_1m and output_per_1m' });
+const pricingSchema = z
+  .strictObject({
+    tiers: z.array(priceTierSchema, { error: 'expected a list of tiers like {up_to_tokens: 1000000, input_per_1m: 0.5, output_per_1m: 1.5}' }).min(1, 'expected at least one tier').optional(),
+    input_per_1m: z.number({ error: PRICE_HINT }).nonnegative(PRICE_HINT).optional(),
+    output_per_1m: z.number({ error: PRICE_HINT }).nonnegative(PRICE_HINT).optional(),
+    hourly: z.number({ error: 'expected a price per hour ≥ 0' }).nonnegative('expected a price per hour ≥ 0').optional(),
+  }, { error: 'expected a mapping with tiers and/or hourly (or input_per_1m / output_per_1m)' })
+  .superRefine((p, ctx) => {
+    if (p.tiers && (p.input_per_1m !== undefined || p.output_per_1m !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'set tiers or input_per_1m / output_per_1m (one open-ended tier), not both', path: ['tiers'], params: { bare: true } });
+    }
+    let previous = 0;
+    p.tiers?.forEach((tier, i) => {
+      const last = i === p.tiers!.length - 1;
+      if (last && tier.up_to_tokens !== undefined) {
+        ctx.addIssue({ code: 'custom', message: 'the last tier is open-ended (it prices every token beyond the one before): remove up_to_tokens, or add a tier after it', path: ['tiers', i, 'up_to_tokens'], params: { bare: true } });
+      } else if (!last && tier.up_to_tokens === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'every tier but the last needs up_to_tokens (the cumulative tokens of the month it applies up to)', path: ['tiers', i], params: { bare: true } });
+      } else if (!last && tier.up_to_tokens! <= previous) {
+        ctx.addIssue({ code: 'custom', message: `expected more than the tier before (${previous})`, path: ['tiers', i, 'up_to_tokens'] });
+      }
+      if (tier.up_to_tokens !== undefined) previous = tier.up_to_tokens;
+    });
+  })
+  .transform((p): ModelPricing => ({
+    tiers: p.tiers
+      ? p.tiers.map((t, i) => ({ upToTokens: i === p.tiers!.length - 1 ? null : t.up_to_tokens!, inputPer1m: t.input_per_1m, outputPer1m: t.output_per_1m }))
+      : p.input_per_1m !== undefined || p.output_per_1m !== undefined
+        ? [{ upToTokens: null, inputPer1m: p.input_per_1m ?? 0, outputPer1m: p.output_per_1m ?? 0 }]
+        : [],
+    hourly: p.hourly ?? null,
+  }));
+
 const programSchema = z.object({
   host: z.string({ error: 'expected a host name or address' }).trim().min(1, 'expected a host name or address').default('127.0.0.1'),
   port: portSchema.default(8080),
@@ -286,11 +409,7 @@ const programSchema = z.object({
   memory_headroom_mb: z.number({ error: 'expected a number of megabytes' }).nonnegative('expected a number of megabytes ≥ 0').default(512),
   log_dir: z.string({ error: 'expected a folder path' }).trim().min(1, 'expected a folder path').default('logs'),
   body_limit_mb: z.number({ error: 'expected a number of megabytes' }).positive('expected a positive number of megabytes').default(50),
-  api_keys: z
-    .array(z.string({ error: 'expected a string' }).trim().regex(/^[\x21-\x7e]+$/, 'expected a non-empty key of printable characters without spaces'), {
-      error: 'expected a list of keys',
-    })
-    .default([]),
+  api_keys: z.array(apiKeyEntry, { error: 'expected a list of keys' }).default([]),
   cors_origins: z
     .array(
       z
@@ -344,6 +463,7 @@ const programSchema = z.object({
     .union([z.string().trim().min(1), z.array(z.string({ error: 'expected a folder path' }).trim().min(1, 'expected a folder path'))], { error: 'expected a folder path or a list of folder paths' })
     .transform((value) => (typeof value === 'string' ? [value] : value))
     .default(['models']),
+  usage: usageSchema.default(DEFAULT_USAGE),
 });
 const PROGRAM_KEYS = new Set(Object.keys(programSchema.shape));
 
@@ -375,6 +495,7 @@ const modelFieldsSchema = z.object({
   start_timeout: secondsField.default(300_000),
   stop_timeout: secondsField.default(10_000),
   max_connections: z.number({ error: 'expected a whole number 1-1024' }).int('expected a whole number 1-1024').min(1, 'expected a whole number 1-1024').max(1024, 'expected a whole number 1-1024').optional(),
+  pricing: pricingSchema.optional(),
 });
 const MODEL_KEYS = new Set(Object.keys(modelFieldsSchema.shape));
 
@@ -552,7 +673,9 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
         memoryHeadroomMb: p.memory_headroom_mb,
         logDir: p.log_dir,
         bodyLimitBytes: Math.round(p.body_limit_mb * 1024 * 1024),
-        apiKeys: p.api_keys,
+        apiKeys: p.api_keys.map((entry) => entry.key),
+        apiKeyNames: p.api_keys.map((entry, i) => entry.name ?? `key-${i + 1}`),
+        usage: p.usage,
         corsOrigins: p.cors_origins,
         allowedHosts: p.allowed_hosts,
         allowInsecureLan: p.allow_insecure_lan,
@@ -566,8 +689,13 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
         modelsDirs: p.models_dirs,
         ...(p.engine_encoding !== undefined && p.engine_encoding.trim().toLowerCase() !== 'auto' ? { engineEncoding: encodingName(p.engine_encoding)! } : {}),
       };
-      p.api_keys.forEach((key, i) => {
-        if (key.length < 16) warnings.push(issue('warning', ['program', 'api_keys', i], `a key of ${key.length} characters is easy to guess; use 16 or more random characters`));
+      const named = new Map<string, number>();
+      p.api_keys.forEach(({ name, key }, i) => {
+        if (key.length < 16) warnings.push(issue('warning', ['program', 'api_keys', i, ...(name === null ? [] : ['key'])], `a key of ${key.length} characters is easy to guess; use 16 or more random characters`));
+        const keyName = program!.apiKeyNames![i]!;
+        const first = named.get(keyName.toLowerCase());
+        if (first !== undefined) errors.push(issue('error', ['program', 'api_keys', i, ...(name === null ? [] : ['name'])], `the key name "${keyName}" is already used by key ${first + 1}${name === null ? ' (a bare key is named key-<position>)' : ''}`));
+        else named.set(keyName.toLowerCase(), i);
       });
     } else {
       errors.push(...zodIssues(parsed.error, ['program'], rawProgram, issue));
@@ -683,6 +811,7 @@ function parseModel(
     stopTimeoutMs: m.stop_timeout,
     maxConnections: m.max_connections ?? null,
     profiles,
+    ...(m.pricing !== undefined ? { pricing: m.pricing } : {}),
   };
 }
 

@@ -117,7 +117,13 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   const programWithKeys = (program: ProgramConfig): ProgramConfig => {
     if (extraKeys.length === 0) return program;
     let merged = withKeys.get(program);
-    if (!merged) withKeys.set(program, (merged = { ...program, apiKeys: [...new Set([...program.apiKeys, ...extraKeys])] }));
+    if (!merged) {
+      // Environment keys are named env-1, env-2 … (one the config also lists keeps the config's name).
+      const added = [...new Set(extraKeys)].filter((key) => !program.apiKeys.includes(key));
+      const names = program.apiKeys.map((_key, i) => program.apiKeyNames?.[i] ?? `key-${i + 1}`);
+      merged = { ...program, apiKeys: [...program.apiKeys, ...added], apiKeyNames: [...names, ...added.map((_key, i) => `env-${i + 1}`)] };
+      withKeys.set(program, merged);
+    }
     return merged;
   };
   // Safe by default: refuse to listen beyond loopback without keys, before touching anything.

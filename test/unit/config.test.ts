@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { closestKey, formatIssue, parseConfigText, type AppConfig, type ConfigParseResult } from '../../src-shared/config.js';
+import { closestKey, DEFAULT_USAGE, formatIssue, parseConfigText, type AppConfig, type ConfigParseResult } from '../../src-shared/config.js';
 import {
   ConfigError,
   ensureConfigFile,
@@ -86,6 +86,8 @@ const DEFAULT_PROGRAM = {
   logDir: 'logs',
   bodyLimitBytes: 50 * 1024 * 1024,
   apiKeys: [] as string[],
+  apiKeyNames: [] as string[],
+  usage: DEFAULT_USAGE,
   corsOrigins: [] as string[],
   allowedHosts: [] as string[],
   allowInsecureLan: false,

@@ -27,6 +27,8 @@ export interface GuardOptions {
 interface Policy {
   program: ProgramConfig;
   keyDigests: Buffer[];
+  /** Aligned with keyDigests: what usage is kept under. */
+  keyNames: string[];
   origins: ReadonlySet<string>;
   anyOrigin: boolean;
   hosts: { names: ReadonlySet<string>; suffixes: readonly string[]; anyIp: boolean };
@@ -37,6 +39,22 @@ interface Policy {
 const PREFLIGHT_MAX_AGE_S = '600';
 const DEFAULT_ALLOWED_HEADERS = 'authorization, content-type, x-api-key';
 const HEADER_LIST = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+(\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*$/;
+
+/** The name the app's own window is known by when keys are set (it sends the node's local key). */
+export const LOCAL_KEY_NAME = 'llm-manager';
+
+// Request (node:http) or head (the fast path's parsed headers) → the name of the key that let it in.
+const admittedKeys = new WeakMap<object, string>();
+
+/** The name of the API key that authenticated this request (program.api_keys' name, "key-N", "env-N"); null when none was needed. */
+export function keyNameOf(req: http.IncomingMessage): string | null {
+  return admittedKeys.get(req) ?? null;
+}
+
+/** The same for the fast path: its parsed headers object, as given to quickAdmit(). */
+export function keyNameOfHeaders(headers: object): string | null {
+  return admittedKeys.get(headers) ?? null;
+}
 
 export class RequestGuard {
   private policyFor: ProgramConfig | null = null;
@@ -101,10 +119,12 @@ export class RequestGuard {
         this.options.onKeyRefused?.('missing_api_key', req.socket.remoteAddress);
         return deny(res, new ApiError(401, 'missing_api_key', 'this node needs an API key: send "Authorization: Bearer <key>" (or "x-api-key: <key>") with one of program.api_keys'), true);
       }
-      if (!this.matches(key, p, true)) {
+      const match = this.match(key, p, true);
+      if (match === null) {
         this.options.onKeyRefused?.('invalid_api_key', req.socket.remoteAddress);
         return deny(res, new ApiError(401, 'invalid_api_key', 'incorrect API key provided'), true);
       }
+      admittedKeys.set(req, match);
     }
     return true;
   }
@@ -120,7 +140,11 @@ export class RequestGuard {
     if (host === undefined || !isAllowedHost(host, p.hosts)) return false;
     if (p.localPeersOnly && !isLoopbackAddress(remoteAddress)) return false;
     if (headers['origin'] !== undefined) return false;
-    return p.keyDigests.length === 0 || this.matches(keyFromHeaders(headers), p, true);
+    if (p.keyDigests.length === 0) return true;
+    const match = this.match(keyFromHeaders(headers), p, true);
+    if (match === null) return false;
+    admittedKeys.set(headers, match);
+    return true;
   }
 
   private preflight(req: http.IncomingMessage, res: http.ServerResponse, surface: Surface, p: Policy, origin: string): void {
@@ -143,14 +167,18 @@ export class RequestGuard {
     res.end();
   }
 
-  /** Constant-time: every configured key is compared, whichever matches. */
   private matches(key: string | undefined, p: Policy, acceptLocal: boolean): boolean {
-    if (key === undefined) return false;
+    return this.match(key, p, acceptLocal) !== null;
+  }
+
+  /** The matching key's name, or null. Constant-time: every configured key is compared, whichever matches. */
+  private match(key: string | undefined, p: Policy, acceptLocal: boolean): string | null {
+    if (key === undefined) return null;
     const presented = digest(key);
-    let ok = false;
-    for (const d of p.keyDigests) if (timingSafeEqual(d, presented)) ok = true;
-    if (acceptLocal && timingSafeEqual(this.localDigest, presented)) ok = true;
-    return ok;
+    let name: string | null = null;
+    for (let i = 0; i < p.keyDigests.length; i++) if (timingSafeEqual(p.keyDigests[i]!, presented)) name = p.keyNames[i]!;
+    if (acceptLocal && timingSafeEqual(this.localDigest, presented)) name = LOCAL_KEY_NAME;
+    return name;
   }
 
   private current(): Policy {
@@ -181,6 +209,7 @@ function buildPolicy(program: ProgramConfig, boundHost: string, exposed: boolean
   return {
     program,
     keyDigests: program.apiKeys.map(digest),
+    keyNames: program.apiKeys.map((_key, i) => program.apiKeyNames?.[i] ?? `key-${i + 1}`),
     origins,
     anyOrigin: program.corsOrigins.includes('*'),
     hosts: { names, suffixes, anyIp: exposed },
