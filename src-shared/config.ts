@@ -69,6 +69,8 @@ export interface ProgramConfig {
    * default the app's own `models/`. LM Studio's folder and the Hugging Face cache are scanned too.
    */
   modelsDirs?: string[];
+  /** Streaming requests that wait for a start get `: loading qwen 42%` SSE comments (program.loading_stream); a model's own key wins. */
+  loadingStream?: boolean;
 }
 
 export interface UsageSettings {
@@ -188,6 +190,19 @@ export interface ModelConfig {
   maxConnections: number | null;
   /** In priority order, as in the file. */
   profiles: LaunchProfile[];
+  /** keep: never stopped to make room for another model, never stopped for idleness. Absent: false. */
+  keep?: boolean;
+  /**
+   * resident: started when the node starts, and again once the devices it needs are free after it
+   * was stopped to make room or held off (not after a person stopped it); never stopped for idleness.
+   */
+  resident?: boolean;
+  /** Eviction order: lower goes first, higher stays longer (default 0). */
+  priority?: number;
+  /** Models of one group never run together: starting one stops the others (never cutting a request). */
+  exclusiveGroup?: string;
+  /** Streaming requests that wait for this model's start get `: loading …` SSE comments (program.loading_stream or the model's own). */
+  loadingStream?: boolean;
   /** Prices for the usage page's costs; absent or null: none. */
   pricing?: ModelPricing | null;
 }
@@ -463,6 +478,7 @@ const programSchema = z.object({
     .union([z.string().trim().min(1), z.array(z.string({ error: 'expected a folder path' }).trim().min(1, 'expected a folder path'))], { error: 'expected a folder path or a list of folder paths' })
     .transform((value) => (typeof value === 'string' ? [value] : value))
     .default(['models']),
+  loading_stream: z.boolean({ error: 'expected true or false' }).default(false),
   usage: usageSchema.default(DEFAULT_USAGE),
 });
 const PROGRAM_KEYS = new Set(Object.keys(programSchema.shape));
@@ -495,6 +511,11 @@ const modelFieldsSchema = z.object({
   start_timeout: secondsField.default(300_000),
   stop_timeout: secondsField.default(10_000),
   max_connections: z.number({ error: 'expected a whole number 1-1024' }).int('expected a whole number 1-1024').min(1, 'expected a whole number 1-1024').max(1024, 'expected a whole number 1-1024').optional(),
+  keep: z.boolean({ error: 'expected true or false' }).default(false),
+  resident: z.boolean({ error: 'expected true or false' }).default(false),
+  priority: z.number({ error: 'expected a number (higher stays longer when memory is short)' }).finite('expected a number (higher stays longer when memory is short)').optional(),
+  exclusive_group: z.string({ error: 'expected a group name, e.g. "big-gpu"' }).trim().min(1, 'expected a group name, e.g. "big-gpu"').max(100, 'expected at most 100 characters').optional(),
+  loading_stream: z.boolean({ error: 'expected true or false' }).optional(),
   pricing: pricingSchema.optional(),
 });
 const MODEL_KEYS = new Set(Object.keys(modelFieldsSchema.shape));
@@ -687,6 +708,7 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
         engines: { llamaServer: p.engines.llama_server ?? null, vllm: p.engines.vllm ?? null, sglang: p.engines.sglang ?? null },
         enginePorts: p.engine_ports,
         modelsDirs: p.models_dirs,
+        ...(p.loading_stream ? { loadingStream: true } : {}),
         ...(p.engine_encoding !== undefined && p.engine_encoding.trim().toLowerCase() !== 'auto' ? { engineEncoding: encodingName(p.engine_encoding)! } : {}),
       };
       const named = new Map<string, number>();
@@ -708,7 +730,7 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
     errors.push(issue('error', ['Local-Models'], `expected a mapping of model names, got ${got(rawModels)}`));
   } else {
     for (const [name, rawModel] of Object.entries(rawModels)) {
-      const model = parseModel(name, rawModel, program?.aliveTimeMs ?? 15 * 60_000, issue, errors, warnings);
+      const model = parseModel(name, rawModel, program?.aliveTimeMs ?? 15 * 60_000, issue, errors, warnings, program?.loadingStream ?? false);
       if (model) models.push(model);
     }
   }
@@ -754,6 +776,7 @@ function parseModel(
   issue: IssueFn,
   errors: ConfigIssue[],
   warnings: ConfigIssue[],
+  programLoadingStream = false,
 ): ModelConfig | null {
   const base: Path = ['Local-Models', name];
   if (name.trim() === '') {
@@ -810,6 +833,12 @@ function parseModel(
     startTimeoutMs: m.start_timeout,
     stopTimeoutMs: m.stop_timeout,
     maxConnections: m.max_connections ?? null,
+    // Set only when on, so a definition without these keys stays the object it always was.
+    ...(m.keep ? { keep: true } : {}),
+    ...(m.resident ? { resident: true } : {}),
+    ...(m.priority !== undefined && m.priority !== 0 ? { priority: m.priority } : {}),
+    ...(m.exclusive_group !== undefined ? { exclusiveGroup: m.exclusive_group } : {}),
+    ...((m.loading_stream ?? programLoadingStream) ? { loadingStream: true } : {}),
     profiles,
     ...(m.pricing !== undefined ? { pricing: m.pricing } : {}),
   };

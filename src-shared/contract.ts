@@ -53,6 +53,31 @@ export interface ModelInfo {
    * (Windows WDDM). Added by the node; absent or null when nothing was declared.
    */
   declaredMemoryMb?: Readonly<Record<string, number>> | null;
+  /** How far the start has come while state is "starting"; null (or absent) otherwise. */
+  loading?: LoadingProgress | null;
+  /** keep: never stopped to make room or for idleness (absent: false). */
+  keep?: boolean;
+  /** resident: started with the node, and again once its devices are free after it was stopped to make room. */
+  resident?: boolean;
+  /** Models of this group never run together. */
+  exclusiveGroup?: string | null;
+}
+
+/**
+ * A start's progress. `source` "engine": from the engine's own log (llama-server's load dots and
+ * stages, vLLM's shard bars and milestones); "estimate": the time since the start against how
+ * long the last successful start took; null: neither is known yet (only the time shows).
+ */
+export interface LoadingProgress {
+  /** 0..1, or null when nothing tells. An estimate stays below 1 until the engine is ready. */
+  fraction: number | null;
+  /** What the engine says it is doing ("loading weights", "warming up"); null when it says nothing. */
+  stage: string | null;
+  source: 'engine' | 'estimate' | null;
+  /** Since the start began, when this was computed (clients add the time since they received it). */
+  elapsedMs: number;
+  /** How long the last successful start of this model took; null before the first. */
+  expectedMs: number | null;
 }
 
 export interface DeviceMemory {

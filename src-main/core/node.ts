@@ -21,6 +21,7 @@ import { launchProblem } from './models/process.js';
 import { ModelRegistry } from './models/registry.js';
 import { ModelSupervisor, processDeps, type SupervisorDeps } from './models/supervisor.js';
 import { PortPool } from './models/port-pool.js';
+import { START_TIMES_FILE, StartTimes } from './models/start-times.js';
 import { DEFAULT_ENGINE_PORTS } from '../../src-shared/config.js';
 import { applyServerTimeouts, createRouterServer } from './router/server.js';
 import { EngineLedger, ledgerPath, reapLeftoverEngines } from './models/engine-ledger.js';
@@ -201,6 +202,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     engineKey,
     allocatePort: (model) => ports.allocate(model),
     releasePort: (model, port) => ports.release(model, port),
+    startTimes: new StartTimes(join(config.program.logDir, START_TIMES_FILE)),
     ...options.supervisorDeps,
   });
   // Engine output that isn't UTF-8: program.engine_encoding, else Windows' console code page.

@@ -13,6 +13,8 @@ import { derivedMaxConnections } from './connection-limit.js';
 import { NoProfileError, type ProfileChooser } from '../scheduler/profile.js';
 import { CrashLoopGuard, DEFAULT_FAULT_POLICY, type FaultPolicy } from './faults.js';
 import { expandProfile } from '../engines/index.js';
+import { LoadProgressReader, loadingInfo } from './load-progress.js';
+import type { StartTimeStore } from './start-times.js';
 import * as proc from './process.js';
 
 export interface SupervisorDeps {
@@ -35,6 +37,8 @@ export interface SupervisorDeps {
   /** A free port for a model without one (program.engine_ports); held until releasePort. */
   allocatePort?: (model: string) => Promise<number>;
   releasePort?: (model: string, port: number) => void;
+  /** How long each model's last successful start took, kept across runs (start-times.ts): a start's progress is estimated from it. */
+  startTimes?: StartTimeStore;
 }
 
 export function processDeps(overrides: Partial<SupervisorDeps> & Pick<SupervisorDeps, 'chooseProfile' | 'defaultCwd'>): SupervisorDeps {
@@ -147,6 +151,8 @@ export class ModelSupervisor {
   private waiting = 0;
   private healthTimer: NodeJS.Timeout | null = null;
   private healthCheckRunning = false;
+  /** The current start's progress as its engine's output tells it (null: not starting). */
+  private progress: LoadProgressReader | null = null;
 
   constructor(
     private config: ModelConfig,
@@ -230,7 +236,7 @@ export class ModelSupervisor {
   }
 
   info(): ModelInfo {
-    const deadline = this.state === 'ready' ? idleDeadline({ aliveTimeMs: this.config.aliveTimeMs, inFlight: this.inFlight, lastActivity: this.lastActivity }) : null;
+    const deadline = this.state === 'ready' ? idleDeadline({ aliveTimeMs: this.idleAliveMs, inFlight: this.inFlight, lastActivity: this.lastActivity }) : null;
     const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
     return {
       name: this.config.name,
@@ -251,7 +257,21 @@ export class ModelSupervisor {
       aliveTimeMs: this.config.aliveTimeMs,
       lastError: this.lastError,
       vramMb: null,
+      loading: this.state === 'starting' ? loadingInfo(this.progress?.current ?? null, this.startedAt ?? this.deps.now(), this.deps.now(), this.expectedStartMs) : null,
+      ...(this.config.keep ? { keep: true } : {}),
+      ...(this.config.resident ? { resident: true } : {}),
+      ...(this.config.exclusiveGroup !== undefined ? { exclusiveGroup: this.config.exclusiveGroup } : {}),
     };
+  }
+
+  /** How long the last successful start took (this run's, else the one remembered on disk). */
+  get expectedStartMs(): number | null {
+    return this.tally.lastStartMs ?? this.deps.startTimes?.get(this.config.name) ?? null;
+  }
+
+  /** alive_time as the idle timer applies it: models that stay (keep, resident) are never stopped for idleness. */
+  private get idleAliveMs(): number {
+    return this.config.keep || this.config.resident ? 0 : this.config.aliveTimeMs;
   }
 
   /**
@@ -381,7 +401,7 @@ export class ModelSupervisor {
       return 'unchanged';
     }
     if (this.state === 'stopped' || this.state === 'failed' || sameLaunch(config, this.config)) {
-      const aliveTimeChanged = config.aliveTimeMs !== this.config.aliveTimeMs;
+      const aliveTimeChanged = config.aliveTimeMs !== this.config.aliveTimeMs || !config.keep !== !this.config.keep || !config.resident !== !this.config.resident;
       this.config = config;
       this.pendingConfig = null;
       if (aliveTimeChanged && this.state === 'ready' && this.inFlight === 0) this.scheduleIdleStop();
@@ -411,6 +431,7 @@ export class ModelSupervisor {
     this.startedAt = this.deps.now();
     this.readyAt = null;
     this.lastError = null;
+    this.progress = new LoadProgressReader();
     this.emit();
     void this.runStart(generation);
     return promise;
@@ -501,8 +522,11 @@ export class ModelSupervisor {
     this.running = running;
     this.deps.ledger?.add({ model: model.name, pid: running.pid, command: this.launchText ?? profile.name });
     void running.exited.then(() => this.forgetWhenGone(running.pid));
+    const progress = this.progress;
     const onOutput = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
       this.log.write(stream, chunk);
+      // While it loads, what it prints says how far it is (the window's progress bar); not after.
+      if (this.state === 'starting' && progress && progress === this.progress && progress.feed(stream, chunk.toString())) this.emitSoon();
       // Engines print "listening" / "startup complete" just as they turn ready: probe right away.
       // (Not on every line: engines log our own health probes, which would make a busy loop.)
       // An engine told another port than the model's would never answer on it: fail now, naming both.
@@ -580,6 +604,8 @@ export class ModelSupervisor {
     this.readyAt = this.lastActivity = this.deps.now();
     const ms = this.readyAt - (this.startedAt ?? this.readyAt);
     this.tally.lastStartMs = ms;
+    this.deps.startTimes?.record(this.config.name, ms);
+    this.progress = null;
     this.log.system(`${this.config.name} is ready (${formatDuration(ms)}, pid ${this.running?.pid ?? '?'}, port ${this.port})`);
     this.startWaiters?.resolve();
     this.startWaiters = null;
@@ -804,7 +830,7 @@ export class ModelSupervisor {
 
   /** `lazy`: a timer already armed for no later than the new deadline stays (it re-checks when it fires). */
   private scheduleIdleStop(lazy = false): void {
-    const deadline = idleDeadline({ aliveTimeMs: this.config.aliveTimeMs, inFlight: this.inFlight, lastActivity: this.lastActivity });
+    const deadline = idleDeadline({ aliveTimeMs: this.idleAliveMs, inFlight: this.inFlight, lastActivity: this.lastActivity });
     if (lazy && this.idleTimer && deadline !== null && this.idleTimerDue <= deadline) return;
     this.clearIdleTimer();
     if (deadline === null) return;
@@ -812,7 +838,7 @@ export class ModelSupervisor {
     this.idleTimerDue = this.deps.now() + delay;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
-      const due = idleDeadline({ aliveTimeMs: this.config.aliveTimeMs, inFlight: this.inFlight, lastActivity: this.lastActivity });
+      const due = idleDeadline({ aliveTimeMs: this.idleAliveMs, inFlight: this.inFlight, lastActivity: this.lastActivity });
       if (this.state !== 'ready' || due === null) return;
       if (this.deps.now() < due) return this.scheduleIdleStop();
       void this.stop(`idle for ${formatDuration(this.config.aliveTimeMs)}`);

@@ -8,6 +8,7 @@ import { modelNotFound } from '../api.js';
 import { UpstreamPools } from './upstream.js';
 import type { EngineSlotTable } from './engine-slots.js';
 import { withModel } from './json-model.js';
+import { untilReady } from './loading-stream.js';
 import { proxiedRequestSchema } from '../../../src-shared/api-schemas.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
@@ -132,7 +133,7 @@ async function forward(
   res.once('close', release);
   if (supervisor.currentState !== 'ready') {
     upstream.preload();
-    await supervisor.ensureReady(queueLimit === undefined ? {} : { queueLimit });
+    await untilReady(req, res, supervisor, body, queueLimit);
   }
   if (res.destroyed) return;
 
