@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ManagerApi, ManagerCallName } from './contract.js';
 import { managerRoutes, MAX_LOG_TAIL } from './contract.js';
-import { MODEL_MODES } from './config.js';
+import { ENGINE_KINDS, MODEL_MODES } from './config.js';
 
 const isoTime = z.string().describe('ISO 8601 time');
 
@@ -206,6 +206,85 @@ export const libraryListingSchema = component('LibraryListing', z.strictObject({
   entries: z.array(libraryEntrySchema),
 }));
 
+// ---- downloads ---------------------------------------------------------------------------------
+
+const HF_REPO = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export const downloadRequestSchema = component('DownloadRequest', z
+  .strictObject({
+    repo: z.string({ error: 'expected a Hugging Face repo like "Qwen/Qwen2.5-0.5B-Instruct-GGUF"' }).trim().regex(HF_REPO, 'expected a Hugging Face repo like "Qwen/Qwen2.5-0.5B-Instruct-GGUF"').optional(),
+    file: z.string({ error: 'expected the file\'s path in the repo, e.g. "qwen2.5-0.5b-instruct-q4_k_m.gguf"' }).trim().min(1, 'expected the file\'s path in the repo, e.g. "qwen2.5-0.5b-instruct-q4_k_m.gguf"').max(1024).optional(),
+    revision: z.string({ error: 'expected a branch, tag or commit' }).trim().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/, 'expected a branch, tag or commit').optional(),
+    url: z.string({ error: 'expected an http(s) URL' }).trim().regex(/^https?:\/\/\S+$/i, 'expected an http(s) URL').max(4096).optional(),
+  })
+  .refine((r) => (r.url !== undefined) !== (r.repo !== undefined || r.file !== undefined), 'send a Hugging Face "repo" and "file", or a "url"')
+  .refine((r) => r.url !== undefined || (r.repo !== undefined && r.file !== undefined), 'send both "repo" and "file"')
+  .refine((r) => r.url === undefined || r.revision === undefined, '"revision" goes with "repo" and "file", not with "url"'), 'A Hugging Face repo + file, or a URL.');
+
+export const downloadInfoSchema = component('DownloadInfo', z.strictObject({
+  id: z.string(),
+  source: z.string().describe('"owner/repo/file" or the URL'),
+  repo: z.string().nullable(),
+  file: z.string().nullable(),
+  path: z.string().describe('where the file goes (written as <path>.part until complete and verified)'),
+  state: z.enum(['downloading', 'verifying', 'done', 'failed', 'cancelled']),
+  bytes: z.number().describe('bytes on disk so far'),
+  totalBytes: z.number().nullable(),
+  speedBps: z.number().nullable().describe('bytes per second over the last few seconds'),
+  etaS: z.number().nullable().describe('seconds left at that speed'),
+  resumedFrom: z.number().describe('bytes an earlier .part held when this download began'),
+  sha256: z.string().nullable().describe('the SHA-256 the hub publishes for the file, when it does'),
+  verified: z.enum(['sha256', 'size']).nullable(),
+  error: z.string().nullable(),
+  startedAt: isoTime,
+  finishedAt: isoTime.nullable(),
+}));
+
+/** A download's id in a path. */
+export const downloadIdParamSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected a download id').describe('a download id, as GET /api/library/downloads lists them');
+
+// ---- deploy --------------------------------------------------------------------------------------
+
+const deployFields = {
+  name: z.string({ error: 'expected a model name' }).trim().min(1, 'expected a model name').max(128, 'expected a model name of at most 128 characters').regex(/^[^\u0000-\u001f\u007f/]+$/, 'a model name must not contain "/" or control characters'),
+  engine: z.string({ error: `expected one of ${ENGINE_KINDS.join(', ')}` }).describe(ENGINE_KINDS.join(', ')),
+  model: z.string({ error: 'expected a .gguf file, a model folder or a Hugging Face id' }).trim().min(1, 'expected a .gguf file, a model folder or a Hugging Face id').max(4096),
+  aliases: z.array(z.string().trim().min(1, 'an alias must not be empty').max(128), { error: 'expected a list of names' }).max(32).optional(),
+  mode: z.enum(MODEL_MODES, { error: `expected one of ${MODEL_MODES.join(', ')}` }).optional(),
+  devices: z.array(z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/, 'expected a device id like "gpu0"'), { error: 'expected a list of device ids like ["gpu0"]' }).max(16).optional(),
+  context: z.int({ error: 'expected a context size in tokens' }).min(0, 'expected a context size in tokens ≥ 0').max(10_000_000).nullable().optional(),
+  gpuLayers: z.union([z.int().min(0), z.enum(['all', 'auto'])], { error: 'expected a number of layers, "all" or "auto"' }).nullable().optional(),
+  memoryMb: z.number({ error: 'expected megabytes' }).nonnegative('expected megabytes ≥ 0').max(10_000_000).nullable().optional(),
+  gpuMemoryUtilization: z.number({ error: 'expected a fraction above 0 and at most 1' }).gt(0, 'expected a fraction above 0 and at most 1').max(1, 'expected a fraction above 0 and at most 1').nullable().optional(),
+  port: z.int({ error: 'expected a port 1-65535' }).min(1, 'expected a port 1-65535').max(65535, 'expected a port 1-65535').nullable().optional(),
+  autoStart: z.boolean({ error: 'expected true or false' }).optional(),
+  extraArgs: z.array(z.string().max(4096), { error: 'expected a list of strings' }).max(64).optional(),
+};
+
+export const deploySpecSchema = component('DeploySpec', z.strictObject(deployFields), 'A model entry with one engine profile, as the Deploy form fills it in.');
+export const deployRequestSchema = component('DeployRequest', z.strictObject({ ...deployFields, start: z.boolean({ error: 'expected true or false' }).optional().describe('start it once saved, answering when it is ready') }));
+
+export const deployPreviewSchema = component('DeployPreview', z.strictObject({
+  name: z.string(),
+  command: z.string().describe('the exact command line (the port as ${PORT} when it is given at start)'),
+  argv: z.array(z.string()),
+  entry: z.string().describe('the YAML the save adds under Local-Models'),
+  memoryMb: z.record(z.string(), z.number()).describe('memory the entry declares per device (MB)'),
+  estimate: z.strictObject({ weightsMb: z.number(), contextMb: z.number(), totalMb: z.number() }).nullable(),
+  ok: z.boolean().describe('false: a save would be refused'),
+  issues: z.array(configIssueSchema),
+}));
+
+export const deployResultSchema = component('DeployResult', z.strictObject({ saved: configSaveResultSchema, model: modelInfoSchema.nullable(), entry: z.string() }));
+
+export const removeModelResultSchema = component('RemoveModelResult', z.strictObject({
+  saved: configSaveResultSchema,
+  deletedFiles: z.array(z.string()),
+  keptFiles: z.array(z.strictObject({ path: z.string(), reason: z.string() })),
+}));
+
+export const deleteFilesQuerySchema = z.enum(['true', 'false'], { error: 'delete_files must be true or false' }).describe('also delete its files, when they are inside a models folder (default false)');
+
 // ---- the management routes -------------------------------------------------------------------
 
 /** A model name or alias in a path (URL-encoded), checked before any lookup. */
@@ -225,7 +304,7 @@ export const tailQuerySchema = z
 
 export interface ManagerRouteSchemas<K extends ManagerCallName> {
   summary: string;
-  /** The JSON body a POST takes (only saveConfig has one). */
+  /** The JSON body a POST takes. */
   body?: z.ZodType;
   /** The 200 answer: what ManagerApi[K] resolves with. */
   result: z.ZodType<Awaited<ReturnType<ManagerApi[K]>>>;
@@ -253,6 +332,12 @@ export const managerSchemas: { [K in ManagerCallName]: ManagerRouteSchemas<K> } 
   listConfigBackups: { summary: 'The last saved versions of the config, newest first', result: z.array(configBackupSchema) },
   readConfigBackup: { summary: "One saved version's text", result: configBackupTextSchema, errors: [404, 413] },
   listLibrary: { summary: "The GGUF models in the models folders, LM Studio's and the Hugging Face cache (read from their headers)", result: libraryListingSchema },
+  listDownloads: { summary: 'Downloads of this run of the node, newest first', result: z.array(downloadInfoSchema) },
+  startDownload: { summary: 'Download a Hugging Face file (or a URL) into the first models folder; progress comes as download events', body: downloadRequestSchema, result: downloadInfoSchema, errors: [409] },
+  cancelDownload: { summary: 'Cancel a download (its .part is deleted), or forget a finished one', result: downloadInfoSchema, errors: [404] },
+  previewDeploy: { summary: 'The command line and config entry a deploy would write, checked as a save would check it', body: deploySpecSchema, result: deployPreviewSchema, errors: [404, 409] },
+  deployModel: { summary: 'Add a model with an engine profile to config.yaml (comments kept, a backup made); with start, start it', body: deployRequestSchema, result: deployResultSchema, errors: [404, 409, 503] },
+  removeModel: { summary: "Remove a model's entry from config.yaml (stopping it); its files stay unless delete_files=true", result: removeModelResultSchema, errors: [404] },
 };
 
 /**

@@ -71,7 +71,13 @@ export interface ProgramConfig {
   modelsDirs?: string[];
   /** Streaming requests that wait for a start get `: loading qwen 42%` SSE comments (program.loading_stream); a model's own key wins. */
   loadingStream?: boolean;
+  /** A Hugging Face token for gated or private repos (program.hf_token); HF_TOKEN in the environment when absent. Sent only to hfEndpoint's host. */
+  hfToken?: string;
+  /** The Hugging Face hub downloads come from (program.hf_endpoint), without a trailing slash; absent: DEFAULT_HF_ENDPOINT. */
+  hfEndpoint?: string;
 }
+
+export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
 
 export interface UsageSettings {
   /** Requests and engine runs older than this many days are deleted. */
@@ -480,6 +486,13 @@ const programSchema = z.object({
     .default(['models']),
   loading_stream: z.boolean({ error: 'expected true or false' }).default(false),
   usage: usageSchema.default(DEFAULT_USAGE),
+  hf_token: z.string({ error: 'expected a Hugging Face access token ("hf_...")' }).trim().regex(/^[\x21-\x7e]+$/, 'expected a Hugging Face access token ("hf_...") without spaces').optional(),
+  hf_endpoint: z
+    .string({ error: 'expected a URL like "https://huggingface.co"' })
+    .trim()
+    .regex(/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/i, 'expected a URL like "https://huggingface.co"')
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
 });
 const PROGRAM_KEYS = new Set(Object.keys(programSchema.shape));
 
@@ -709,6 +722,8 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
         enginePorts: p.engine_ports,
         modelsDirs: p.models_dirs,
         ...(p.loading_stream ? { loadingStream: true } : {}),
+        ...(p.hf_endpoint !== undefined ? { hfEndpoint: p.hf_endpoint } : {}),
+        ...(p.hf_token !== undefined ? { hfToken: p.hf_token } : {}),
         ...(p.engine_encoding !== undefined && p.engine_encoding.trim().toLowerCase() !== 'auto' ? { engineEncoding: encodingName(p.engine_encoding)! } : {}),
       };
       const named = new Map<string, number>();

@@ -1,7 +1,7 @@
 // ManagerApi: every call and event between the core and its clients (the window over IPC, a
 // browser or script over HTTP + SSE), declared once. Both transports are derived from
 // `managerRoutes`, so a method added here without a route is a compile error.
-import type { ConfigIssue, ModelMode } from './config.js';
+import type { ConfigIssue, EngineKind, ModelMode } from './config.js';
 
 export type ModelState = 'stopped' | 'starting' | 'ready' | 'stopping' | 'failed';
 
@@ -254,6 +254,120 @@ export interface LibraryListing {
   entries: LibraryEntry[];
 }
 
+/**
+ * A download into the first models folder (POST /api/library/downloads): a Hugging Face repo +
+ * file, or a URL. `repo` + `file` and `url` are mutually exclusive.
+ */
+export interface DownloadRequest {
+  /** "owner/name" on the hub (program.hf_endpoint). */
+  repo?: string;
+  /** The file's path in the repo ("qwen2.5-0.5b-instruct-q4_k_m.gguf", "sub/folder/x.gguf"). */
+  file?: string;
+  /** Branch, tag or commit; default "main". */
+  revision?: string;
+  /** A direct http(s) URL instead of repo + file. */
+  url?: string;
+}
+
+export type DownloadState = 'downloading' | 'verifying' | 'done' | 'failed' | 'cancelled';
+
+export interface DownloadInfo {
+  id: string;
+  /** What was asked for: "owner/repo/file" or the URL. */
+  source: string;
+  repo: string | null;
+  file: string | null;
+  /** Where the file goes (written as `<path>.part` until it is complete and verified). */
+  path: string;
+  state: DownloadState;
+  /** Bytes on disk so far (including what an earlier, interrupted run left). */
+  bytes: number;
+  /** The file's size, once the server said it; null until then (or never, for some URLs). */
+  totalBytes: number | null;
+  /** Bytes per second over the last few seconds; null before there is a measure. */
+  speedBps: number | null;
+  /** Seconds left at that speed; null when unknown. */
+  etaS: number | null;
+  /** Bytes this download started from (an earlier `.part`): it resumed rather than started over. */
+  resumedFrom: number;
+  /** The SHA-256 the hub publishes for the file (its LFS id), when it does. */
+  sha256: string | null;
+  /** What the finished file was checked against: the published SHA-256, else the size. */
+  verified: 'sha256' | 'size' | null;
+  /** Why it failed, in words that say what to do. */
+  error: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+/** The Deploy form: a model entry for config.yaml with one engine profile. */
+export interface DeploySpec {
+  /** The model's name (the key under Local-Models, what clients ask for). */
+  name: string;
+  engine: EngineKind;
+  /** llama.cpp: a .gguf path or "hf:owner/repo[:quant]"; vLLM/SGLang: a folder or a Hugging Face id. */
+  model: string;
+  aliases?: string[];
+  mode?: ModelMode;
+  /** Device ids to run on ("gpu0", "gpu1"); empty or absent: the CPU. */
+  devices?: string[];
+  /** llama.cpp context size (tokens); vLLM/SGLang max model length. */
+  context?: number | null;
+  /** llama.cpp: layers on the GPU; default "all" on a GPU, 0 on the CPU. */
+  gpuLayers?: number | 'all' | 'auto' | null;
+  /** Memory the engine needs (MB) per chosen device: the scheduler's memory_mb; default the estimate. */
+  memoryMb?: number | null;
+  /** vLLM/SGLang: the share of each GPU's memory to use. */
+  gpuMemoryUtilization?: number | null;
+  /** A fixed port; absent: one is given at each start from program.engine_ports. */
+  port?: number | null;
+  autoStart?: boolean;
+  extraArgs?: string[];
+}
+
+/** What a deploy would do, without doing it: the command line and the config entry. */
+export interface DeployPreview {
+  name: string;
+  /** The exact command line, as the model's details and log will show it (the port as ${PORT} when given at start). */
+  command: string;
+  argv: string[];
+  /** The YAML the save adds under Local-Models. */
+  entry: string;
+  /** The memory the entry declares per device (MB), from the estimate or the form. */
+  memoryMb: Record<string, number>;
+  /** The estimate behind it: the weights and the context's cache. */
+  estimate: { weightsMb: number; contextMb: number; totalMb: number } | null;
+  /** false: a save would be refused (issues says why). */
+  ok: boolean;
+  /** The config check's errors and warnings about the new entry. */
+  issues: ConfigIssue[];
+}
+
+export interface DeployRequest extends DeploySpec {
+  /** Start the model once it is saved, and answer when it is ready (as startModel). */
+  start?: boolean;
+}
+
+export interface DeployResult {
+  saved: ConfigSaveResult;
+  /** The model as it is now (after its start, with `start`); null when the save was refused. */
+  model: ModelInfo | null;
+  entry: string;
+}
+
+export interface RemoveModelOptions {
+  /** Also delete the model's files, when they are inside a models folder. HTTP: `?delete_files=true`. */
+  deleteFiles?: boolean;
+}
+
+export interface RemoveModelResult {
+  saved: ConfigSaveResult;
+  /** Files deleted (with deleteFiles). */
+  deletedFiles: string[];
+  /** Files its profiles name that were left where they are, and why. */
+  keptFiles: { path: string; reason: string }[];
+}
+
 export interface HealthInfo {
   status: 'ok';
   version: string;
@@ -278,7 +392,9 @@ export type ManagerEvent =
   | { type: 'log'; model: string; line: LogLine }
   | { type: 'devices'; devices: DevicesSnapshot }
   | { type: 'config'; result: ConfigSaveResult }
-  | { type: 'hold'; heldSince: string | null };
+  | { type: 'hold'; heldSince: string | null }
+  /** A download's progress (a few times a second), and its end; `done` means the library has the file. */
+  | { type: 'download'; download: DownloadInfo };
 
 /** The one door into the core for the window, the tray and HTTP clients. */
 export interface ManagerApi {
@@ -313,6 +429,21 @@ export interface ManagerApi {
   readConfigBackup(id: string): Promise<ConfigBackupText>;
   /** The GGUF files in the models folders, LM Studio's and the Hugging Face cache (headers only). */
   listLibrary(): Promise<LibraryListing>;
+  /** Downloads of this run of the node, newest first. */
+  listDownloads(): Promise<DownloadInfo[]>;
+  /**
+   * Starts a download into the first models folder and answers at once (progress comes as
+   * `download` events). A `.part` an earlier run left is resumed.
+   */
+  startDownload(request: DownloadRequest): Promise<DownloadInfo>;
+  /** Cancels a running download (its `.part` is deleted), or forgets a finished one. */
+  cancelDownload(id: string): Promise<DownloadInfo>;
+  /** The command line and config entry a deploy would write, checked as a save would check it. */
+  previewDeploy(spec: DeploySpec): Promise<DeployPreview>;
+  /** Adds the model to config.yaml (validated, atomic, with a backup; comments kept); with `start`, starts it. */
+  deployModel(request: DeployRequest): Promise<DeployResult>;
+  /** Removes a model's entry from config.yaml (stopping it); its files stay unless `deleteFiles`. */
+  removeModel(name: string, options?: RemoveModelOptions): Promise<RemoveModelResult>;
   /** Live events (only `types`, when given); returns the unsubscribe function. */
   subscribe(listener: (event: ManagerEvent) => void, types?: readonly ManagerEvent['type'][]): () => void;
 }
@@ -321,14 +452,15 @@ export interface ManagerApi {
 export type ManagerCallName = Exclude<keyof ManagerApi, 'subscribe'>;
 
 export interface RouteSpec {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /** Express-style path; `:name` is a model name or alias, URL-encoded. */
   path: string;
   /**
    * Which call arguments go where: path `:name`, query `?tail=`, JSON body `{"text"}`, JSON body
-   * `{"confirm_remove_all"}` (saveOptions), path `:id` (backupId).
+   * `{"confirm_remove_all"}` (saveOptions), path `:id` (backupId), path `:id` (downloadId), the
+   * whole JSON body, shaped as the call's argument type (body), query `?delete_files=` (removeOptions).
    */
-  args: readonly ('name' | 'tail' | 'text' | 'saveOptions' | 'backupId')[];
+  args: readonly ('name' | 'tail' | 'text' | 'saveOptions' | 'backupId' | 'downloadId' | 'body' | 'removeOptions')[];
 }
 
 export const managerRoutes = {
@@ -350,6 +482,12 @@ export const managerRoutes = {
   listConfigBackups: { method: 'GET', path: '/api/config/backups', args: [] },
   readConfigBackup: { method: 'GET', path: '/api/config/backups/:id', args: ['backupId'] },
   listLibrary: { method: 'GET', path: '/api/library', args: [] },
+  listDownloads: { method: 'GET', path: '/api/library/downloads', args: [] },
+  startDownload: { method: 'POST', path: '/api/library/downloads', args: ['body'] },
+  cancelDownload: { method: 'DELETE', path: '/api/library/downloads/:id', args: ['downloadId'] },
+  previewDeploy: { method: 'POST', path: '/api/models/preview', args: ['body'] },
+  deployModel: { method: 'POST', path: '/api/models', args: ['body'] },
+  removeModel: { method: 'DELETE', path: '/api/models/:name', args: ['name', 'removeOptions'] },
 } as const satisfies Record<ManagerCallName, RouteSpec>;
 
 /** SSE stream of ManagerEvent (`event: <type>`, `data: <json>`). */

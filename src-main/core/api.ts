@@ -8,6 +8,8 @@ import type { ModelSupervisor } from './models/supervisor.js';
 import type { EventHub } from './events.js';
 import type { ConfigService } from './config/service.js';
 import type { Library } from './library/index.js';
+import type { Downloads } from './library/downloads.js';
+import type { Deployer } from './deploy/deploy.js';
 
 export interface ApiContext {
   registry: ModelRegistry;
@@ -19,6 +21,10 @@ export interface ApiContext {
   config: ConfigService;
   /** The models folders' GGUF files. */
   library?: Pick<Library, 'list'>;
+  /** Downloads into the models folder: loaded on first use (`peek` is null until then). */
+  downloads?: { load(): Promise<Downloads>; peek(): Downloads | null };
+  /** The Deploy form's add and remove: loaded on first use. */
+  deployer?: () => Promise<Deployer>;
   devices: () => Promise<DevicesSnapshot>;
   deviceHistory: ManagerApi['getDeviceHistory'];
   /** Holding models off: the current state, and the switch (which stops every engine when it holds). */
@@ -41,6 +47,14 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
     const supervisor = ctx.registry.resolve(name);
     if (!supervisor) throw modelNotFound(ctx.registry, name);
     return supervisor;
+  };
+  const needDownloads = async (): Promise<Downloads> => {
+    if (!ctx.downloads) throw new ApiError(503, 'downloads_unavailable', 'this node has no models folder to download into');
+    return ctx.downloads.load();
+  };
+  const needDeployer = async (): Promise<Deployer> => {
+    if (!ctx.deployer) throw new ApiError(503, 'deploy_unavailable', 'this node cannot edit its config');
+    return ctx.deployer();
   };
   const api: ManagerApi = {
     async health(): Promise<HealthInfo> {
@@ -130,6 +144,20 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
       if (!ctx.library) return { scannedAt: new Date().toISOString(), durationMs: 0, roots: [], entries: [] };
       return ctx.library.list();
     },
+    async listDownloads() {
+      return ctx.downloads?.peek()?.list() ?? [];
+    },
+    async startDownload(request) {
+      return (await needDownloads()).start(request);
+    },
+    async cancelDownload(id) {
+      const downloads = ctx.downloads?.peek();
+      if (!downloads) throw new ApiError(404, 'download_not_found', `there is no download ${id}`);
+      return downloads.cancel(id);
+    },
+    previewDeploy: async (spec) => (await needDeployer()).preview(spec),
+    deployModel: async (request) => (await needDeployer()).deploy(request),
+    removeModel: async (name, options) => (await needDeployer()).remove(name, options),
     subscribe(listener: (event: ManagerEvent) => void, types?: readonly ManagerEvent['type'][]) {
       return ctx.events.subscribe(listener, types);
     },

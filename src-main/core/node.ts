@@ -32,12 +32,16 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_POLL_MS, DeviceMonitor, modelMemory, type DeviceMonitorOptions } from './devices/monitor.js';
 import { profileClaims } from './scheduler/device-match.js';
 import { createGpuChooser } from './scheduler/gpu-chooser.js';
+import { ResidentKeeper, withResidentIntent } from './scheduler/resident.js';
 import type { ProfileChooser } from './scheduler/profile.js';
 import { appRoot, appVersion } from './version.js';
 import { startIdleGc } from './idle-gc.js';
 import { nodeHealth } from './health.js';
 import { join } from 'node:path';
 import { Library } from './library/index.js';
+import type { Downloads, DownloadsOptions } from './library/downloads.js';
+import type { Deployer } from './deploy/deploy.js';
+import { DEFAULT_HF_ENDPOINT } from '../../src-shared/config.js';
 
 /**
  * The node's own log in program.log_dir (headless; the desktop app keeps its own in the OS's log
@@ -76,6 +80,8 @@ export interface NodeOptions {
   extraApiKeys?: readonly string[];
   /** Where the library looks for LM Studio's folder and the Hugging Face cache (default: the user's home and environment). */
   library?: { home?: string; env?: Record<string, string | undefined> };
+  /** Seams of downloads (the disk's writes and free space, retry waits) for tests. */
+  downloads?: Partial<Pick<DownloadsOptions, 'openPart' | 'freeBytes' | 'retryDelaysMs' | 'progressIntervalMs'>>;
 }
 
 export interface LlmNode {
@@ -234,10 +240,18 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
         heldSince = on ? new Date().toISOString() : null;
         logger.info(on ? 'models held: every engine stops, none starts on request until released' : 'models released');
         events.publish({ type: 'hold', heldSince });
+        if (!on) residents.check();
       }
       if (on) await Promise.all(registry.list().map((s) => s.stop('models held')));
     },
   };
+  // Resident models: started now, and again once their devices are free after they were made room for or held.
+  const residents = new ResidentKeeper({
+    engines: () => registry.list(),
+    startIfFits: (model, start) => gpuChooser.startIfFits(adapt ? { ...model, profiles: model.profiles.map(adapt) } : model, start),
+    held: () => heldSince !== null,
+    logger,
+  });
   const autoStart = (supervisor: ModelSupervisor) => {
     if (heldSince !== null) return;
     supervisor.ensureReady().catch((err: Error) => logger.error(`auto_start of ${supervisor.name} failed: ${err.message.split('\n')[0]}`));
@@ -258,6 +272,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
       // auto_start is "runs while LLM Manager runs": a model added with it, or given it, starts now.
       const autoStarted = registry.list().filter((s) => s.latestConfig.autoStart && autoBefore.get(s.name) !== true && s.currentState === 'stopped');
       for (const supervisor of autoStarted) autoStart(supervisor);
+      residents.sync();
       return { ...change, autoStarted: autoStarted.map((s) => s.name), before };
     },
     // One line per applied config, saying where it came from.
@@ -277,14 +292,51 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   const devices =
     options.devices ??
     (async (): Promise<DevicesSnapshot> => ({ ...(await monitor.read(pollMs)).snapshot, monitoringDisabled: current().program.disableGpuMonitoring }));
+  const modelsDirs = () => current().program.modelsDirs ?? [join(loaded.dir, 'models')];
   const library = new Library({
-    modelsDirs: () => current().program.modelsDirs ?? [join(loaded.dir, 'models')],
+    modelsDirs: () => modelsDirs(),
     models: () => current().models,
     ...options.library,
   });
-  const api = createManagerApi({
+  // Downloads and the Deploy form are loaded on first use: a node nobody deploys from never carries them.
+  let downloads: Downloads | null = null;
+  let loadingDownloads: Promise<Downloads> | null = null;
+  const loadDownloads = () =>
+    (loadingDownloads ??= import('./library/downloads.js').then(
+      (m) =>
+        (downloads = new m.Downloads({
+          modelsDir: () => modelsDirs()[0]!,
+          hub: () => ({ endpoint: current().program.hfEndpoint ?? DEFAULT_HF_ENDPOINT, token: current().program.hfToken ?? (process.env['HF_TOKEN'] || null) }),
+          publish: (download) => events.publish({ type: 'download', download }),
+          // The library knows the file before `done` goes out, so a window that refetches on it finds it.
+          onComplete: () => library.list(),
+          ...options.downloads,
+        })),
+    ));
+  let loadingDeployer: Promise<Deployer> | null = null;
+  const loadDeployer = () =>
+    (loadingDeployer ??= import('./deploy/deploy.js').then(
+      (m) =>
+        new m.Deployer({
+          configPath: options.configPath,
+          text: () => service.document().text,
+          current,
+          check: (text) => service.check(text),
+          save: (text, saveOptions) => service.save(text, saveOptions),
+          library: () => library.list(),
+          devices: () => devices(),
+          modelsDirs,
+          startModel: (name) => api.startModel(name),
+          stopModel: (name) => api.stopModel(name),
+          modelInfo: (name) => api.modelInfo(name),
+          resolveName: (name) => registry.resolve(name)?.name ?? null,
+        }),
+    ));
+  const managerApi = createManagerApi({
     registry,
     library,
+    downloads: { load: loadDownloads, peek: () => downloads },
+    deployer: loadDeployer,
     events,
     version: appVersion(),
     startedAt,
@@ -297,6 +349,8 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     ...(options.openFolder ? { openFolder: options.openFolder } : {}),
     enrich: enrichModel,
   });
+  // A person's stop keeps a resident stopped; their start makes it resident again.
+  const api = withResidentIntent(managerApi, residents, (name) => registry.resolve(name)?.name);
   const localKey = randomBytes(24).toString('base64url');
   // Set when close() begins: /health answers 503 from then on.
   let stopping = false;
@@ -330,6 +384,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   routerPort = address.port;
 
   for (const supervisor of registry.list()) if (supervisor.model.autoStart) autoStart(supervisor);
+  residents.sync();
 
   // What the node can tell before any start: scripts, commands and cwd there, devices present.
   await service.checkCurrent(loaded.spans);
@@ -362,8 +417,10 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     close() {
       closing ??= (async () => {
         stopping = true;
+        residents.close();
         monitor.close();
         idleGc.stop();
+        await downloads?.close();
         refusals.close();
         server.close();
         service.close();

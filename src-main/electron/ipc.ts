@@ -4,6 +4,7 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import { managerRoutes, type ManagerApi, type ManagerCallName, type ManagerEvent, type RouteSpec } from '../../src-shared/contract.js';
 import { ApiError } from '../../src-shared/errors.js';
+import { downloadIdParamSchema, managerSchemas } from '../../src-shared/api-schemas.js';
 import { serializeError } from '../../src-shared/serialized-error.js';
 import { channelFor, EVENT_CHANNEL, EVENTS_SWITCH_CHANNEL, managerCallNames, type IpcReply } from './ipc-contract.js';
 
@@ -109,6 +110,23 @@ function checkArgs(name: ManagerCallName, spec: RouteSpec, args: unknown[]): voi
         break;
       case 'backupId':
         if (typeof value !== 'string' || value.length > 16) throw bad('expected a backup id');
+        break;
+      case 'downloadId':
+        if (!downloadIdParamSchema.safeParse(value).success) throw bad('expected a download id');
+        break;
+      case 'body': {
+        // The same schema /api checks the JSON body with.
+        const schema = (managerSchemas[name] as { body?: { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } } }).body;
+        const checked = schema?.safeParse(value);
+        if (!checked || !checked.success) throw bad(checked?.error?.issues[0]?.message ?? 'expected an object', 'invalid_request');
+        break;
+      }
+      case 'removeOptions':
+        if (value === undefined) break;
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad('expected the remove options as an object');
+        for (const [key, option] of Object.entries(value)) {
+          if (key !== 'deleteFiles' || (option !== undefined && typeof option !== 'boolean')) throw bad('the only remove option is deleteFiles: true or false');
+        }
         break;
     }
   });

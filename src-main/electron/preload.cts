@@ -2,7 +2,7 @@
 // ipcRenderer, no event objects). Sandboxed preloads are CommonJS and may require only 'electron',
 // so everything else here is imported for types only; the literals below are checked against them.
 import electron = require('electron');
-import type { ConfigSaveOptions, ManagerApi, ManagerCallName, ManagerEvent } from '../../src-shared/contract.js';
+import type { ConfigSaveOptions, DeployRequest, DeploySpec, DownloadRequest, ManagerApi, ManagerCallName, ManagerEvent, RemoveModelOptions } from '../../src-shared/contract.js';
 import type { CallArgs, CallResult, EVENT_CHANNEL, EVENTS_SWITCH_CHANNEL, IpcReply, ManagerChannel } from './ipc-contract.js';
 
 const { contextBridge, ipcRenderer } = electron;
@@ -47,6 +47,12 @@ const llmManager = {
   listConfigBackups: () => call('listConfigBackups'),
   readConfigBackup: (id: string) => call('readConfigBackup', id),
   listLibrary: () => call('listLibrary'),
+  listDownloads: () => call('listDownloads'),
+  startDownload: (request: DownloadRequest) => call('startDownload', request),
+  cancelDownload: (id: string) => call('cancelDownload', id),
+  previewDeploy: (spec: DeploySpec) => call('previewDeploy', spec),
+  deployModel: (request: DeployRequest) => call('deployModel', request),
+  removeModel: (name: string, options?: RemoveModelOptions) => call('removeModel', name, options),
   subscribe(listener: (event: ManagerEvent) => void): () => void {
     if (typeof listener !== 'function') throw new TypeError('subscribe expects a function');
     // A wrapper per call, so the same function subscribed twice is also unsubscribed twice.

@@ -24,7 +24,7 @@ export interface HttpClientOptions {
 
 type CallMethods = { [K in keyof typeof managerRoutes]: ManagerApi[K] };
 
-const EVENT_TYPES: readonly ManagerEvent['type'][] = ['model', 'log', 'devices', 'config', 'hold'];
+const EVENT_TYPES: readonly ManagerEvent['type'][] = ['model', 'log', 'devices', 'config', 'hold', 'download'];
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
 
@@ -44,16 +44,21 @@ export function createHttpManagerApi(baseUrl: string, options: HttpClientOptions
   const call = async (spec: RouteSpec, args: readonly unknown[]): Promise<unknown> => {
     let path = spec.path;
     const query = new URLSearchParams();
-    let fields: Record<string, unknown> | undefined;
+    let fields: unknown;
     spec.args.forEach((arg, i) => {
       const value = args[i];
       if (arg === 'name') path = path.replace(':name', encodeURIComponent(String(value)));
-      else if (arg === 'backupId') path = path.replace(':id', encodeURIComponent(String(value)));
+      else if (arg === 'backupId' || arg === 'downloadId') path = path.replace(':id', encodeURIComponent(String(value)));
+      else if (arg === 'body') fields = value;
+      else if (arg === 'removeOptions' && value !== undefined) {
+        const deleteFiles = (value as { deleteFiles?: unknown }).deleteFiles;
+        if (deleteFiles !== undefined) query.set('delete_files', String(deleteFiles));
+      }
       else if (arg === 'tail' && value !== undefined) query.set('tail', String(value));
-      else if (arg === 'text') fields = { ...fields, text: value };
+      else if (arg === 'text') fields = { ...(fields as object), text: value };
       else if (arg === 'saveOptions' && value !== undefined) {
         const confirm = (value as { confirmRemoveAll?: unknown }).confirmRemoveAll;
-        if (confirm !== undefined) fields = { ...fields, confirm_remove_all: confirm };
+        if (confirm !== undefined) fields = { ...(fields as object), confirm_remove_all: confirm };
       }
     });
     const body = fields === undefined ? undefined : JSON.stringify(fields);

@@ -12,6 +12,8 @@ import { echoScript } from '../helpers/raw-http.js';
 
 const KEY = 'openapi-test-key-0123456789abcdef';
 const AUTH = { authorization: `Bearer ${KEY}` };
+/** The model deployModel adds and removeModel removes. */
+const DEPLOYED = 'deployed';
 
 afterEach(closeAllNodes);
 
@@ -29,11 +31,15 @@ async function node(): Promise<NodeFixture> {
 /** A valid request for an operation: its parameters filled in, a body when it takes one. */
 async function validRequest(fx: NodeFixture, op: DocumentedOperation): Promise<{ path: string; init: RequestInit }> {
   const modelFor = (path: string) => (path === '/v1/embeddings' ? 'emb' : /rerank/.test(path) ? 'rank' : 'chat');
-  let path = op.path.replace('{name}', 'chat').replace('{id}', op.path.startsWith('/v1/') ? 'c' : '0');
+  // A download's id is the last one started (by startDownload, just before); the model removed is the one deployModel added.
+  const id = op.operationId === 'cancelDownload' ? ((await fx.node.api.listDownloads())[0]?.id ?? 'none') : op.path.startsWith('/v1/') ? 'c' : '0';
+  let path = op.path.replace('{name}', op.operationId === 'removeModel' ? DEPLOYED : 'chat').replace('{id}', id);
   if (op.path.includes('/logs')) path += '?tail=5';
   let body: unknown;
-  // Every management body so far is a config text (saveConfig, checkConfig): the node's own is valid.
-  if (managerOperations().find((m) => m.name === op.operationId)?.body) body = { text: (await fx.node.api.getConfig()).text };
+  if (op.operationId === 'startDownload') body = { url: 'http://127.0.0.1:9/nothing-listens-here.gguf' };
+  else if (op.operationId === 'previewDeploy' || op.operationId === 'deployModel') body = { name: DEPLOYED, engine: 'llama.cpp', model: 'hf:acme/tiny-GGUF' };
+  // The other management bodies are a config text (saveConfig, checkConfig): the node's own is valid.
+  else if (managerOperations().find((m) => m.name === op.operationId)?.body) body = { text: (await fx.node.api.getConfig()).text };
   else if (op.method === 'post' && !op.path.startsWith('/api/')) body = { model: modelFor(op.path), messages: [{ role: 'user', content: 'hi' }], input: 'hi', query: 'q', documents: ['a'] };
   const headers: Record<string, string> = { ...AUTH, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) };
   return { path, init: { method: op.method.toUpperCase(), headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) } };
@@ -109,13 +115,13 @@ describe('GET /api/openapi.json', () => {
       const what = `${op.method.toUpperCase()} ${op.path}`;
       const { path, init } = await validRequest(fx, op);
       if (op.path.includes('{name}') || op.path === '/v1/models/{id}') {
-        const res = await call(fx, path.replace(/\/(chat|c)(\/|\?|$)/, '/no-such-model$2'), init);
+        const res = await call(fx, path.replace(/\/(chat|c|deployed)(\/|\?|$)/, '/no-such-model$2'), init);
         expect(res.status, what).toBe(404);
         expect(op.statuses, what).toContain(404);
         expect(errorBodySchema.parse(res.body).error.code).toBe('model_not_found');
       }
       if (op.path.includes('{name}')) {
-        const res = await call(fx, path.replace('/chat', '/%01'), init);
+        const res = await call(fx, path.replace(/\/(chat|deployed)(\/|\?|$)/, '/%01$2'), init);
         expect(res.status, what).toBe(400);
         expect(op.statuses, what).toContain(400);
       }

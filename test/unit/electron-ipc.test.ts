@@ -49,12 +49,22 @@ function fakeApi() {
     listConfigBackups: record('listConfigBackups', () => [{ id: '0', savedAt: 'then', sizeBytes: 12, models: 1 }]),
     readConfigBackup: record('readConfigBackup', (id) => ({ id: String(id), savedAt: 'then', text: 'program: {}' })),
     listLibrary: record('listLibrary', () => ({ scannedAt: 'then', durationMs: 1, roots: [], entries: [] })),
+    listDownloads: record('listDownloads', () => [download('d1')]),
+    startDownload: record('startDownload', () => download('d2')),
+    cancelDownload: record('cancelDownload', (id) => ({ ...download(String(id)), state: 'cancelled' as const })),
+    previewDeploy: record('previewDeploy', (spec) => ({ name: (spec as { name: string }).name, command: 'llama-server -m x.gguf', argv: ['llama-server', '-m', 'x.gguf'], entry: 'x: {}\n', memoryMb: {}, estimate: null, ok: true, issues: [] })),
+    deployModel: record('deployModel', (request) => ({ saved: { ok: true, issues: [], added: [(request as { name: string }).name], removed: [], changed: [], message: 'Saved' }, model: null, entry: 'x: {}\n' })),
+    removeModel: record('removeModel', (_name, options) => ({ saved: { ok: true, issues: [], added: [], removed: ['demo'], changed: [], message: JSON.stringify(options ?? null) }, deletedFiles: [], keptFiles: [] })),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
   };
   return { api, calls, listeners, publish: (event: ManagerEvent) => listeners.forEach((l) => l(event)) };
+}
+
+function download(id: string) {
+  return { id, source: 'acme/tiny-GGUF/tiny.gguf', repo: 'acme/tiny-GGUF', file: 'tiny.gguf', path: '/m/tiny.gguf', state: 'downloading' as const, bytes: 0, totalBytes: null, speedBps: null, etaS: null, resumedFrom: 0, sha256: null, verified: null, error: null, startedAt: 'now', finishedAt: null };
 }
 
 type Handler = (event: IpcMainInvokeEvent, ...args: unknown[]) => unknown;
@@ -163,6 +173,12 @@ const SAMPLE_ARGS: { [N in ManagerCallName]: Parameters<ManagerApi[N]> } = {
   listConfigBackups: [],
   readConfigBackup: ['3'],
   listLibrary: [],
+  listDownloads: [],
+  startDownload: [{ repo: 'acme/tiny-GGUF', file: 'tiny.gguf' }],
+  cancelDownload: ['d2'],
+  previewDeploy: [{ name: 'tiny', engine: 'llama.cpp', model: 'models/tiny.gguf' }],
+  deployModel: [{ name: 'tiny', engine: 'llama.cpp', model: 'models/tiny.gguf', start: true }],
+  removeModel: ['demo', { deleteFiles: true }],
 };
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));

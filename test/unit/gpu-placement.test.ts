@@ -372,7 +372,8 @@ describe('engine accounting', () => {
   const sup = (currentState: EngineView['state']) => ({ name: 'm', currentState, busy: 0, lastActivityAt: 5 });
 
   it.each([
-    ['ready, measured', 'ready', [holder('m', 3000), holder('m', 1000, 101), holder(null, 9000)], true, { gpu0: 8000 }, { gpu0: 4000 }, {}],
+    ['ready, measured below its declaration: the rest stays reserved', 'ready', [holder('m', 3000), holder('m', 1000, 101), holder(null, 9000)], true, { gpu0: 8000 }, { gpu0: 4000 }, { gpu0: 4000 }],
+    ['ready, measured above its declaration', 'ready', [holder('m', 9000)], true, { gpu0: 8000 }, { gpu0: 9000 }, {}],
     ['starting, part loaded: the rest stays reserved', 'starting', [holder('m', 3000)], true, { gpu0: 8000 }, { gpu0: 3000 }, { gpu0: 5000 }],
     ['starting, fully loaded', 'starting', [holder('m', 8500)], true, { gpu0: 8000 }, { gpu0: 8500 }, { gpu0: 0 }],
     ['per-process memory not reported: the declaration counts', 'ready', [], false, { gpu0: 8000 }, { gpu0: 8000 }, {}],

@@ -2,7 +2,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { EVENTS_PATH, LOG_STREAM_PATH, MAX_LOG_TAIL, type ManagerApi } from '../../../src-shared/contract.js';
-import { managerOperations, modelNameParamSchema, tailQuerySchema } from '../../../src-shared/api-schemas.js';
+import { deleteFilesQuerySchema, downloadIdParamSchema, managerOperations, modelNameParamSchema, tailQuerySchema } from '../../../src-shared/api-schemas.js';
 import { ApiError } from '../../../src-shared/errors.js';
 import type { ModelRegistry } from '../models/registry.js';
 import { modelNotFound } from '../api.js';
@@ -16,6 +16,8 @@ export function createManagementApp(api: ManagerApi, registry: ModelRegistry): e
   app.set('etag', false);
   // Only the config editor sends a body; a YAML file is small.
   app.use('/api/config', express.json({ limit: '2mb' }));
+  // Downloads and the Deploy form: a few fields each.
+  app.use(['/api/library/downloads', '/api/models'], express.json({ limit: '64kb' }));
   // Model names arrive in the URL: bound them and refuse control characters (NUL) before any lookup.
   app.param('name', (_req, _res, next, value: unknown) => {
     const checked = modelNameParamSchema.safeParse(String(value));
@@ -43,6 +45,12 @@ export function createManagementApp(api: ManagerApi, registry: ModelRegistry): e
             return body?.confirm_remove_all === undefined ? undefined : { confirmRemoveAll: body.confirm_remove_all };
           case 'backupId':
             return String(req.params['id']);
+          case 'downloadId':
+            return parseParam(downloadIdParamSchema, req.params['id'], 'invalid_download_id');
+          case 'body':
+            return body;
+          case 'removeOptions':
+            return req.query['delete_files'] === undefined ? undefined : { deleteFiles: parseParam(deleteFilesQuerySchema, req.query['delete_files'], 'invalid_delete_files') === 'true' };
         }
       });
       const result = await (api[method] as (...a: unknown[]) => Promise<unknown>)(...args);
@@ -50,6 +58,7 @@ export function createManagementApp(api: ManagerApi, registry: ModelRegistry): e
     };
     const route = (req: Request, res: Response, next: NextFunction) => handler(req, res).catch(next);
     if (spec.method === 'GET') app.get(spec.path, route);
+    else if (spec.method === 'DELETE') app.delete(spec.path, route);
     else app.post(spec.path, route);
   }
 
@@ -106,6 +115,12 @@ function parseTail(value: unknown): number {
     throw new ApiError(400, 'invalid_tail', `tail must be a whole number 0-${MAX_LOG_TAIL}`);
   }
   return Math.min(n, MAX_LOG_TAIL);
+}
+
+function parseParam<T>(schema: z.ZodType<T>, value: unknown, code: string): T {
+  const checked = schema.safeParse(value);
+  if (!checked.success) throw new ApiError(400, code, checked.error.issues[0]!.message);
+  return checked.data;
 }
 
 /** Field → the code a client has always got for it (the config editor shows these). */

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import {
   apiComponents,
   backupIdParamSchema,
+  deleteFilesQuerySchema,
+  downloadIdParamSchema,
   managerOperations,
   modelEntrySchema,
   modelListSchema,
@@ -21,7 +23,7 @@ export const OPENAPI_PATH = '/api/openapi.json';
 type Json = Record<string, unknown>;
 
 export interface DocumentedOperation {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'delete';
   /** OpenAPI path: `{name}` for a parameter. */
   path: string;
   operationId: string;
@@ -64,7 +66,7 @@ function build(version: string) {
 
   const paths: Record<string, Record<string, Json>> = {};
   const operations: DocumentedOperation[] = [];
-  const add = (method: 'get' | 'post', path: string, op: Json & { operationId: string; responses: Record<number, Json> }, result: z.ZodType | null) => {
+  const add = (method: 'get' | 'post' | 'delete', path: string, op: Json & { operationId: string; responses: Record<number, Json> }, result: z.ZodType | null) => {
     (paths[path] ??= {})[method] = op;
     operations.push({ method, path, operationId: op.operationId, result, statuses: Object.keys(op.responses).map(Number) });
   };
@@ -81,13 +83,18 @@ function build(version: string) {
     const path = op.path.replace(/:(\w+)/g, '{$1}');
     const resultSchema = op.result ? REF(refId(op.result, `${op.name[0]!.toUpperCase()}${op.name.slice(1)}Result`)) : {};
     const parameters = op.args.flatMap((arg) =>
-      arg === 'name' ? [param('name', 'path', modelNameParamSchema)] : arg === 'tail' ? [param('tail', 'query', tailQuerySchema)] : arg === 'backupId' ? [param('id', 'path', backupIdParamSchema)] : [],
+      arg === 'name' ? [param('name', 'path', modelNameParamSchema)]
+        : arg === 'tail' ? [param('tail', 'query', tailQuerySchema)]
+        : arg === 'backupId' ? [param('id', 'path', backupIdParamSchema)]
+        : arg === 'downloadId' ? [param('id', 'path', downloadIdParamSchema)]
+        : arg === 'removeOptions' ? [param('delete_files', 'query', deleteFilesQuerySchema)]
+        : [],
     );
     const takesInput = parameters.length > 0 || op.body !== undefined;
     const responses: Record<number, Json> = { 200: { description: 'OK', content: { 'application/json': { schema: resultSchema } } }, ...DOOR };
     for (const status of [...(takesInput ? [400] : []), ...(op.errors ?? [])]) responses[status] = ERROR;
     add(
-      op.method === 'GET' ? 'get' : 'post',
+      op.method === 'GET' ? 'get' : op.method === 'DELETE' ? 'delete' : 'post',
       path,
       {
         operationId: op.name,
@@ -101,7 +108,7 @@ function build(version: string) {
     );
   }
   const sse = (description: string) => ({ 200: { description, content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...DOOR });
-  add('get', EVENTS_PATH, { operationId: 'events', tags: ['management'], summary: 'Server-Sent Events: model states (a snapshot first), log lines, device readings, config saves, holds (`event: <type>`, `data: <json>`)', responses: sse('event stream') }, null);
+  add('get', EVENTS_PATH, { operationId: 'events', tags: ['management'], summary: 'Server-Sent Events: model states (a snapshot first), log lines, device readings, config saves, holds, download progress (`event: <type>`, `data: <json>`)', responses: sse('event stream') }, null);
   add(
     'get',
     LOG_STREAM_PATH.replace(':name', '{name}'),

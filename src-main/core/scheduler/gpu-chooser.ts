@@ -23,6 +23,8 @@ export interface SchedulableEngine {
   /** At once when its last request in flight ends (onChange may come later); optional. */
   onIdle?(listener: () => void): () => void;
   readonly log?: { system(text: string): void };
+  /** Its definition: keep, priority and exclusive_group weigh in placement. */
+  readonly model?: Pick<ModelConfig, 'keep' | 'priority' | 'exclusiveGroup'>;
 }
 
 export interface DeviceSource {
@@ -54,6 +56,11 @@ export interface GpuChooser {
   choose: ProfileChooser;
   /** MB per memory id promised to each model's start (for tests and the UI). */
   declared(model: string): Readonly<Record<string, number>> | undefined;
+  /**
+   * In the decision queue: when `model` would start now without stopping or waiting for anything,
+   * runs `start` there (its own decision is queued next, before any other) and resolves true.
+   */
+  startIfFits(model: ModelConfig, start: () => void): Promise<boolean>;
 }
 
 export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
@@ -97,12 +104,25 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
     if (placement.kind === 'wait') return placement;
 
     const victims = placement.victims.map(find).filter((e): e is SchedulableEngine => !!e);
-    const names = victims.map((v) => v.name).join(', ');
+    const group = model.exclusiveGroup;
+    const mates = victims.filter((v) => group !== undefined && v.model?.exclusiveGroup === group);
+    const forRoom = victims.filter((v) => !mates.includes(v));
     const where = [...new Set(placement.picks.filter((p) => p.needMb > 0).map((p) => p.claim))].join(', ');
-    options.logger.info(`stopping ${names} to make room for ${model.name} on ${where}`);
-    find(model.name)?.log?.system(`stopping idle ${names} to make room on ${where}`);
+    if (mates.length > 0) {
+      const names = mates.map((v) => v.name).join(', ');
+      options.logger.info(`stopping ${names}: ${model.name} of exclusive_group "${group}" starts`);
+      find(model.name)?.log?.system(`stopping ${names} (exclusive_group "${group}")`);
+    }
+    if (forRoom.length > 0) {
+      const names = forRoom.map((v) => v.name).join(', ');
+      options.logger.info(`stopping ${names} to make room for ${model.name} on ${where}`);
+      find(model.name)?.log?.system(`stopping idle ${names} to make room on ${where}`);
+    }
     // Chosen and stopped in the same turn: no request can slip into a victim in between.
-    await Promise.all(victims.map((v) => v.stop(`making room for ${model.name} on ${where}`)));
+    await Promise.all([
+      ...mates.map((v) => v.stop(`${model.name} of exclusive_group "${group}" is starting`)),
+      ...forRoom.map((v) => v.stop(`making room for ${model.name} on ${where}`)),
+    ]);
 
     // The engines are gone; wait until the driver reports their memory free.
     const until = Math.min(now() + freeWaitMs, deadline);
@@ -115,7 +135,7 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
   };
 
   const choose: ProfileChooser = async (model) => {
-    if (!model.profiles.some((p) => profileClaims(p).length > 0)) {
+    if (!model.profiles.some((p) => profileClaims(p).length > 0) && model.exclusiveGroup === undefined) {
       // Nothing to measure or reserve (CPU-only profiles): no reading, no queue.
       const placement = plan(model, null);
       if (placement.kind !== 'start') throw new NoProfileError(model.name, placement.skipped);
@@ -152,12 +172,21 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
     }
   };
 
-  return { choose, declared: (model) => declared.get(model) };
+  const startIfFits = (model: ModelConfig, start: () => void): Promise<boolean> =>
+    serially(async () => {
+      const needsReading = model.profiles.some((p) => profileClaims(p).length > 0);
+      const placement = plan(model, needsReading ? await options.devices.read(freshMs) : null);
+      if (placement.kind !== 'start') return false;
+      start();
+      return true;
+    });
+
+  return { choose, declared: (model) => declared.get(model), startIfFits };
 }
 
 /** How one of our engines weighs on each memory, from the readings and what its start declared. */
 export function engineView(
-  engine: Pick<SchedulableEngine, 'name' | 'currentState' | 'busy' | 'lastActivityAt'>,
+  engine: Pick<SchedulableEngine, 'name' | 'currentState' | 'busy' | 'lastActivityAt' | 'model'>,
   state: Pick<DeviceState, 'snapshot' | 'holdersKnown'> | null,
   declared: Readonly<Record<string, number>> | undefined,
 ): EngineView {
@@ -173,10 +202,19 @@ export function engineView(
       const promised = declared?.[id] ?? 0;
       // Where per-process memory isn't reported (plugin devices, Windows WDDM), trust the declaration.
       heldMb[id] = known ? use : Math.max(use, promised);
+      // A running engine counts as the larger of its declaration and its use: the rest stays reserved
+      // (an engine that maps its weights lazily reads small until it is used).
       if (engine.currentState === 'starting') reservedMb[id] = known ? Math.max(0, promised - use) : promised;
+      else if (engine.currentState === 'ready' && known && promised > use) reservedMb[id] = promised - use;
     }
   }
-  return { name: engine.name, state: engine.currentState, busy: engine.busy, lastActivityAt: engine.lastActivityAt, heldMb, reservedMb };
+  const m = engine.model;
+  return {
+    name: engine.name, state: engine.currentState, busy: engine.busy, lastActivityAt: engine.lastActivityAt, heldMb, reservedMb,
+    ...(m?.keep ? { keep: true } : {}),
+    ...(m?.priority !== undefined ? { priority: m.priority } : {}),
+    ...(m?.exclusiveGroup !== undefined ? { group: m.exclusiveGroup } : {}),
+  };
 }
 
 function measuredUse(model: string, devices: readonly DeviceReading[]): Record<string, number> {

@@ -4,8 +4,12 @@
 // Profiles are walked in file order; the first that fits wins. A profile fits when each device it
 // claims is online and has its memory_mb free: measured free memory, minus the headroom, minus
 // what other starting engines were promised and don't use yet — plus what our idle engines hold,
-// which we may stop (least recently used first, as few as will do). Memory held by an engine that
-// is answering a request is never taken: when only that would make room, the start waits.
+// which we may stop (lowest priority first, then least recently used, as few as will do). Memory held
+// by an engine that is answering a request is never taken: when only that would make room, the start
+// waits. A running engine counts as the larger of what it declared and what it measurably holds (the
+// declared rest is reserved: an engine that maps its weights lazily reads small until it is used).
+// Engines with keep are never stopped to make room; models of one exclusive_group never run together:
+// starting one stops the others, by the same rule (idle ones at once, busy ones when they finish).
 import type { LaunchProfile, ModelConfig } from '../../../src-shared/config.js';
 import type { DeviceReading, ModelState, ProfileSkip } from '../../../src-shared/contract.js';
 import { assignments, memoryOf, profileClaims, type DeviceClaim } from './device-match.js';
@@ -19,8 +23,14 @@ export interface EngineView {
   lastActivityAt: number;
   /** MB this engine holds, per memory id (device id; "ram" for system memory). */
   heldMb: Readonly<Record<string, number>>;
-  /** MB promised to this engine's start and not yet in use, per memory id. */
+  /** MB declared for this engine (its start's memory_mb) and not measured in use yet, per memory id. */
   reservedMb: Readonly<Record<string, number>>;
+  /** keep: never stopped to make room. */
+  keep?: boolean;
+  /** Eviction order: lower is stopped first (default 0). */
+  priority?: number;
+  /** Its model's exclusive_group. */
+  group?: string | null;
 }
 
 export interface PlacementInput {
@@ -61,6 +71,43 @@ type Fit =
   | { tier: 4; reason: string };
 
 export function planStart(input: PlacementInput): Placement {
+  const group = input.model.exclusiveGroup;
+  if (!group) return planProfiles(input);
+  // Models of the same exclusive group go first, whatever the memory says.
+  const mates = input.engines.filter((e) => e.name !== input.model.name && e.group === group && LIVE.has(e.state));
+  const kept = mates.filter((e) => e.keep);
+  if (kept.length > 0) {
+    const reason = `${kept.map((e) => e.name).join(', ')} of exclusive_group "${group}" is running with keep: true`;
+    return { kind: 'none', skipped: input.model.profiles.map((p) => ({ profile: p.name, reason })) };
+  }
+  const idle = mates.filter(isIdle);
+  const pending = mates.filter((e) => !isIdle(e));
+  // Their memory counts as free: they go either way.
+  const rest = planProfiles({ ...input, devices: withFreed(input.devices, idle), engines: input.engines.filter((e) => !mates.includes(e)) });
+  if (rest.kind === 'none') return rest;
+  if (pending.length > 0) {
+    const blockers = [...pending.map((e) => e.name), ...(rest.kind === 'wait' ? rest.blockers : [])];
+    return { kind: 'wait', profile: rest.profile, picks: rest.picks, blockers: [...new Set(blockers)], skipped: rest.skipped };
+  }
+  if (idle.length === 0) return rest;
+  if (rest.kind === 'wait') return { ...rest };
+  const victims = [...idle.map((e) => e.name), ...(rest.kind === 'evict' ? rest.victims : [])];
+  return { kind: 'evict', profile: rest.profile, picks: rest.picks, victims, skipped: rest.skipped };
+}
+
+const LIVE: ReadonlySet<ModelState> = new Set(['starting', 'ready', 'stopping']);
+const isIdle = (e: EngineView) => e.state === 'ready' && e.busy === 0;
+
+/** The readings as they will be once `gone` have stopped: what they measurably hold comes free. */
+function withFreed(devices: readonly DeviceReading[], gone: readonly EngineView[]): DeviceReading[] {
+  if (gone.length === 0) return [...devices];
+  return devices.map((d) => {
+    const freed = sum(gone.map((e) => e.heldMb[d.id] ?? 0));
+    return freed > 0 && d.memory ? { ...d, memory: { ...d.memory, usedMb: d.memory.usedMb - freed, freeMb: d.memory.freeMb + freed } } : d;
+  });
+}
+
+function planProfiles(input: PlacementInput): Placement {
   const skipped: ProfileSkip[] = [];
   const fits: { profile: LaunchProfile; fit: Fit }[] = [];
   for (const profile of input.model.profiles) {
@@ -139,37 +186,57 @@ function evaluateAssignment(claims: readonly DeviceClaim[], devices: readonly De
   if (unknown.length > 0) return { tier: 3, picks, reason: unknown.join(' and ') };
   if (shortfalls.length === 0) return { tier: 0, picks };
 
-  const idle = others.filter((e) => e.state === 'ready' && e.busy === 0);
+  // Kept engines are never stopped to make room; they only count as held.
+  const idle = others.filter((e) => isIdle(e) && !e.keep);
   const victims = chooseVictims(deficits, idle);
   if (victims) return { tier: 1, picks, victims };
 
-  const idleHeld = (id: string) => sum(idle.map((e) => e.heldMb[id] ?? 0));
+  const idleHeld = (id: string) => sum(idle.map((e) => weight(e, id)));
   const describe = shortfalls.map(({ pick, availableMb }) => `${pick.claim} needs ${pick.needMb} MB, ${Math.max(0, Math.floor(availableMb + idleHeld(pick.memoryId)))} MB free`).join(' and ');
   // Engines we may not stop now but that will let go: answering requests, starting, stopping.
-  const pending = others.filter((e) => !idle.includes(e) && e.state !== 'stopped' && e.state !== 'failed');
-  const blockers = pending.filter((e) => Object.keys(deficits).some((id) => (e.heldMb[id] ?? 0) + (e.reservedMb[id] ?? 0) > 0));
-  const coverable = Object.entries(deficits).every(
-    ([id, deficit]) => idleHeld(id) + sum(blockers.map((e) => (e.heldMb[id] ?? 0) + (e.reservedMb[id] ?? 0))) >= deficit,
-  );
+  const pending = others.filter((e) => !idle.includes(e) && !e.keep && e.state !== 'stopped' && e.state !== 'failed');
+  const blockers = pending.filter((e) => Object.keys(deficits).some((id) => weight(e, id) > 0));
+  const coverable = Object.entries(deficits).every(([id, deficit]) => idleHeld(id) + sum(blockers.map((e) => weight(e, id))) >= deficit);
   if (coverable && blockers.length > 0) {
     const held = blockers.map((e) => `${e.name} ${e.state === 'ready' ? 'is answering requests' : `is ${e.state}`}`).join(', ');
     return { tier: 2, picks, blockers: blockers.map((e) => e.name), reason: `${describe} (${held})` };
   }
+  // Say when stopping a kept engine is what it would take.
+  const kept = others.filter((e) => e.keep && LIVE.has(e.state) && Object.keys(deficits).some((id) => weight(e, id) > 0));
+  const keptCovers =
+    kept.length > 0 && Object.entries(deficits).every(([id, deficit]) => idleHeld(id) + sum(blockers.map((e) => weight(e, id))) + sum(kept.map((e) => weight(e, id))) >= deficit);
+  if (keptCovers) return { tier: 3, picks, reason: `${describe}; only stopping ${kept.map((e) => e.name).join(', ')} would make room, and ${kept.length > 1 ? 'they have' : 'it has'} keep: true` };
   return { tier: 3, picks, reason: describe };
 }
 
+/** What stopping an engine gives back on one memory: what it holds and what is reserved for it. */
+function weight(e: Pick<EngineView, 'heldMb'> & Partial<Pick<EngineView, 'reservedMb'>>, id: string): number {
+  return (e.heldMb[id] ?? 0) + (e.reservedMb?.[id] ?? 0);
+}
+
+type Candidate = Pick<EngineView, 'name' | 'lastActivityAt' | 'heldMb'> & Partial<Pick<EngineView, 'reservedMb' | 'priority'>>;
+
 /**
- * The smallest set of idle engines whose memory covers every deficit; among sets of one size, the
- * least recently used. Null when even all of them are not enough.
+ * The idle engines to stop so their memory covers every deficit: those of the lowest priorities
+ * that will do (an engine of a higher priority only when the lower ones are not enough), the fewest
+ * of them, and among sets of one size the least recently used. Null when even all are not enough.
  */
-export function chooseVictims(deficits: Readonly<Record<string, number>>, idle: readonly Pick<EngineView, 'name' | 'lastActivityAt' | 'heldMb'>[]): string[] | null {
+export function chooseVictims(deficits: Readonly<Record<string, number>>, idle: readonly Candidate[]): string[] | null {
   const ids = Object.keys(deficits).filter((id) => deficits[id]! > 0);
   if (ids.length === 0) return [];
   const useful = idle
-    .filter((e) => ids.some((id) => (e.heldMb[id] ?? 0) > 0))
-    .sort((a, b) => a.lastActivityAt - b.lastActivityAt || a.name.localeCompare(b.name));
-  const covers = (set: readonly (typeof useful)[number][]) => ids.every((id) => sum(set.map((e) => e.heldMb[id] ?? 0)) >= deficits[id]!);
+    .filter((e) => ids.some((id) => weight(e, id) > 0))
+    .sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0) || a.lastActivityAt - b.lastActivityAt || a.name.localeCompare(b.name));
+  const covers = (set: readonly Candidate[]) => ids.every((id) => sum(set.map((e) => weight(e, id))) >= deficits[id]!);
   if (!covers(useful)) return null;
+  for (const level of [...new Set(useful.map((e) => e.priority ?? 0))]) {
+    const allowed = useful.filter((e) => (e.priority ?? 0) <= level);
+    if (covers(allowed)) return smallestCover(allowed, covers);
+  }
+  return null;
+}
+
+function smallestCover(useful: readonly Candidate[], covers: (set: readonly Candidate[]) => boolean): string[] | null {
   if (useful.length > 16) {
     // Too many for an exhaustive search: least recently used first, then drop what isn't needed.
     const set = [...useful];

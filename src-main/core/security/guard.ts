@@ -157,7 +157,7 @@ export class RequestGuard {
     if (!listed && !localPage) return void deny(res, originRefused(origin, surface));
     const headers: http.OutgoingHttpHeaders = {
       'access-control-allow-origin': p.origins.has(o) || localPage ? origin : '*',
-      'access-control-allow-methods': 'GET, POST, OPTIONS',
+      'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
       'access-control-allow-headers': typeof requested === 'string' && HEADER_LIST.test(requested) ? requested : DEFAULT_ALLOWED_HEADERS,
       'access-control-max-age': PREFLIGHT_MAX_AGE_S,
       vary: 'Origin, Access-Control-Request-Headers',
