@@ -57,7 +57,7 @@ export function removeModelEntry(text: string, name: string): string | null {
 
 /** The entry as block YAML, indented like its siblings. */
 export function entryText(name: string, entry: Record<string, unknown>, indent = '  '): string {
-  const yaml = stringify({ [name]: entry }, { lineWidth: 0, flowCollectionPadding: false, collectionStyle: 'block' });
+  const yaml = stringify({ [name]: entry }, { lineWidth: 0, flowCollectionPadding: false });
   return yaml
     .split('\n')
     .map((line) => (line === '' ? line : indent + line))
