@@ -36,6 +36,8 @@ export interface ModelSpec {
   script?: { file: string; text: string };
   /** The launch profile as written in YAML, instead of the demo engine (an engine profile, say: engine, model, ...). */
   profile?: Record<string, unknown>;
+  /** More model keys as written in YAML (loading_stream, keep, ...). */
+  keys?: Record<string, unknown>;
 }
 
 export interface FixtureOptions {
@@ -99,6 +101,7 @@ export async function startNode(options: FixtureOptions): Promise<NodeFixture> {
       ...(spec.stopTimeout !== undefined ? { stop_timeout: spec.stopTimeout } : {}),
       ...(spec.healthPath !== undefined ? { health_path: spec.healthPath } : {}),
       ...(spec.servedModelName !== undefined ? { served_model_name: spec.servedModelName } : {}),
+      ...spec.keys,
       'Test-Profile': profile,
     };
   });
