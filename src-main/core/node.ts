@@ -39,6 +39,8 @@ import { startIdleGc } from './idle-gc.js';
 import { nodeHealth } from './health.js';
 import { join } from 'node:path';
 import { Library } from './library/index.js';
+import { USAGE_FILE, UsageLedger } from './usage/ledger.js';
+import { DEFAULT_USAGE } from '../../src-shared/config.js';
 import type { Downloads, DownloadsOptions } from './library/downloads.js';
 import type { Deployer } from './deploy/deploy.js';
 import { DEFAULT_HF_ENDPOINT } from '../../src-shared/config.js';
@@ -157,6 +159,15 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
   };
 
   const events = new EventHub();
+  // Usage (usage.sqlite beside config.yaml): the router's records only queue here; the database opens once the node listens.
+  const usage = new UsageLedger({
+    file: join(loaded.dir, USAGE_FILE),
+    settings: () => (current().program.usage === undefined ? DEFAULT_USAGE : current().program.usage ?? null),
+    prices: () => Object.fromEntries(current().models.map((m) => [m.name, m.pricing ?? null])),
+    logger,
+  });
+  // Engine runs (hourly prices) from the supervisors' own state events.
+  events.subscribe((event) => usage.onEvent(event), ['model']);
   // Devices and the GPU-aware chooser need the registry, which needs the chooser: a getter breaks the knot.
   let registryRef: ModelRegistry | null = null;
   const monitor = new DeviceMonitor({
@@ -277,6 +288,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     },
     // One line per applied config, saying where it came from.
     onSaved: (result, source) => {
+      void usage.configure();
       const what = result.message.replace(/^Saved: /, '');
       logger.info(source === 'disk' ? `config file edited on disk, applied: ${what}` : `config saved (window/API): ${what}`);
       events.publish({ type: 'config', result });
@@ -348,6 +360,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     hold,
     ...(options.openFolder ? { openFolder: options.openFolder } : {}),
     enrich: enrichModel,
+    usage,
   });
   // A person's stop keeps a resident stopped; their start makes it resident again.
   const api = withResidentIntent(managerApi, residents, (name) => registry.resolve(name)?.name);
@@ -360,6 +373,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     registry,
     bodyLimitBytes: () => current().program.bodyLimitBytes,
     webUiDir: options.webUiDir === undefined ? join(appRoot(), 'dist', 'renderer') : options.webUiDir,
+    usage,
     guard: new RequestGuard({ program: () => programWithKeys(current().program), boundHost: host, localKey, onKeyRefused: (code, peer) => refusals.refused(code, peer) }),
     limits: () => current().program,
     held: () => heldSince !== null,
@@ -373,12 +387,13 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
         models: registry.list().map((s) => ({ name: s.name, state: s.currentState, inFlight: s.busy, ...s.counters, vramMb: enrichModel(s.info()).vramMb })),
         devices: state?.snapshot.devices ?? [],
         fastPath: routerServer ? fastPathStats(routerServer) : null,
-      });
+      }) + usage.metrics.render();
     },
     ...(options.connectionsCheckingIntervalMs ? { connectionsCheckingIntervalMs: options.connectionsCheckingIntervalMs } : {}),
   });
   routerServer = server;
   await listen(server, host, port);
+  await usage.open();
   const address = server.address() as AddressInfo;
   const url = `http://${formatHost(host)}:${address.port}`;
   routerPort = address.port;
@@ -425,6 +440,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
         server.close();
         service.close();
         await Promise.all(registry.list().map((s) => s.stop('LLM Manager is shutting down')));
+        usage.close();
         for (const supervisor of registry.list()) supervisor.log.close();
         ledger.close();
         await watchdog.close();

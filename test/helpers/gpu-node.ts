@@ -31,6 +31,8 @@ export interface GpuModelSpec {
   startTimeout?: string | number;
   /** Launch profiles in priority order. */
   profiles: Record<string, GpuProfileSpec>;
+  /** More model keys as written in YAML (keep, resident, priority, exclusive_group, ...). */
+  keys?: Record<string, unknown>;
 }
 
 export interface GpuNodeOptions {
@@ -76,6 +78,7 @@ export async function startGpuNode(options: GpuNodeOptions): Promise<GpuNode> {
       port: ports[name],
       alive_time: spec.aliveTime ?? 0,
       ...(spec.startTimeout !== undefined ? { start_timeout: spec.startTimeout } : {}),
+      ...spec.keys,
       ...profiles,
     };
   });

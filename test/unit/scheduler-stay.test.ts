@@ -36,9 +36,9 @@ describe('keep, priority and declared-vs-measured under memory pressure', () => 
       name: 'only a kept engine would make room: the why-not says so',
       freeMb: 1000,
       engines: [engine('agent', { heldMb: holds(8000), keep: true })],
-      expected: 'none: no launch profile of new can start: GPU: gpu0 needs 4000 MB, 488 MB free; only stopping agent would make room, and it has keep: true',
+      expected: 'none: no launch profile of new can start: GPU: gpu0 needs 4000 MB, 488 MB free; it fits only if agent stopped, which has keep: true',
     },
-    { name: 'a busy kept engine is not waited for', freeMb: 1000, engines: [engine('agent', { busy: 1, heldMb: holds(8000), keep: true })], expected: 'none: no launch profile of new can start: GPU: gpu0 needs 4000 MB, 488 MB free; only stopping agent would make room, and it has keep: true' },
+    { name: 'a busy kept engine is not waited for', freeMb: 1000, engines: [engine('agent', { busy: 1, heldMb: holds(8000), keep: true })], expected: 'none: no launch profile of new can start: GPU: gpu0 needs 4000 MB, 488 MB free; it fits only if agent stopped, which has keep: true' },
     {
       name: 'lower priority goes first, even when more recently used',
       freeMb: 1000,

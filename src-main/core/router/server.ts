@@ -8,6 +8,7 @@ import type { ManagerApi } from '../../../src-shared/contract.js';
 import type { ProgramConfig } from '../../../src-shared/config.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { RequestGuard } from '../security/guard.js';
+import type { UsageSink } from '../usage/record.js';
 import { createManagementApp } from './management.js';
 import { installFastPath, KEEP_ALIVE_MS } from './fast-path.js';
 import { EngineSlotTable } from './engine-slots.js';
@@ -29,6 +30,11 @@ export interface RouterOptions {
   held?: () => boolean;
   /** GET /metrics (Prometheus text), behind the same door as /api. */
   metrics?: () => Promise<string>;
+  /**
+   * Where both request paths hand one record per /v1 request (core/usage/ledger.ts): a push into an
+   * array, never throws. Absent: nothing is recorded.
+   */
+  usage?: UsageSink;
   /** GET /health and /healthz: for probes, without an API key (see core/health.ts). */
   health?: () => { status: number; body: unknown };
 }

@@ -205,7 +205,7 @@ function evaluateAssignment(claims: readonly DeviceClaim[], devices: readonly De
   const kept = others.filter((e) => e.keep && LIVE.has(e.state) && Object.keys(deficits).some((id) => weight(e, id) > 0));
   const keptCovers =
     kept.length > 0 && Object.entries(deficits).every(([id, deficit]) => idleHeld(id) + sum(blockers.map((e) => weight(e, id))) + sum(kept.map((e) => weight(e, id))) >= deficit);
-  if (keptCovers) return { tier: 3, picks, reason: `${describe}; only stopping ${kept.map((e) => e.name).join(', ')} would make room, and ${kept.length > 1 ? 'they have' : 'it has'} keep: true` };
+  if (keptCovers) return { tier: 3, picks, reason: `${describe}; it fits only if ${kept.map((e) => e.name).join(', ')} stopped, which ${kept.length > 1 ? 'have' : 'has'} keep: true` };
   return { tier: 3, picks, reason: describe };
 }
 
