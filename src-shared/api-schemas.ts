@@ -285,6 +285,97 @@ export const removeModelResultSchema = component('RemoveModelResult', z.strictOb
 
 export const deleteFilesQuerySchema = z.enum(['true', 'false'], { error: 'delete_files must be true or false' }).describe('also delete its files, when they are inside a models folder (default false)');
 
+// ---- usage -----------------------------------------------------------------------------------
+
+export const usageStatusSchema = component('UsageStatus', z.strictObject({
+  state: z.enum(['on', 'off', 'unavailable', 'error']).describe("on: recording; off: program.usage is off; unavailable: this Node has no SQLite; error: the database couldn't be opened"),
+  message: z.string().nullable().describe('why it is off or failing, or that a damaged / locked file was moved aside'),
+  path: z.string().nullable(),
+  movedAside: z.string().nullable().describe('where an unusable file was moved'),
+  sizeBytes: z.number().nullable(),
+  oldest: z.number().nullable().describe('epoch ms of the oldest request kept'),
+  keepDays: z.number().nullable(),
+  maxMb: z.number().nullable(),
+}));
+
+const usageTotalsShape = {
+  requests: z.int(),
+  failed: z.int().describe('status 0 (the client went away) or ≥ 400'),
+  promptTokens: z.number(),
+  completionTokens: z.number(),
+  cachedTokens: z.number(),
+  tokensPerSecond: z.number().nullable().describe('completion tokens over generation time'),
+  avgTotalMs: z.number().nullable(),
+  avgTtftMs: z.number().nullable(),
+  cost: z.number().nullable().describe('at the configured prices; null when nothing is priced'),
+};
+
+export const usageReportSchema = component('UsageReport', z.strictObject({
+  status: usageStatusSchema,
+  from: z.number(),
+  to: z.number(),
+  group: z.enum(['hour', 'day', 'month']),
+  tz: z.string(),
+  currency: z.string(),
+  priced: z.boolean(),
+  totals: z.strictObject(usageTotalsShape),
+  series: z.strictObject({
+    at: z.array(z.number()).describe('epoch ms where each bucket starts'),
+    requests: z.array(z.number()),
+    failed: z.array(z.number()),
+    promptTokens: z.array(z.number()),
+    completionTokens: z.array(z.number()),
+    cost: z.array(z.number()),
+    tokensPerSecond: z.array(z.strictObject({ model: z.string(), values: z.array(z.number().nullable()) })),
+  }),
+  models: z.array(z.strictObject({ model: z.string(), ...usageTotalsShape, tokenCost: z.number(), hourlyCost: z.number(), engineMs: z.number() })),
+  clients: z.array(z.strictObject({ client: z.string(), ...usageTotalsShape })),
+  months: z.array(z.strictObject({ month: z.string(), start: z.number(), tokenCost: z.number(), hourlyCost: z.number(), requests: z.int() })),
+  modelNames: z.array(z.string()),
+  clientNames: z.array(z.string()),
+}), 'Usage in a time range: totals, a series, per model, per client, per month.');
+
+export const usageRequestSchema = component('UsageRequest', z.strictObject({
+  id: z.int(),
+  startedAt: z.number(),
+  model: z.string().describe('the configured model ("" when none matched)'),
+  requested: z.string().describe('the name or alias the client asked for'),
+  endpoint: z.string(),
+  status: z.int().describe('0: the client went away before an answer began'),
+  errorCode: z.string().nullable(),
+  client: z.string().describe("the API key's name, else the User-Agent's product"),
+  promptTokens: z.number().nullable(),
+  completionTokens: z.number().nullable(),
+  cachedTokens: z.number().nullable(),
+  ttftMs: z.number().nullable(),
+  totalMs: z.number(),
+  tokensPerSecond: z.number().nullable(),
+  streamed: z.boolean(),
+}));
+
+export const usageRequestsPageSchema = component('UsageRequestsPage', z.strictObject({
+  requests: z.array(usageRequestSchema),
+  next: z.int().nullable().describe('pass as before= for the next (older) page'),
+}));
+
+export const usageDeleteResultSchema = component('UsageDeleteResult', z.strictObject({ requests: z.int(), runs: z.int() }));
+
+/** The query parameters of the usage routes (the OpenAPI document lists them; core/usage checks them). */
+export const usageQueryParams: Readonly<Record<string, z.ZodType>> = {
+  from: z.string().describe('start (inclusive): epoch ms or an ISO time; default 24 h before to'),
+  to: z.string().describe('end (exclusive): epoch ms or an ISO time; default now'),
+  model: z.string().describe('one model'),
+  client: z.string().describe("one client: an API key's name or an app's User-Agent product"),
+  group: z.enum(['hour', 'day', 'month']).describe('bucket size of the series; default from the range'),
+  tz: z.string().describe('IANA time zone of days and months; default the node\'s'),
+};
+export const usageRequestsParams: Readonly<Record<string, z.ZodType>> = {
+  ...usageQueryParams,
+  failed: z.enum(['true', 'false']).describe('only failed requests'),
+  limit: z.string().regex(/^\d+$/).describe('page size, 1-500 (default 50)'),
+  before: z.string().regex(/^\d+$/).describe('the previous page\'s next'),
+};
+
 // ---- the management routes -------------------------------------------------------------------
 
 /** A model name or alias in a path (URL-encoded), checked before any lookup. */
@@ -338,6 +429,10 @@ export const managerSchemas: { [K in ManagerCallName]: ManagerRouteSchemas<K> } 
   previewDeploy: { summary: 'The command line and config entry a deploy would write, checked as a save would check it', body: deploySpecSchema, result: deployPreviewSchema, errors: [404, 409] },
   deployModel: { summary: 'Add a model with an engine profile to config.yaml (comments kept, a backup made); with start, start it', body: deployRequestSchema, result: deployResultSchema, errors: [404, 409, 503] },
   removeModel: { summary: "Remove a model's entry from config.yaml (stopping it); its files stay unless delete_files=true", result: removeModelResultSchema, errors: [404] },
+  getUsage: { summary: 'Requests, tokens, speed and cost in a time range: totals, series, per model, per client, per month', result: usageReportSchema },
+  listUsageRequests: { summary: 'The recorded requests, newest first, a page at a time', result: usageRequestsPageSchema },
+  exportUsageCsv: { summary: 'The recorded requests as CSV (text/csv)', result: z.string() },
+  deleteUsage: { summary: 'Delete the recorded requests that started in [from, to) (at least one of them is required)', result: usageDeleteResultSchema },
 };
 
 /**

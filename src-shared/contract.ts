@@ -2,6 +2,7 @@
 // browser or script over HTTP + SSE), declared once. Both transports are derived from
 // `managerRoutes`, so a method added here without a route is a compile error.
 import type { ConfigIssue, EngineKind, ModelMode } from './config.js';
+import type { UsageDeleteResult, UsageQuery, UsageRange, UsageReport, UsageRequestsPage, UsageRequestsQuery } from './usage.js';
 
 export type ModelState = 'stopped' | 'starting' | 'ready' | 'stopping' | 'failed';
 
@@ -444,6 +445,14 @@ export interface ManagerApi {
   deployModel(request: DeployRequest): Promise<DeployResult>;
   /** Removes a model's entry from config.yaml (stopping it); its files stay unless `deleteFiles`. */
   removeModel(name: string, options?: RemoveModelOptions): Promise<RemoveModelResult>;
+  /** Requests, tokens, speed and cost in a time range: totals, a series, per model and per client, per month (usage.sqlite). */
+  getUsage(query?: UsageQuery): Promise<UsageReport>;
+  /** The recorded requests, newest first, a page at a time (`next` → `before`). */
+  listUsageRequests(query?: UsageRequestsQuery): Promise<UsageRequestsPage>;
+  /** The recorded requests as CSV (HTTP: text/csv). */
+  exportUsageCsv(query?: UsageQuery): Promise<string>;
+  /** Deletes the recorded requests (and finished engine runs) that started in the range. */
+  deleteUsage(range: UsageRange): Promise<UsageDeleteResult>;
   /** Live events (only `types`, when given); returns the unsubscribe function. */
   subscribe(listener: (event: ManagerEvent) => void, types?: readonly ManagerEvent['type'][]): () => void;
 }
@@ -460,7 +469,9 @@ export interface RouteSpec {
    * `{"confirm_remove_all"}` (saveOptions), path `:id` (backupId), path `:id` (downloadId), the
    * whole JSON body, shaped as the call's argument type (body), query `?delete_files=` (removeOptions).
    */
-  args: readonly ('name' | 'tail' | 'text' | 'saveOptions' | 'backupId' | 'downloadId' | 'body' | 'removeOptions')[];
+  args: readonly ('name' | 'tail' | 'text' | 'saveOptions' | 'backupId' | 'downloadId' | 'body' | 'removeOptions' | 'query')[];
+  /** The 200 answer's type when it isn't JSON (query: the call's one argument, an object, as query parameters). */
+  produces?: 'text/csv';
 }
 
 export const managerRoutes = {
@@ -488,6 +499,10 @@ export const managerRoutes = {
   previewDeploy: { method: 'POST', path: '/api/models/preview', args: ['body'] },
   deployModel: { method: 'POST', path: '/api/models', args: ['body'] },
   removeModel: { method: 'DELETE', path: '/api/models/:name', args: ['name', 'removeOptions'] },
+  getUsage: { method: 'GET', path: '/api/usage', args: ['query'] },
+  listUsageRequests: { method: 'GET', path: '/api/usage/requests', args: ['query'] },
+  exportUsageCsv: { method: 'GET', path: '/api/usage/export.csv', args: ['query'], produces: 'text/csv' },
+  deleteUsage: { method: 'DELETE', path: '/api/usage', args: ['query'] },
 } as const satisfies Record<ManagerCallName, RouteSpec>;
 
 /** SSE stream of ManagerEvent (`event: <type>`, `data: <json>`). */

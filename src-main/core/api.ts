@@ -10,6 +10,7 @@ import type { ConfigService } from './config/service.js';
 import type { Library } from './library/index.js';
 import type { Downloads } from './library/downloads.js';
 import type { Deployer } from './deploy/deploy.js';
+import type { UsageLedger } from './usage/ledger.js';
 
 export interface ApiContext {
   registry: ModelRegistry;
@@ -25,6 +26,8 @@ export interface ApiContext {
   downloads?: { load(): Promise<Downloads>; peek(): Downloads | null };
   /** The Deploy form's add and remove: loaded on first use. */
   deployer?: () => Promise<Deployer>;
+  /** The usage ledger (usage.sqlite). */
+  usage?: Pick<UsageLedger, 'report' | 'requests' | 'csv' | 'delete'>;
   devices: () => Promise<DevicesSnapshot>;
   deviceHistory: ManagerApi['getDeviceHistory'];
   /** Holding models off: the current state, and the switch (which stops every engine when it holds). */
@@ -55,6 +58,10 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
   const needDeployer = async (): Promise<Deployer> => {
     if (!ctx.deployer) throw new ApiError(503, 'deploy_unavailable', 'this node cannot edit its config');
     return ctx.deployer();
+  };
+  const needUsage = () => {
+    if (!ctx.usage) throw new ApiError(503, 'usage_unavailable', 'this node keeps no usage record');
+    return ctx.usage;
   };
   const api: ManagerApi = {
     async health(): Promise<HealthInfo> {
@@ -158,6 +165,10 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
     previewDeploy: async (spec) => (await needDeployer()).preview(spec),
     deployModel: async (request) => (await needDeployer()).deploy(request),
     removeModel: async (name, options) => (await needDeployer()).remove(name, options),
+    getUsage: (query) => needUsage().report(query),
+    listUsageRequests: (query) => needUsage().requests(query),
+    exportUsageCsv: (query) => needUsage().csv(query),
+    deleteUsage: (range) => needUsage().delete(range),
     subscribe(listener: (event: ManagerEvent) => void, types?: readonly ManagerEvent['type'][]) {
       return ctx.events.subscribe(listener, types);
     },

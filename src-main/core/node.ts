@@ -104,6 +104,8 @@ export interface LlmNode {
    * (Origin: null) reaches /v1 only with it.
    */
   localKey: string;
+  /** The usage ledger: the UsageSink the router records each /v1 request into, and usage.sqlite's owner. */
+  usage: UsageLedger;
   /** Stops every engine (whole process trees), then the server. */
   close(): Promise<void>;
 }
@@ -429,6 +431,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     configPath: options.configPath,
     url,
     localKey,
+    usage,
     close() {
       closing ??= (async () => {
         stopping = true;

@@ -121,6 +121,9 @@ function checkArgs(name: ManagerCallName, spec: RouteSpec, args: unknown[]): voi
         if (!checked || !checked.success) throw bad(checked?.error?.issues[0]?.message ?? 'expected an object', 'invalid_request');
         break;
       }
+      case 'query':
+        if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) throw bad('expected the query as an object');
+        break;
       case 'removeOptions':
         if (value === undefined) break;
         if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad('expected the remove options as an object');

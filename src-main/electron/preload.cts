@@ -3,6 +3,7 @@
 // so everything else here is imported for types only; the literals below are checked against them.
 import electron = require('electron');
 import type { ConfigSaveOptions, DeployRequest, DeploySpec, DownloadRequest, ManagerApi, ManagerCallName, ManagerEvent, RemoveModelOptions } from '../../src-shared/contract.js';
+import type { UsageQuery, UsageRange, UsageRequestsQuery } from '../../src-shared/usage.js';
 import type { CallArgs, CallResult, EVENT_CHANNEL, EVENTS_SWITCH_CHANNEL, IpcReply, ManagerChannel } from './ipc-contract.js';
 
 const { contextBridge, ipcRenderer } = electron;
@@ -53,6 +54,10 @@ const llmManager = {
   previewDeploy: (spec: DeploySpec) => call('previewDeploy', spec),
   deployModel: (request: DeployRequest) => call('deployModel', request),
   removeModel: (name: string, options?: RemoveModelOptions) => call('removeModel', name, options),
+  getUsage: (query?: UsageQuery) => call('getUsage', query),
+  listUsageRequests: (query?: UsageRequestsQuery) => call('listUsageRequests', query),
+  exportUsageCsv: (query?: UsageQuery) => call('exportUsageCsv', query),
+  deleteUsage: (range: UsageRange) => call('deleteUsage', range),
   subscribe(listener: (event: ManagerEvent) => void): () => void {
     if (typeof listener !== 'function') throw new TypeError('subscribe expects a function');
     // A wrapper per call, so the same function subscribed twice is also unsubscribed twice.

@@ -55,6 +55,9 @@ export function createHttpManagerApi(baseUrl: string, options: HttpClientOptions
         if (deleteFiles !== undefined) query.set('delete_files', String(deleteFiles));
       }
       else if (arg === 'tail' && value !== undefined) query.set('tail', String(value));
+      else if (arg === 'query' && value !== undefined && value !== null) {
+        for (const [key, field] of Object.entries(value as Record<string, unknown>)) if (field !== undefined && field !== null) query.set(key, String(field));
+      }
       else if (arg === 'text') fields = { ...(fields as object), text: value };
       else if (arg === 'saveOptions' && value !== undefined) {
         const confirm = (value as { confirmRemoveAll?: unknown }).confirmRemoveAll;
@@ -76,6 +79,7 @@ export function createHttpManagerApi(baseUrl: string, options: HttpClientOptions
       throw new ApiError(0, 'unreachable', `Can't reach LLM Manager at ${base}. Is it still running?`, 'service_unavailable');
     }
     setReachable(true);
+    if (res.ok && 'produces' in spec && spec.produces === 'text/csv') return res.text();
     const parsed: unknown = await res.json().catch(() => null);
     if (!res.ok) {
       const err = apiErrorFromBody(res.status, parsed);

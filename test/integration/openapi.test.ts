@@ -35,6 +35,7 @@ async function validRequest(fx: NodeFixture, op: DocumentedOperation): Promise<{
   const id = op.operationId === 'cancelDownload' ? ((await fx.node.api.listDownloads())[0]?.id ?? 'none') : op.path.startsWith('/v1/') ? 'c' : '0';
   let path = op.path.replace('{name}', op.operationId === 'removeModel' ? DEPLOYED : 'chat').replace('{id}', id);
   if (op.path.includes('/logs')) path += '?tail=5';
+  if (op.operationId === 'deleteUsage') path += '?from=0';
   let body: unknown;
   if (op.operationId === 'startDownload') body = { url: 'http://127.0.0.1:9/nothing-listens-here.gguf' };
   else if (op.operationId === 'previewDeploy' || op.operationId === 'deployModel') body = { name: DEPLOYED, engine: 'llama.cpp', model: 'hf:acme/tiny-GGUF' };

@@ -55,6 +55,10 @@ function fakeApi() {
     previewDeploy: record('previewDeploy', (spec) => ({ name: (spec as { name: string }).name, command: 'llama-server -m x.gguf', argv: ['llama-server', '-m', 'x.gguf'], entry: 'x: {}\n', memoryMb: {}, estimate: null, ok: true, issues: [] })),
     deployModel: record('deployModel', (request) => ({ saved: { ok: true, issues: [], added: [(request as { name: string }).name], removed: [], changed: [], message: 'Saved' }, model: null, entry: 'x: {}\n' })),
     removeModel: record('removeModel', (_name, options) => ({ saved: { ok: true, issues: [], added: [], removed: ['demo'], changed: [], message: JSON.stringify(options ?? null) }, deletedFiles: [], keptFiles: [] })),
+    getUsage: record('getUsage', () => ({ status: { state: 'on' as const, message: null, path: '/u.sqlite', movedAside: null, sizeBytes: 1, oldest: null, keepDays: 1, maxMb: 1 }, from: 0, to: 1, group: 'hour' as const, tz: 'UTC', currency: 'USD', priced: false, totals: { requests: 0, failed: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, tokensPerSecond: null, avgTotalMs: null, avgTtftMs: null, cost: null }, series: { at: [], requests: [], failed: [], promptTokens: [], completionTokens: [], cost: [], tokensPerSecond: [] }, models: [], clients: [], months: [], modelNames: [], clientNames: [] })),
+    listUsageRequests: record('listUsageRequests', () => ({ requests: [], next: null })),
+    exportUsageCsv: record('exportUsageCsv', () => 'id\r\n'),
+    deleteUsage: record('deleteUsage', () => ({ requests: 2, runs: 0 })),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -179,6 +183,10 @@ const SAMPLE_ARGS: { [N in ManagerCallName]: Parameters<ManagerApi[N]> } = {
   previewDeploy: [{ name: 'tiny', engine: 'llama.cpp', model: 'models/tiny.gguf' }],
   deployModel: [{ name: 'tiny', engine: 'llama.cpp', model: 'models/tiny.gguf', start: true }],
   removeModel: ['demo', { deleteFiles: true }],
+  getUsage: [{ from: 0, to: 1, group: 'day' }],
+  listUsageRequests: [{ limit: 5, before: 9 }],
+  exportUsageCsv: [{ model: 'demo' }],
+  deleteUsage: [{ from: 0, to: 1 }],
 };
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));

@@ -51,9 +51,17 @@ export function createManagementApp(api: ManagerApi, registry: ModelRegistry): e
             return body;
           case 'removeOptions':
             return req.query['delete_files'] === undefined ? undefined : { deleteFiles: parseParam(deleteFilesQuerySchema, req.query['delete_files'], 'invalid_delete_files') === 'true' };
+          case 'query':
+            return { ...(req.query as Record<string, unknown>) };
         }
       });
       const result = await (api[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+      if ('produces' in spec && spec.produces === 'text/csv') {
+        res.setHeader('content-type', 'text/csv; charset=utf-8');
+        res.setHeader('content-disposition', 'attachment; filename="llm-manager-usage.csv"');
+        res.setHeader('cache-control', 'no-store');
+        return void res.send(result);
+      }
       res.json(result);
     };
     const route = (req: Request, res: Response, next: NextFunction) => handler(req, res).catch(next);

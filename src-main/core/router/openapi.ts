@@ -13,6 +13,8 @@ import {
   nodeHealthSchema,
   proxiedRequestSchema,
   tailQuerySchema,
+  usageQueryParams,
+  usageRequestsParams,
 } from '../../../src-shared/api-schemas.js';
 import { EVENTS_PATH, LOG_STREAM_PATH } from '../../../src-shared/contract.js';
 import { appVersion } from '../version.js';
@@ -88,10 +90,12 @@ function build(version: string) {
         : arg === 'backupId' ? [param('id', 'path', backupIdParamSchema)]
         : arg === 'downloadId' ? [param('id', 'path', downloadIdParamSchema)]
         : arg === 'removeOptions' ? [param('delete_files', 'query', deleteFilesQuerySchema)]
+        : arg === 'query' ? Object.entries(op.name === 'listUsageRequests' ? usageRequestsParams : op.name === 'deleteUsage' ? { from: usageQueryParams['from']!, to: usageQueryParams['to']! } : usageQueryParams).map(([name, schema]) => param(name, 'query', schema))
         : [],
     );
     const takesInput = parameters.length > 0 || op.body !== undefined;
-    const responses: Record<number, Json> = { 200: { description: 'OK', content: { 'application/json': { schema: resultSchema } } }, ...DOOR };
+    const csv = 'produces' in op && op.produces === 'text/csv';
+    const responses: Record<number, Json> = { 200: { description: 'OK', content: csv ? { 'text/csv': { schema: { type: 'string' } } } : { 'application/json': { schema: resultSchema } } }, ...DOOR };
     for (const status of [...(takesInput ? [400] : []), ...(op.errors ?? [])]) responses[status] = ERROR;
     add(
       op.method === 'GET' ? 'get' : op.method === 'DELETE' ? 'delete' : 'post',
@@ -104,7 +108,7 @@ function build(version: string) {
         ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: REF(refId(op.body, `${op.name}Request`)) } } } } : {}),
         responses,
       },
-      op.result ?? null,
+      csv ? null : (op.result ?? null),
     );
   }
   const sse = (description: string) => ({ 200: { description, content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...DOOR });

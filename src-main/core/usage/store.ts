@@ -221,13 +221,14 @@ export class UsageStore {
       .all(to, from) as unknown as RunRow[]);
   }
 
-  /** Requests newest first, `limit` of them, before the one with id `before`. */
+  /** Requests newest first (by start), `limit` of them, after the one with id `before`. */
   requests(filter: RowFilter, limit: number, before?: number): RequestRow[] {
     const { where, params } = whereOf(filter);
-    const page = before === undefined ? '' : ' AND id < ?';
+    // After the cursor's row in (started_at, id) order, newest first.
+    const page = before === undefined ? '' : ' AND (started_at, id) < ((SELECT started_at FROM requests WHERE id = ?), ?)';
     return (this.db
-      .prepare(`SELECT * FROM requests WHERE ${where}${page} ORDER BY id DESC LIMIT ?`)
-      .all(...params, ...(before === undefined ? [] : [before]), limit) as unknown as DbRequest[]).map(fromDb);
+      .prepare(`SELECT * FROM requests WHERE ${where}${page} ORDER BY started_at DESC, id DESC LIMIT ?`)
+      .all(...params, ...(before === undefined ? [] : [before, before]), limit) as unknown as DbRequest[]).map(fromDb);
   }
 
   /** Every matching request, oldest first (the CSV export). */
