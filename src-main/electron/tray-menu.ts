@@ -2,6 +2,7 @@
 // the menu template (Electron's MenuItemConstructorOptions) and which changes deserve a notification.
 import type { MenuItemConstructorOptions } from 'electron';
 import type { ModelInfo, ModelState } from '../../src-shared/contract.js';
+import { loadingView } from '../../src-shared/loading.js';
 
 export type TrayState = 'idle' | 'starting' | 'running' | 'error';
 
@@ -48,13 +49,27 @@ export function trayStateOf(models: readonly Pick<ModelInfo, 'state'>[]): TraySt
   return 'idle';
 }
 
-export function trayTooltip(models: readonly Pick<ModelInfo, 'state'>[], endpoint: string, held = false): string {
+type TrayModel = Pick<ModelInfo, 'name' | 'state'> & Partial<Pick<ModelInfo, 'startedAt' | 'loading'>>;
+
+/** "qwen 42 % · loading weights": a starting model's progress, or its plain state word. */
+function progressText(model: TrayModel, now: number): string | null {
+  if (!model.loading) return null;
+  const view = loadingView({ state: model.state, startedAt: model.startedAt ?? null, loading: model.loading ?? null }, now);
+  return view && view.text ? view.text : null;
+}
+
+export function trayTooltip(models: readonly TrayModel[], endpoint: string, held = false, now = Date.now()): string {
   const count = (state: ModelState) => models.filter((m) => m.state === state).length;
   const parts = [`${count('ready')} running`];
   if (held) parts.push('models held');
   if (count('starting') > 0) parts.push(`${count('starting')} starting`);
   if (count('failed') > 0) parts.push(`${count('failed')} failed`);
-  return `LLM Manager — ${endpoint}\n${parts.join(', ')}`;
+  // Each start's progress on a line of its own (a tooltip holds a few lines on every platform).
+  const loading = models.flatMap((m) => {
+    const progress = m.state === 'starting' ? progressText(m, now) : null;
+    return progress ? [`${m.name}: loading ${progress}`] : [];
+  }).slice(0, 3);
+  return [`LLM Manager — ${endpoint}`, parts.join(', '), ...loading].join('\n');
 }
 
 /** Menu labels treat & as a mnemonic marker on Windows and Linux; a model name shows it as written. */
@@ -63,11 +78,12 @@ function menuText(text: string): string {
   return short.replace(/&/g, '&&');
 }
 
-function modelItem(model: Pick<ModelInfo, 'name' | 'state'>, actions: TrayActions, quitting: boolean): MenuItemConstructorOptions {
+function modelItem(model: TrayModel, actions: TrayActions, quitting: boolean, now: number): MenuItemConstructorOptions {
   const active = model.state === 'ready' || model.state === 'starting';
+  const progress = model.state === 'starting' ? progressText(model, now) : null;
   return {
     id: `model:${model.name}`,
-    label: `${menuText(model.name)} — ${STATE_LABEL[model.state]}`,
+    label: `${menuText(model.name)} — ${progress ? `loading ${progress}` : STATE_LABEL[model.state]}`,
     type: 'checkbox',
     checked: model.state === 'ready',
     enabled: !quitting && model.state !== 'stopping',
@@ -77,11 +93,11 @@ function modelItem(model: Pick<ModelInfo, 'name' | 'state'>, actions: TrayAction
   };
 }
 
-export function buildTrayMenu(models: readonly Pick<ModelInfo, 'name' | 'state'>[], state: TrayMenuState, actions: TrayActions): MenuItemConstructorOptions[] {
+export function buildTrayMenu(models: readonly TrayModel[], state: TrayMenuState, actions: TrayActions, now = Date.now()): MenuItemConstructorOptions[] {
   const anyActive = models.some((m) => m.state === 'ready' || m.state === 'starting');
   const modelItems: MenuItemConstructorOptions[] =
     models.length > 0
-      ? models.map((model) => modelItem(model, actions, state.quitting))
+      ? models.map((model) => modelItem(model, actions, state.quitting, now))
       : [{ id: 'no-models', label: 'No models yet — add one in the config', enabled: false }];
   const loginItems: MenuItemConstructorOptions[] = [
     ...(state.startAtLogin === null

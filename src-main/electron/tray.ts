@@ -81,9 +81,17 @@ export function setupTray(deps: TrayDeps): AppTray {
     },
   };
 
+  /** While a model starts, its progress in the tooltip and menu moves once a second (estimates move with time alone). */
+  let progressTimer: ReturnType<typeof setTimeout> | undefined;
   const render = () => {
     timer = undefined;
     const list = [...models.values()];
+    if (progressTimer === undefined && list.some((m) => m.state === 'starting')) {
+      progressTimer = setTimeout(() => {
+        progressTimer = undefined;
+        schedule();
+      }, 1000);
+    }
     const state = trayStateOf(list);
     if (state !== shownState) {
       shownState = state;
@@ -132,6 +140,7 @@ export function setupTray(deps: TrayDeps): AppTray {
     refresh: schedule,
     dispose() {
       clearTimeout(timer);
+      clearTimeout(progressTimer);
       unsubscribe();
       tray.destroy();
     },

@@ -46,12 +46,13 @@ export interface E2eNode {
  * `demoFlags`: more demo-engine flags for the `demo` model (later ones win); `deviceIdleMs`: how
  * often the node reads the devices while nobody watches (default: the node's own 30 s).
  */
-export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[]; demoFlags?: string[]; deviceIdleMs?: number } = {}): Promise<E2eNode> {
+export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[]; demoFlags?: string[]; deviceIdleMs?: number; extraModels?: Record<string, (port: number) => Record<string, unknown>> } = {}): Promise<E2eNode> {
   if (!fs.existsSync(path.join(WEB_UI_DIR, 'index.html'))) {
     throw new Error(`${WEB_UI_DIR}/index.html is missing: run "npm run build:renderer" first (npm test does)`);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-manager-e2e-'));
-  const [routerPort, chatPort, embedPort, rerankPort, brokenPort] = (await freePorts(5)) as [number, number, number, number, number];
+  const extra = Object.entries(options.extraModels ?? {});
+  const [routerPort, chatPort, embedPort, rerankPort, brokenPort, ...extraPorts] = (await freePorts(5 + extra.length)) as [number, number, number, number, number, ...number[]];
   const demo = (...flags: string[]) => ({ required_devices: [], command: process.execPath, args: [DEMO_ENGINE, '--load-ms', '300', ...flags] });
   const config = {
     program: { host: '127.0.0.1', port: routerPort, log_level: 'ERROR', alive_time: 15, Disable_GPU_monitoring: false, log_dir: 'logs' },
@@ -61,6 +62,8 @@ export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[
       'demo-embed': { aliases: ['embed'], mode: 'Embedding', port: embedPort, alive_time: 0, 'CPU-Config': demo('--embedding-dim', '384') },
       'demo-rerank': { mode: 'Reranker', port: rerankPort, 'CPU-Config': demo() },
       broken: { mode: 'Chat', port: brokenPort, 'GPU-Config': { required_devices: [], command: process.execPath, args: ['-e', BROKEN_ENGINE] } },
+      // More models a test needs (each given its own free port).
+      ...Object.fromEntries(extra.map(([name, model], i) => [name, model(extraPorts[i]!)])),
     },
   };
   if (options.empty) {

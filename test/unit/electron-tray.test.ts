@@ -304,3 +304,23 @@ describe('setupTray', () => {
     expect(tray.destroyed).toBe(true);
   });
 });
+
+describe('a starting model\'s progress in the tray (#16 item 4)', () => {
+  const START = '2026-01-01T00:00:00.000Z';
+  const at = (ms: number) => Date.parse(START) + ms;
+  const starting = (loading: NonNullable<ModelInfo['loading']>) => ({ name: 'qwen', state: 'starting' as const, startedAt: START, loading });
+
+  it("shows the engine's own progress in the tooltip and the model's menu item", () => {
+    const model = starting({ fraction: 0.42, stage: 'loading weights', source: 'engine', elapsedMs: 5000, expectedMs: null });
+    expect(trayTooltip([model], ENDPOINT, false, at(5000))).toBe(`LLM Manager — ${ENDPOINT}\n0 running, 1 starting\nqwen: loading 42 % · loading weights`);
+    const item = buildTrayMenu([model], baseState, fakeActions(), at(5000)).find((i) => i.id === 'model:qwen')!;
+    expect(item.label).toBe('qwen — loading 42 % · loading weights');
+  });
+
+  it('moves an estimate with the clock alone, and shows only the time when nothing tells', () => {
+    const estimate = starting({ fraction: 0.1, stage: null, source: 'estimate', elapsedMs: 2000, expectedMs: 20_000 });
+    expect(buildTrayMenu([estimate], baseState, fakeActions(), at(10_000)).find((i) => i.id === 'model:qwen')!.label).toBe("qwen — loading ~50 % of the last start's 20 s");
+    const unknown = starting({ fraction: null, stage: null, source: null, elapsedMs: 0, expectedMs: null });
+    expect(trayTooltip([unknown], ENDPOINT, false, at(12_000))).toBe(`LLM Manager — ${ENDPOINT}\n0 running, 1 starting\nqwen: loading 12 s`);
+  });
+});

@@ -1,6 +1,7 @@
 import type { Ref } from 'react';
 import { actionFor } from '../../../src-shared/action-guard.js';
 import type { ModelInfo } from '../../../src-shared/contract.js';
+import { loadingView, type LoadingView } from '../../../src-shared/loading.js';
 import { StateBadge } from '../../app/common.js';
 import { ChevronIcon } from '../../app/icons.js';
 import { DASH, formatDateTime, formatDuration, formatRemaining } from '../../lib/format.js';
@@ -32,6 +33,7 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
   // Stopping has nothing to do: its button stays, greyed, so the column keeps its shape.
   const action = actionFor(model.state) ?? 'stop';
   const reason = model.state === 'failed' ? (model.lastError?.message ?? null) : null;
+  const loading = loadingView(model, now);
   return (
     <>
       <tr
@@ -49,6 +51,8 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
       >
         <td className="col-state">
           <StateBadge state={model.state} startedAt={model.startedAt} now={now} />
+          {/* A thin bar along the cell's foot: the row keeps its height while it loads. */}
+          {loading && loading.fraction !== null && <LoadingBar view={loading} name={model.name} />}
         </td>
         <td className="col-name">
           <div className="name-cell">
@@ -105,7 +109,7 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
       {open && (
         <tr className="details-row" id={detailsId}>
           <td colSpan={columns}>
-            <ModelDetails model={model} />
+            <ModelDetails model={model} loading={loading} />
           </td>
         </tr>
       )}
@@ -113,7 +117,16 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
   );
 }
 
-function ModelDetails({ model }: { model: ModelInfo }) {
+function LoadingBar({ view, name, wide = false }: { view: LoadingView; name: string; wide?: boolean }) {
+  const pct = Math.floor((view.fraction ?? 0) * 100);
+  return (
+    <span className={`load-bar${wide ? ' load-bar-wide' : ''}`} role="progressbar" aria-label={`Loading ${name}`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct} aria-valuetext={view.text} title={view.text}>
+      <span style={{ width: `${pct}%` }} />
+    </span>
+  );
+}
+
+function ModelDetails({ model, loading }: { model: ModelInfo; loading: LoadingView | null }) {
   const error = model.lastError;
   const errorLines = error?.errorLines ?? [];
   const failed = model.state === 'failed';
@@ -162,6 +175,18 @@ function ModelDetails({ model }: { model: ModelInfo }) {
           </div>
         </section>
       )}
+      {loading && (
+        <section className="loading" aria-label="Loading progress">
+          <p>
+            <strong>Loading: </strong>
+            {loading.fraction !== null && <LoadingBar view={loading} name={model.name} wide />}
+            <span className="num" data-testid="loading-text">
+              {loading.text}
+            </span>
+          </p>
+          <p className="muted small">{model.loading?.source === 'engine' ? "As the engine's log reports it." : model.loading?.source === 'estimate' ? 'Estimated from how long the last start took.' : 'The engine reports no progress; its first start has no earlier one to compare with.'}</p>
+        </section>
+      )}
       <dl className="facts">
         <div className="fact-narrow">
           <dt>Mode</dt>
@@ -197,12 +222,22 @@ function ModelDetails({ model }: { model: ModelInfo }) {
         </div>
         <div>
           <dt>Stops when idle for</dt>
-          <dd>{model.aliveTimeMs > 0 ? formatDuration(model.aliveTimeMs) : 'never'}</dd>
+          <dd>{model.aliveTimeMs > 0 && !model.keep && !model.resident ? formatDuration(model.aliveTimeMs) : 'never'}</dd>
         </div>
         <div>
           <dt>Starts with the app</dt>
-          <dd>{model.autoStart ? 'yes' : 'no'}</dd>
+          <dd>{model.autoStart || model.resident ? 'yes' : 'no'}</dd>
         </div>
+        {(model.keep || model.resident || model.exclusiveGroup) && (
+          <div>
+            <dt>Stays</dt>
+            <dd>
+              {[model.keep ? 'kept (never stopped to make room)' : null, model.resident ? 'resident (comes back when its devices are free)' : null, model.exclusiveGroup ? `never with others of "${model.exclusiveGroup}"` : null]
+                .filter(Boolean)
+                .join('; ')}
+            </dd>
+          </div>
+        )}
       </dl>
       {model.launch && (
         <div className="launch">
