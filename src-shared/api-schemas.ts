@@ -70,6 +70,20 @@ export const modelInfoSchema = component('ModelInfo', z.strictObject({
   lastError: modelErrorSchema.nullable(),
   vramMb: z.number().nullable().describe('GPU memory held by the engine (MB), when GPUs report it per process'),
   declaredMemoryMb: z.record(z.string(), z.number()).nullable().optional().describe("what the running profile declared in memory_mb, per device id it was placed on"),
+  loading: z
+    .strictObject({
+      fraction: z.number().min(0).max(1).nullable().describe('0..1, or null when nothing tells'),
+      stage: z.string().nullable().describe('what the engine says it is doing ("loading weights")'),
+      source: z.enum(['engine', 'estimate']).nullable().describe("engine: from its log; estimate: elapsed against the last start's time; null: neither"),
+      elapsedMs: z.number(),
+      expectedMs: z.number().nullable().describe('how long the last successful start took'),
+    })
+    .nullable()
+    .optional()
+    .describe("how far the start has come while state is starting; null otherwise"),
+  keep: z.boolean().optional().describe('never stopped to make room or for idleness'),
+  resident: z.boolean().optional().describe('started with the node, and again once its devices are free after it was stopped to make room'),
+  exclusiveGroup: z.string().nullable().optional().describe('models of this group never run together'),
 }));
 
 export const logLineSchema = component('LogLine', z.strictObject({
