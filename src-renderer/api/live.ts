@@ -5,7 +5,7 @@ import { useEffect } from 'react';
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import type { HealthInfo, LogLine, ManagerEvent, ModelInfo } from '../../src-shared/contract.js';
 import { eventsConnected, manager } from './manager.js';
-import { appendLines, forgetLiveLines, noteDevicesEvent, patchModel, queryKeys, rememberLiveLine, setDevices } from './queries.js';
+import { appendLines, forgetLiveLines, noteDevicesEvent, patchDownload, patchModel, queryKeys, rememberLiveLine, setDevices } from './queries.js';
 
 const LOG_FLUSH_MS = 50;
 /**
@@ -48,6 +48,11 @@ export function useLiveEvents(): void {
         case 'config':
           onConfigApplied(client, event.result.removed, event.result.added);
           break;
+        case 'download':
+          patchDownload(client, event.download);
+          // A finished download is in the library now.
+          if (event.download.state === 'done') void client.invalidateQueries({ queryKey: queryKeys.library });
+          break;
         case 'hold':
           client.setQueryData<HealthInfo>(queryKeys.health, (health) => (health ? { ...health, heldSince: event.heldSince } : health));
           break;
@@ -62,6 +67,7 @@ export function useLiveEvents(): void {
       void client.invalidateQueries({ queryKey: queryKeys.deviceHistory });
       void client.invalidateQueries({ queryKey: queryKeys.config });
       void client.invalidateQueries({ queryKey: ['logs'] });
+      void client.invalidateQueries({ queryKey: queryKeys.downloads });
     };
     let unsubscribe: (() => void) | null = manager.subscribe(onEvent);
     let hiddenTimer: ReturnType<typeof setTimeout> | null = null;
@@ -112,4 +118,5 @@ function onConfigApplied(client: QueryClient, removed: string[], added: string[]
   void client.invalidateQueries({ queryKey: queryKeys.models });
   void client.invalidateQueries({ queryKey: queryKeys.config });
   void client.invalidateQueries({ queryKey: queryKeys.health });
+  void client.invalidateQueries({ queryKey: queryKeys.library }); // which models use each file
 }

@@ -1,7 +1,7 @@
 // The react-query cache of the window: one key per ManagerApi read. Live events keep these fresh
 // (see live.ts); polling is only the fallback while no events arrive.
 import { useQuery, type QueryClient } from '@tanstack/react-query';
-import type { DevicesSnapshot, LogLine, ModelInfo } from '../../src-shared/contract.js';
+import type { DevicesSnapshot, DownloadInfo, LogLine, ModelInfo } from '../../src-shared/contract.js';
 import { MAX_LOG_TAIL } from '../../src-shared/contract.js';
 import { useStore } from '../lib/store.js';
 import { recordDevices, seedDeviceHistory } from '../pages/devices/history.js';
@@ -15,6 +15,8 @@ export const queryKeys = {
   deviceHistory: ['device-history'] as const,
   config: ['config'] as const,
   logs: (model: string) => ['logs', model] as const,
+  library: ['library'] as const,
+  downloads: ['downloads'] as const,
 };
 
 /** The most log lines kept per model in the window. */
@@ -73,6 +75,28 @@ export function useDeviceHistory() {
 
 export function useConfigDocument() {
   return useQuery({ queryKey: queryKeys.config, queryFn: () => manager.getConfig(), refetchOnWindowFocus: true });
+}
+
+/** The models folders' files: scanned when the page opens and after each finished download. */
+export function useLibrary() {
+  return useQuery({ queryKey: queryKeys.library, queryFn: () => manager.listLibrary(), staleTime: 30_000 });
+}
+
+/** Downloads of this run of the node; `download` events keep the entry fresh. */
+export function useDownloads() {
+  return useQuery({ queryKey: queryKeys.downloads, queryFn: () => manager.listDownloads(), staleTime: Infinity });
+}
+
+/** Replaces one download in the cached list (or puts it first). */
+export function patchDownload(client: QueryClient, download: DownloadInfo): void {
+  client.setQueryData<DownloadInfo[]>(queryKeys.downloads, (list) => {
+    if (!list) return [download];
+    const i = list.findIndex((d) => d.id === download.id);
+    if (i === -1) return [download, ...list];
+    const next = list.slice();
+    next[i] = download;
+    return next;
+  });
 }
 
 // Live lines seen per model, so lines that arrive while the history request is in flight are

@@ -17,10 +17,12 @@ import { Toasts } from './Toasts.js';
 // first needed, and fetched in the background soon after start so the first visit is instant too.
 const loadConfigPage = () => import('../pages/config/ConfigPage.js');
 const loadDevicesPage = () => import('../pages/devices/DevicesPage.js');
+const loadDeployPage = () => import('../pages/deploy/DeployPage.js');
 const ConfigPage = lazy(() => loadConfigPage().then((m) => ({ default: m.ConfigPage })));
 const DevicesPage = lazy(() => loadDevicesPage().then((m) => ({ default: m.DevicesPage })));
+const DeployPage = lazy(() => loadDeployPage().then((m) => ({ default: m.DeployPage })));
 
-const TITLES: Record<PageId, string> = { models: 'Models', devices: 'Devices', logs: 'Logs', config: 'Config', chat: 'Chat' };
+const TITLES: Record<PageId, string> = { models: 'Models', deploy: 'Add model', devices: 'Devices', logs: 'Logs', config: 'Config', chat: 'Chat' };
 
 export function App() {
   useLiveEvents();
@@ -43,6 +45,7 @@ export function App() {
           <PageBoundary page={route.page}>
             <Suspense fallback={<div className="page-body" aria-busy="true" />}>
               {route.page === 'models' && <ModelsPage />}
+              {route.page === 'deploy' && <DeployPage />}
               {route.page === 'devices' && <DevicesPage />}
               {route.page === 'logs' && <LogsPage model={route.param} />}
               {route.page === 'config' && <ConfigPage />}

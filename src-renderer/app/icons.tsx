@@ -17,6 +17,14 @@ export const ModelsIcon = () => (
   </Icon>
 );
 
+export const AddModelIcon = () => (
+  <Icon>
+    <path d="M10 2.5 17 6.2 10 10 3 6.2Z" />
+    <path d="M3 10l4.5 2.4" />
+    <path d="M15 12v5M12.5 14.5h5" />
+  </Icon>
+);
+
 export const DevicesIcon = () => (
   <Icon>
     <rect x="5" y="5" width="10" height="10" rx="1.5" />

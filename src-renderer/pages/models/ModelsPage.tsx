@@ -72,6 +72,9 @@ export function ModelsPage() {
         <span className="hint">
           <kbd>↑</kbd> <kbd>↓</kbd> move · <kbd>Enter</kbd> details · <kbd>S</kbd> start/stop
         </span>
+        <a className="button" href={hrefFor('deploy')}>
+          Add model
+        </a>
         <StopAll models={list} disabled={!reachable} />
       </PageHeader>
       {models.isError && !models.data ? (
@@ -79,7 +82,7 @@ export function ModelsPage() {
       ) : models.data && list.length === 0 ? (
         <EmptyState title="No models yet">
           <p>
-            Add one in <a href={hrefFor('config')}>Config</a>: each model names a port and how to start its engine.
+            <a href={hrefFor('deploy')}>Add one</a> from a GGUF file or Hugging Face, or write it in <a href={hrefFor('config')}>Config</a>.
           </p>
         </EmptyState>
       ) : (
