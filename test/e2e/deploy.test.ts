@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { Page } from 'playwright-core';
+import { waitFor } from '../helpers/http.js';
 import { closeEvery } from '../helpers/processes.js';
 import { ggufBytes, modelKv } from '../helpers/gguf-writer.js';
 import { startFakeHub, type FakeHub } from '../fixtures/fake-hub.js';
@@ -56,13 +57,10 @@ describe('the Add model page', () => {
     await page.getByRole('button', { name: 'Download', exact: true }).click();
     const row = page.locator(`.download-row[data-download="${REPO}/${FILE}"]`);
     const bar = row.getByRole('progressbar');
-    await page.waitForFunction(
-      (sel) => {
-        const now = Number(document.querySelector(sel)?.getAttribute('aria-valuenow') ?? 0);
-        return now >= 20 && now < 90;
-      },
-      `.download-row[data-download="${REPO}/${FILE}"] [role="progressbar"]`,
-    );
+    await waitFor(async () => {
+      const now = Number((await bar.getAttribute('aria-valuenow')) ?? 0);
+      return now >= 20 && now < 90;
+    }, 10_000, 'the bar between 20 and 90 %');
     expect(await row.locator('.download-status').textContent()).toMatch(/^\d\.\d MB of 3\.0 MB · \d\.\d MB\/s · \d+ s left$/);
     await ui.screenshot('deploy-downloading');
     await row.getByText(/^Done · 3\.0 MB · SHA-256 checked$/).waitFor({ timeout: 15_000 });
@@ -83,7 +81,7 @@ describe('the Add model page', () => {
     // On the GPU (the fake nvidia-smi's RTX 4090): every layer there, the memory against its free memory.
     await page.getByLabel(/NVIDIA GeForce RTX 4090/).check();
     const command = page.getByTestId('deploy-command');
-    await page.waitForFunction(() => document.querySelector('[data-testid="deploy-command"]')?.textContent?.includes('--n-gpu-layers all'));
+    await command.filter({ hasText: '--n-gpu-layers all' }).waitFor();
     expect(await command.textContent()).toBe(`${path.join(node.dir, 'fake-llama-server')} -m ${file} --alias tiny-chat --ctx-size 8192 --n-gpu-layers all --host 127.0.0.1 --port \${PORT}`);
     const entry = (await page.getByTestId('deploy-entry').textContent()) ?? '';
     expect(entry).toContain('tiny-chat:\n  aliases:\n    - my-assistant\n  mode: Chat\n  GPU-Config:\n    engine: llama.cpp\n    model: models/acme/Tiny-Chat-GGUF/tiny-chat-q4_k_m.gguf');
@@ -98,7 +96,7 @@ describe('the Add model page', () => {
     expect(await page.getByRole('button', { name: 'Save and start' }).isDisabled()).toBe(true);
     await ui.screenshot('deploy-name-taken');
     await page.getByLabel('Name').fill('tiny-chat');
-    await page.waitForFunction(() => document.querySelector('[data-testid="deploy-command"]')?.textContent?.includes('--alias tiny-chat'));
+    await command.filter({ hasText: '--alias tiny-chat ' }).waitFor();
 
     // Save and start: back on the Models page, the new row starts and is ready.
     await page.getByRole('button', { name: 'Save and start' }).click();
