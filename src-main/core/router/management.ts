@@ -16,8 +16,8 @@ export function createManagementApp(api: ManagerApi, registry: ModelRegistry): e
   app.set('etag', false);
   // Only the config editor sends a body; a YAML file is small.
   app.use('/api/config', express.json({ limit: '2mb' }));
-  // Downloads and the Deploy form: a few fields each.
-  app.use(['/api/library/downloads', '/api/models'], express.json({ limit: '64kb' }));
+  // Downloads and the Deploy form: a few fields each (exact paths: a start or stop takes no body).
+  app.post(['/api/library/downloads', '/api/models', '/api/models/preview'], express.json({ limit: '64kb' }));
   // Model names arrive in the URL: bound them and refuse control characters (NUL) before any lookup.
   app.param('name', (_req, _res, next, value: unknown) => {
     const checked = modelNameParamSchema.safeParse(String(value));
