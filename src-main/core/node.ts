@@ -253,7 +253,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
         heldSince = on ? new Date().toISOString() : null;
         logger.info(on ? 'models held: every engine stops, none starts on request until released' : 'models released');
         events.publish({ type: 'hold', heldSince });
-        if (!on) residents.check();
+        if (!on) void residents.check();
       }
       if (on) await Promise.all(registry.list().map((s) => s.stop('models held')));
     },

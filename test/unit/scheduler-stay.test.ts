@@ -4,10 +4,10 @@
 // for), and which stopped residents may start again now.
 import { describe, expect, it } from 'vitest';
 import type { LaunchProfile, ModelConfig } from '../../src-shared/config.js';
-import type { DeviceReading } from '../../src-shared/contract.js';
+import type { DeviceReading, ManagerApi, ModelState } from '../../src-shared/contract.js';
 import { engineView } from '../../src-main/core/scheduler/gpu-chooser.js';
 import { chooseVictims, planStart, type EngineView, type Placement } from '../../src-main/core/scheduler/placement.js';
-import { residentsToStart } from '../../src-main/core/scheduler/resident.js';
+import { ResidentKeeper, residentsToStart, withResidentIntent } from '../../src-main/core/scheduler/resident.js';
 import { NoProfileError } from '../../src-main/core/scheduler/profile.js';
 
 const card = (freeMb: number, totalMb = 10240): DeviceReading => ({
@@ -137,5 +137,68 @@ describe('residents', () => {
   ] as const;
   it.each(rows)('$name', (row) => {
     expect(residentsToStart(row.models, (name) => (row.fits as readonly string[]).includes(name), row.held)).toEqual(row.expected);
+  });
+});
+
+describe('ResidentKeeper', () => {
+  function fakes() {
+    const listeners = new Map<string, (info: { state: ModelState }) => void>();
+    const make = (name: string, resident: boolean, state: ModelState) => {
+      const e = {
+        name,
+        currentState: state,
+        latestConfig: { ...model(name, 0), ...(resident ? { resident: true } : {}) },
+        starts: 0,
+        async ensureReady() {
+          e.starts++;
+          e.currentState = 'ready';
+        },
+        onChange(listener: (info: { state: ModelState }) => void) {
+          listeners.set(name, listener);
+          return () => listeners.delete(name);
+        },
+      };
+      return e;
+    };
+    const home = make('home', true, 'stopped');
+    const other = make('other', false, 'ready');
+    const asked: string[] = [];
+    const keeper = new ResidentKeeper({
+      engines: () => [home, other],
+      startIfFits: async (m, start) => {
+        asked.push(m.name);
+        start();
+        return true;
+      },
+      held: () => false,
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+      recheckMs: 60_000,
+    });
+    return { home, other, asked, keeper, listeners };
+  }
+
+  it('starts residents at launch; a person stop keeps one stopped, a person start makes it come back again', async () => {
+    const { home, asked, keeper } = fakes();
+    keeper.sync();
+    expect(home.starts).toBe(1);
+    // Made room for: it comes back once it fits.
+    home.currentState = 'stopped';
+    await keeper.check();
+    expect(asked).toEqual(['home']);
+    expect(home.starts).toBe(2);
+    // Stopped by a person: left alone.
+    const api = withResidentIntent({ stopModel: async () => undefined, startModel: async () => undefined, stopAll: async () => [] } as unknown as ManagerApi, keeper, (n) => n);
+    await api.stopModel('home');
+    home.currentState = 'stopped';
+    await keeper.check();
+    expect(home.starts).toBe(2);
+    await api.startModel('home');
+    await keeper.check();
+    expect(home.starts).toBe(3);
+    await api.stopAll();
+    home.currentState = 'stopped';
+    await keeper.check();
+    expect(home.starts).toBe(3);
+    keeper.close();
   });
 });

@@ -78,7 +78,7 @@ export class ResidentKeeper {
       if (!this.options.held() && (engine.currentState === 'stopped' || engine.currentState === 'failed')) this.start(engine);
     }
     for (const name of [...this.known]) if (!names.has(name)) this.known.delete(name);
-    this.check();
+    void this.check();
   }
 
   /** A person started (true) or stopped (false) a model; only residents are tracked. */
@@ -98,23 +98,25 @@ export class ResidentKeeper {
   soon(): void {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.check(), 50);
+    this.timer = setTimeout(() => void this.check(), 50);
     this.timer.unref();
   }
 
-  check(): void {
-    if (this.closed) return;
+  /** Tries the residents that may start now; resolves when this look (and any asked for meanwhile) is done. */
+  check(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     if (this.checking) {
       this.again = true;
-      return;
+      return this.checking;
     }
     this.checking = this.run().finally(() => {
       this.checking = null;
       if (this.again) {
         this.again = false;
-        this.check();
+        void this.check();
       }
     });
+    return this.checking;
   }
 
   close(): void {
@@ -146,7 +148,7 @@ export class ResidentKeeper {
     const waiting = this.options.engines().some((e) => this.wanted.has(e.name) && (e.currentState === 'stopped' || e.currentState === 'failed'));
     if (waiting && !this.closed && !this.options.held()) {
       if (this.timer) clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.check(), this.options.recheckMs ?? RECHECK_MS);
+      this.timer = setTimeout(() => void this.check(), this.options.recheckMs ?? RECHECK_MS);
       this.timer.unref();
     }
   }
