@@ -100,6 +100,15 @@ describe.skipIf(process.platform !== 'linux')('exclusive_group', () => {
     expect((await fx.info('y')).exclusiveGroup).toBe('big-gpu');
   });
 
+  it('holds for CPU models that claim no device, with GPU monitoring disabled', async () => {
+    fake.set({ gpus: [CARD] });
+    const cpu = { keys: { exclusive_group: 'cpu-heavy' }, profiles: { CPU: { required_devices: [] } } };
+    const fx = await startGpuNode({ program: { Disable_GPU_monitoring: true }, models: { one: cpu, two: cpu }, deviceMonitor: FAST });
+    expect((await ask(fx.url, 'one')).status).toBe(200);
+    expect((await ask(fx.url, 'two')).status).toBe(200);
+    expect([(await fx.info('one')).state, (await fx.info('two')).state]).toEqual(['stopped', 'ready']);
+  });
+
   it("waits for a busy mate's stream to finish, then stops it", async () => {
     fake.set({ gpus: [CARD] });
     const group = { exclusive_group: 'big-gpu' };

@@ -41,14 +41,20 @@ export async function untilReady(req: http.IncomingMessage, res: http.ServerResp
   comment(supervisor.info(), true);
   const off = supervisor.onChange((info) => comment(info, false));
   const tick = setInterval(() => comment(supervisor.info(), true), TICK_MS);
+  const stop = () => {
+    off();
+    clearInterval(tick);
+  };
+  // A client that leaves stops the comments at once (its request is released by the router).
+  res.once('close', stop);
   try {
     await ready;
   } catch (err) {
     endWithError(res, err instanceof ApiError ? err.toBody() : errorBody(String((err as Error)?.message ?? err), 'server_error', 'internal_error'));
     throw err;
   } finally {
-    off();
-    clearInterval(tick);
+    res.off('close', stop);
+    stop();
   }
   answerInBand(res, supervisor);
 }

@@ -77,6 +77,9 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
   };
 
   const find = (name: string) => [...options.engines()].find((e) => e.name === name);
+  /** A device reading, for a model whose profiles claim devices (one without, in an exclusive group, needs none). */
+  const reading = (model: ModelConfig, maxAgeMs: number): Promise<DeviceState | null> =>
+    model.profiles.some((p) => profileClaims(p).length > 0) ? options.devices.read(maxAgeMs) : Promise.resolve(null);
 
   const plan = (model: ModelConfig, state: DeviceState | null): Placement =>
     planStart({
@@ -98,7 +101,7 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
 
   /** Inside the queue: decide, and when it takes stopping engines, stop them and wait for the memory. */
   const decide = async (model: ModelConfig, deadline: number): Promise<ProfileChoice | WaitPlacement> => {
-    const placement = plan(model, await options.devices.read(freshMs));
+    const placement = plan(model, await reading(model, freshMs));
     if (placement.kind === 'start') return commit(model, placement);
     if (placement.kind === 'none') throw new NoProfileError(model.name, placement.skipped);
     if (placement.kind === 'wait') return placement;
@@ -127,7 +130,7 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
     // The engines are gone; wait until the driver reports their memory free.
     const until = Math.min(now() + freeWaitMs, deadline);
     for (;;) {
-      const fresh = plan(model, await options.devices.read(0));
+      const fresh = plan(model, await reading(model, 0));
       if (fresh.kind === 'start') return commit(model, fresh);
       if (now() >= until) return { kind: 'wait', profile: placement.profile, picks: placement.picks, blockers: [], skipped: fresh.skipped };
       await sleep(FREE_POLL_MS);
@@ -174,8 +177,7 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
 
   const startIfFits = (model: ModelConfig, start: () => void): Promise<boolean> =>
     serially(async () => {
-      const needsReading = model.profiles.some((p) => profileClaims(p).length > 0);
-      const placement = plan(model, needsReading ? await options.devices.read(freshMs) : null);
+      const placement = plan(model, await reading(model, freshMs));
       if (placement.kind !== 'start') return false;
       start();
       return true;
