@@ -118,4 +118,22 @@ describe('the Add model page', () => {
     await page.getByRole('tab', { name: 'Library file' }).click();
     await page.locator(`.file-row[data-file="acme/Tiny-Chat-GGUF/${FILE}"]`).getByText('tiny-chat', { exact: true }).waitFor();
   });
+
+  it('takes a Hugging Face id for vLLM or SGLang, and says when the engine is not installed', async () => {
+    await page.goto(`${node.url}/#/deploy`);
+    await page.getByRole('tab', { name: /Hugging Face id/ }).click();
+    await page.getByLabel('Hugging Face id or model folder').fill('Qwen/Qwen2.5-7B-Instruct');
+    expect(await page.getByLabel('Name').inputValue()).toBe('qwen2.5-7b-instruct');
+    const command = page.getByTestId('deploy-command');
+    await page.getByLabel('Engine').selectOption('sglang');
+    await command.filter({ hasText: 'sglang.launch_server' }).waitFor();
+    await page.getByLabel('Engine').selectOption('vllm');
+    await page.getByLabel(/NVIDIA GeForce RTX 4090/).check();
+    await command.filter({ hasText: '--gpu-memory-utilization 0.9' }).waitFor();
+    expect(await command.textContent()).toBe('vllm serve Qwen/Qwen2.5-7B-Instruct --served-model-name qwen2.5-7b-instruct --host 127.0.0.1 --port ${PORT} --gpu-memory-utilization 0.9');
+    // vLLM isn't installed here: the check says how to install it, and a save is still allowed (a warning).
+    await page.getByText(/install vLLM/).waitFor();
+    expect(await page.getByRole('button', { name: 'Save', exact: true }).isEnabled()).toBe(true);
+    await ui.screenshot('deploy-hub-id');
+  });
 });
