@@ -17,12 +17,14 @@ import { Toasts } from './Toasts.js';
 // first needed, and fetched in the background soon after start so the first visit is instant too.
 const loadConfigPage = () => import('../pages/config/ConfigPage.js');
 const loadDevicesPage = () => import('../pages/devices/DevicesPage.js');
+const loadUsagePage = () => import('../pages/usage/UsagePage.js');
 const loadDeployPage = () => import('../pages/deploy/DeployPage.js');
 const ConfigPage = lazy(() => loadConfigPage().then((m) => ({ default: m.ConfigPage })));
 const DevicesPage = lazy(() => loadDevicesPage().then((m) => ({ default: m.DevicesPage })));
+const UsagePage = lazy(() => loadUsagePage().then((m) => ({ default: m.UsagePage })));
 const DeployPage = lazy(() => loadDeployPage().then((m) => ({ default: m.DeployPage })));
 
-const TITLES: Record<PageId, string> = { models: 'Models', deploy: 'Add model', devices: 'Devices', logs: 'Logs', config: 'Config', chat: 'Chat' };
+const TITLES: Record<PageId, string> = { models: 'Models', deploy: 'Add model', usage: 'Usage', devices: 'Devices', logs: 'Logs', config: 'Config', chat: 'Chat' };
 
 export function App() {
   useLiveEvents();
@@ -46,6 +48,7 @@ export function App() {
             <Suspense fallback={<div className="page-body" aria-busy="true" />}>
               {route.page === 'models' && <ModelsPage />}
               {route.page === 'deploy' && <DeployPage />}
+              {route.page === 'usage' && <UsagePage />}
               {route.page === 'devices' && <DevicesPage />}
               {route.page === 'logs' && <LogsPage model={route.param} />}
               {route.page === 'config' && <ConfigPage />}

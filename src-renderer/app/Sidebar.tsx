@@ -2,11 +2,12 @@ import type { ReactNode } from 'react';
 import { hrefFor, type PageId } from '../lib/router.js';
 import { useStore } from '../lib/store.js';
 import { configDraft, hasUnsavedChanges } from '../pages/config/draft.js';
-import { AddModelIcon, ChatIcon, ConfigIcon, DevicesIcon, LogoMark, LogsIcon, ModelsIcon } from './icons.js';
+import { AddModelIcon, ChatIcon, ConfigIcon, DevicesIcon, LogoMark, LogsIcon, ModelsIcon, UsageIcon } from './icons.js';
 
 const ITEMS: { page: PageId; label: string; icon: ReactNode }[] = [
   { page: 'models', label: 'Models', icon: <ModelsIcon /> },
   { page: 'deploy', label: 'Add model', icon: <AddModelIcon /> },
+  { page: 'usage', label: 'Usage', icon: <UsageIcon /> },
   { page: 'devices', label: 'Devices', icon: <DevicesIcon /> },
   { page: 'logs', label: 'Logs', icon: <LogsIcon /> },
   { page: 'config', label: 'Config', icon: <ConfigIcon /> },

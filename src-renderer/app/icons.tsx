@@ -93,3 +93,10 @@ export const LogoMark = () => (
     <path d="M7 7v10h4M13 17V7l2.5 5L18 7v10" fill="none" stroke="var(--accent-contrast)" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" />
   </svg>
 );
+
+export const UsageIcon = () => (
+  <Icon>
+    <path d="M3 17h14" />
+    <path d="M5.5 14V9.5M10 14V4.5M14.5 14v-6" />
+  </Icon>
+);

@@ -1,8 +1,8 @@
 // Hash routes (#/logs/demo): they work both from the router's / and from file:// in Electron.
 import { useSyncExternalStore } from 'react';
 
-export type PageId = 'models' | 'deploy' | 'devices' | 'logs' | 'config' | 'chat';
-export const PAGES: readonly PageId[] = ['models', 'deploy', 'devices', 'logs', 'config', 'chat'];
+export type PageId = 'models' | 'deploy' | 'usage' | 'devices' | 'logs' | 'config' | 'chat';
+export const PAGES: readonly PageId[] = ['models', 'deploy', 'usage', 'devices', 'logs', 'config', 'chat'];
 
 export interface Route {
   page: PageId;

@@ -8,6 +8,7 @@ import { DASH, formatDateTime, formatDuration, formatRemaining } from '../../lib
 import { formatHeld, UNSPLIT_HINT, type Held } from '../../lib/held-memory.js';
 import { navigate } from '../../lib/router.js';
 import { LogText } from '../logs/LogText.js';
+import { UsageToday } from '../usage/today.js';
 
 interface ModelRowProps {
   model: ModelInfo;
@@ -81,6 +82,9 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
           {model.pid === null || !vram ? DASH : vram.basis === 'unknown' ? <span className="muted">{formatHeld(vram)}</span> : formatHeld(vram)}
         </td>
         <td className="num col-inflight">{model.state === 'ready' || model.inFlight > 0 ? model.inFlight : DASH}</td>
+        <td className="num col-today">
+          <UsageToday model={model.name} />
+        </td>
         <td className="col-idle muted">{idle}</td>
         <td className="col-action">
           <button

@@ -14,7 +14,7 @@ import { errorText } from '../../lib/toasts.js';
 import { ModelRow } from './ModelRow.js';
 import { StopAll } from './StopAll.js';
 
-const COLUMNS = 9;
+const COLUMNS = 10;
 
 /**
  * Rows whose details are open, kept across page visits. Only the user opens one, or a start they
@@ -98,6 +98,7 @@ export function ModelsPage() {
                 <th className="col-profile">Profile</th>
                 <th className="num col-vram">VRAM</th>
                 <th className="num col-inflight">In flight</th>
+                <th className="num col-today" title="Generation speed and requests since midnight (see Usage)">Today</th>
                 <th className="col-idle">Idle stop</th>
                 <th className="col-action">
                   <span className="visually-hidden">Action</span>
