@@ -203,7 +203,8 @@ export function checkUsageQuery(raw: unknown, now: number, defaultTz: string): C
     return `${issue.path.join('.') || 'query'}: ${issue.message}`;
   }
   const q = checked.data;
-  const to = q.to ?? now;
+  // Exclusive: a request of this very millisecond is in the default range.
+  const to = q.to ?? now + 1;
   const from = q.from ?? to - DAY;
   if (from >= to) return 'from must be before to';
   const tz = q.tz ?? defaultTz;

@@ -1,7 +1,7 @@
 // The usage ledger on a real SQLite file: batched writes, migration from an older schema,
 // retention by days and by size, kill -9 in the middle of writing, a damaged or locked file moved
 // aside, usage off, and engine runs from the supervisor's state events.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,12 @@ import type { UsageRecord } from '../../src-main/core/usage/record.js';
 import { SCHEMA_VERSION } from '../../src-main/core/usage/store.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
+/** A Node without node:sqlite (20), where this machine has one: NODE20_PATH, else the system's node if it is one. */
+const NODE_WITHOUT_SQLITE = [process.env['NODE20_PATH'], '/usr/bin/node', '/usr/local/bin/node'].find((p) => {
+  if (!p || !fs.existsSync(p)) return false;
+  const major = Number(/^v(\d+)/.exec(spawnSync(p, ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1]);
+  return major > 0 && major < 22;
+});
 const dirs: string[] = [];
 const ledgers: UsageLedger[] = [];
 
@@ -230,5 +236,18 @@ describe('usage ledger', () => {
     d.close();
     expect(run.stopped_at).toBeGreaterThanOrEqual(t0 + 10_000);
     expect(count(file, 'engine_runs')).toBe(1);
+  });
+
+  it.skipIf(!NODE_WITHOUT_SQLITE)('on a Node without node:sqlite (20) usage is off with one clear line, never a crash', () => {
+    const file = tempFile();
+    const run = spawnSync(NODE_WITHOUT_SQLITE!, ['--import', 'tsx', path.join(REPO, 'test/fixtures/usage-without-sqlite.ts'), file], { cwd: REPO, encoding: 'utf8', timeout: 30_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout.trim()) as { version: string; status: { state: string; message: string }; lines: string[]; requests: number };
+    expect(out.version).toMatch(/^v(1\d|2[01])\./);
+    expect(out.status.state).toBe('unavailable');
+    expect(out.lines).toEqual([out.status.message]);
+    expect(out.lines[0]).toMatch(/^usage recording is off: this Node \(v\d+[^)]*\) has no built-in SQLite/);
+    expect(out.requests).toBe(0);
+    expect(fs.existsSync(file)).toBe(false);
   });
 });
