@@ -119,6 +119,25 @@ describe('the Add model page', () => {
     await page.locator(`.file-row[data-file="acme/Tiny-Chat-GGUF/${FILE}"]`).getByText('tiny-chat', { exact: true }).waitFor();
   });
 
+  it("removes a model from its details, with its file when asked: the entry goes, the engine stops", async () => {
+    const file = path.join(node.dir, 'models', 'acme', 'Tiny-Chat-GGUF', FILE);
+    await page.goto(`${node.url}/#/models`);
+    const row = page.locator('tr.model-row[data-model="tiny-chat"]');
+    await row.locator('.badge[data-state="ready"]').waitFor();
+    await row.locator('.col-name').click();
+    await page.getByRole('button', { name: 'Remove…' }).click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.getByText('Remove tiny-chat?').waitFor();
+    await dialog.getByLabel(/Also delete its model file/).check();
+    await ui.screenshot('deploy-remove-confirm', { keepToasts: true });
+    await dialog.getByRole('button', { name: 'Remove', exact: true }).click();
+    await row.waitFor({ state: 'detached' });
+    await page.getByText(`Removed tiny-chat. Deleted ${FILE}.`).waitFor();
+    expect(fs.existsSync(file)).toBe(false);
+    expect(fs.readFileSync(node.configPath, 'utf8')).not.toContain('tiny-chat');
+    expect((await node.node.api.listModels()).map((m) => m.name)).not.toContain('tiny-chat');
+  });
+
   it('takes a Hugging Face id for vLLM or SGLang, and says when the engine is not installed', async () => {
     await page.goto(`${node.url}/#/deploy`);
     await page.getByRole('tab', { name: /Hugging Face id/ }).click();

@@ -8,6 +8,7 @@ import { DASH, formatDateTime, formatDuration, formatRemaining } from '../../lib
 import { formatHeld, UNSPLIT_HINT, type Held } from '../../lib/held-memory.js';
 import { navigate } from '../../lib/router.js';
 import { LogText } from '../logs/LogText.js';
+import { RemoveModel } from './RemoveModel.js';
 import { UsageToday } from '../usage/today.js';
 
 interface ModelRowProps {
@@ -113,7 +114,7 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
       {open && (
         <tr className="details-row" id={detailsId}>
           <td colSpan={columns}>
-            <ModelDetails model={model} loading={loading} />
+            <ModelDetails model={model} loading={loading} offline={offline} />
           </td>
         </tr>
       )}
@@ -130,7 +131,7 @@ function LoadingBar({ view, name, wide = false }: { view: LoadingView; name: str
   );
 }
 
-function ModelDetails({ model, loading }: { model: ModelInfo; loading: LoadingView | null }) {
+function ModelDetails({ model, loading, offline }: { model: ModelInfo; loading: LoadingView | null; offline: boolean }) {
   const error = model.lastError;
   const errorLines = error?.errorLines ?? [];
   const failed = model.state === 'failed';
@@ -176,6 +177,7 @@ function ModelDetails({ model, loading }: { model: ModelInfo; loading: LoadingVi
             <button type="button" className="button" onClick={() => navigate('logs', model.name)}>
               Open full log
             </button>
+            <RemoveModel name={model.name} disabled={offline} />
           </div>
         </section>
       )}
@@ -266,6 +268,7 @@ function ModelDetails({ model, loading }: { model: ModelInfo; loading: LoadingVi
           <button type="button" className="button" onClick={() => navigate('logs', model.name)}>
             Open log
           </button>
+          <RemoveModel name={model.name} disabled={offline} />
         </div>
       )}
     </div>
