@@ -7,6 +7,8 @@ import { z } from 'zod';
 import type { ManagerApi, ManagerCallName } from './contract.js';
 import { managerRoutes, MAX_LOG_TAIL } from './contract.js';
 import { ENGINE_KINDS, MODEL_MODES } from './config.js';
+import { requestedModelSchema } from './proxied-request.js';
+export { MAX_MODEL_NAME } from './proxied-request.js';
 
 const isoTime = z.string().describe('ISO 8601 time');
 
@@ -460,20 +462,11 @@ export function managerOperations(): ({ name: ManagerCallName } & (typeof manage
 
 // ---- /v1 -------------------------------------------------------------------------------------
 
-/** The longest model name a request may give. */
-export const MAX_MODEL_NAME = 256;
-
 /**
  * What the router reads of a /v1 request body: a JSON object with `model` (a name or alias). Every
  * other field (messages, `stream: true` …) is the engine's business and passes through untouched.
  */
-export const proxiedRequestSchema = component('ProxiedRequest', z.looseObject({
-  model: z
-    .string({ error: '"model" must be a non-empty string' })
-    .regex(/\S/, '"model" must be a non-empty string')
-    .max(MAX_MODEL_NAME, `"model" is longer than ${MAX_MODEL_NAME} characters`)
-    .describe('a model name or alias (GET /v1/models lists them)'),
-}));
+export const proxiedRequestSchema = component('ProxiedRequest', z.looseObject({ model: requestedModelSchema }));
 
 export const modelEntrySchema = component('ModelEntry', z.strictObject({
   id: z.string(),

@@ -6,7 +6,7 @@
 // modelOf() would accept. Anything else (an escape or other non-ASCII in the name, bad JSON, a
 // missing or odd model) gives undefined, and the caller asks modelOf(), which parses and names the error.
 
-import { MAX_MODEL_NAME } from '../../../src-shared/api-schemas.js';
+import { MAX_MODEL_NAME } from '../../../src-shared/proxied-request.js';
 
 /** The longest model name a request may give (modelOf's bound too: the OpenAPI schema's). */
 export { MAX_MODEL_NAME };

@@ -9,6 +9,7 @@ import { modelNotFound } from '../api.js';
 import { sendError } from './openai.js';
 import { OPENAPI_PATH, openApiDocument } from './openapi.js';
 import { openSse } from './sse.js';
+import { serveEvents } from './events-stream.js';
 
 export function createManagementApp(api: ManagerApi, registry: ModelRegistry): express.Express {
   const app = express();
@@ -70,20 +71,8 @@ export function createManagementApp(api: ManagerApi, registry: ModelRegistry): e
     else app.post(spec.path, route);
   }
 
-  app.get(EVENTS_PATH, (req, res) => {
-    let unsubscribe = () => {};
-    let closed = false;
-    const sse = openSse(req, res, () => {
-      closed = true;
-      unsubscribe();
-    });
-    // The snapshot goes through the API so it carries what the supervisor doesn't know (VRAM held).
-    void api.listModels().then((models) => {
-      if (closed) return;
-      for (const model of models) sse.send('model', { type: 'model', model });
-      unsubscribe = api.subscribe((event) => sse.send(event.type, event));
-    });
-  });
+  // server.ts serves GET itself (without loading express); anything else that reaches here too.
+  app.get(EVENTS_PATH, (req, res) => serveEvents(req, res, api));
 
   app.get(LOG_STREAM_PATH, (req, res) => {
     const supervisor = registry.resolve(String(req.params['name']));

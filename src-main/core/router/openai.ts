@@ -9,7 +9,7 @@ import { UpstreamPools } from './upstream.js';
 import type { EngineSlotTable } from './engine-slots.js';
 import { withModel } from './json-model.js';
 import { untilReady } from './loading-stream.js';
-import { proxiedRequestSchema } from '../../../src-shared/api-schemas.js';
+import { requestedModelSchema } from '../../../src-shared/proxied-request.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 
@@ -232,7 +232,7 @@ export function modelOf(body: Buffer): string {
   const model = (parsed as { model?: unknown }).model;
   if (model === undefined) throw new ApiError(400, 'model_required', 'you must provide a model parameter ("model": "name or alias")');
   // The OpenAPI document's ProxiedRequest.model: one schema for both.
-  const checked = proxiedRequestSchema.shape.model.safeParse(model);
+  const checked = requestedModelSchema.safeParse(model);
   if (!checked.success) throw new ApiError(400, 'invalid_model', checked.error.issues[0]!.message);
   return checked.data;
 }

@@ -1,15 +1,14 @@
 import { existsSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import express from 'express';
 import { http } from '../node-http.js';
 import { ApiError } from '../../../src-shared/errors.js';
-import type { ManagerApi } from '../../../src-shared/contract.js';
+import { EVENTS_PATH, type ManagerApi } from '../../../src-shared/contract.js';
 import type { ProgramConfig } from '../../../src-shared/config.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { RequestGuard } from '../security/guard.js';
 import type { UsageSink } from '../usage/record.js';
-import { createManagementApp } from './management.js';
+import { serveEvents } from './events-stream.js';
 import { installFastPath, KEEP_ALIVE_MS } from './fast-path.js';
 import { EngineSlotTable } from './engine-slots.js';
 import { createOpenAIHandler, isOpenAIPath, sendError } from './openai.js';
@@ -53,8 +52,14 @@ export function createRouterServer(options: RouterOptions): Server {
     ...(options.held ? { held: options.held } : {}),
     ...(limits ? { queueLimit: () => limits().maxQueuedRequests, bodyTimeoutMs: () => limits().bodyTimeoutMs } : {}),
   });
-  const management = createManagementApp(options.api, options.registry);
-  const webUi = options.webUiDir && existsSync(join(options.webUiDir, 'index.html')) ? createWebUiApp(options.webUiDir) : null;
+  // express (and the management API's schemas) load on the first /api or web UI request: the
+  // desktop window speaks IPC and a headless node may only ever see /v1, so neither need carry
+  // them (≈10 MB of RSS). The event stream, which an open browser window holds all the time, is
+  // served here without them.
+  const { api, registry } = options;
+  const management = onFirstUse(async () => (await import('./management.js')).createManagementApp(api, registry));
+  const webUiDir = options.webUiDir && existsSync(join(options.webUiDir, 'index.html')) ? options.webUiDir : null;
+  const webUi = webUiDir ? onFirstUse(async () => (await import('./web-ui.js')).createWebUiApp(webUiDir)) : null;
   const guard = options.guard;
   const server = http.createServer(
     // Node looks for clients past header_timeout only this often (its default, 30 s, would let a
@@ -70,6 +75,7 @@ export function createRouterServer(options: RouterOptions): Server {
       }
       if (pathname.startsWith('/api/') || pathname === '/api') {
         if (guard && !guard.admit(req, res, 'api')) return;
+        if (pathname === EVENTS_PATH && req.method === 'GET') return serveEvents(req, res, api);
         return management(req, res);
       }
       if (pathname === '/metrics' && options.metrics) {
@@ -125,7 +131,7 @@ export function applyServerTimeouts(server: Server, limits: Pick<ServerLimits, '
   server.headersTimeout = limits.requestTimeoutMs > 0 ? Math.min(limits.headerTimeoutMs, limits.requestTimeoutMs) : limits.headerTimeoutMs;
 }
 
-function unknownPath(pathname: string): ApiError {
+export function unknownPath(pathname: string): ApiError {
   return new ApiError(404, 'unknown_url', `unknown path ${pathname}; the OpenAI-compatible API is under /v1 and the management API under /api (GET /api/openapi.json describes both)`);
 }
 
@@ -142,19 +148,25 @@ export function isUiNavigation(method: string | undefined, accept: string | unde
   return !last.includes('.');
 }
 
-function createWebUiApp(dir: string): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.use((_req, res, next) => {
-    res.setHeader('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
-    res.setHeader('x-content-type-options', 'nosniff');
-    next();
-  });
-  app.use(express.static(dir, { index: 'index.html', maxAge: '1h', setHeaders: (res, file) => file.endsWith('index.html') && res.setHeader('cache-control', 'no-cache') }));
-  // A browser opening one of the window's pages (/models, a bookmark) gets the one page.
-  app.use((req, res) => {
-    if (isUiNavigation(req.method, req.headers.accept, req.path)) return res.sendFile(join(dir, 'index.html'), { headers: { 'cache-control': 'no-cache' } });
-    sendError(res, unknownPath(req.path));
-  });
-  return app;
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * A handler built on its first request. Requests that arrive while it loads wait for it (their
+ * bodies stay unread in the socket meanwhile); a load that fails answers 500 and is tried again by
+ * the next request.
+ */
+function onFirstUse(load: () => Promise<Handler>): Handler {
+  let ready: Handler | null = null;
+  let loading: Promise<Handler> | null = null;
+  return (req, res) => {
+    if (ready) return ready(req, res);
+    loading ??= load().then((handler) => (ready = handler));
+    loading.then(
+      (handler) => handler(req, res),
+      (err: unknown) => {
+        loading = null;
+        sendError(res, new ApiError(500, 'internal_error', `could not load the handler for ${req.url ?? '/'}: ${(err as Error).message}`));
+      },
+    );
+  };
 }
