@@ -443,7 +443,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
         server.close();
         service.close();
         await Promise.all(registry.list().map((s) => s.stop('LLM Manager is shutting down')));
-        usage.close();
+        await usage.close();
         for (const supervisor of registry.list()) supervisor.log.close();
         ledger.close();
         await watchdog.close();

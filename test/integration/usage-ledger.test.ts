@@ -25,8 +25,8 @@ const NODE_WITHOUT_SQLITE = [process.env['NODE20_PATH'], '/usr/bin/node', '/usr/
 const dirs: string[] = [];
 const ledgers: UsageLedger[] = [];
 
-afterEach(() => {
-  for (const l of ledgers.splice(0)) l.close();
+afterEach(async () => {
+  for (const l of ledgers.splice(0)) await l.close();
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
@@ -77,6 +77,7 @@ describe('usage ledger', () => {
     const file = tempFile();
     const { ledger } = ledgerFor(file);
     await ledger.open();
+    await ledger.ready();
     for (let i = 0; i < 3; i++) ledger.record(rec({ startedAt: 1000 + i }));
     expect(count(file)).toBe(0);
     const queuedAt = Date.now();
@@ -86,6 +87,16 @@ describe('usage ledger', () => {
     expect((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
     expect((db.prepare('SELECT version FROM schema_version').get() as { version: number }).version).toBe(SCHEMA_VERSION);
     db.close();
+  });
+
+  it('SQLite is loaded and the file made only on the first write', async () => {
+    const file = tempFile();
+    const { ledger } = ledgerFor(file);
+    await ledger.open();
+    expect(ledger.status().state).toBe('on');
+    expect(fs.existsSync(file)).toBe(false);
+    ledger.record(rec());
+    await until('the first write', () => fs.existsSync(file) && count(file) === 1);
   });
 
   it('migrates a database of schema 1 and keeps its requests', async () => {
@@ -99,6 +110,7 @@ describe('usage ledger', () => {
     old.close();
     const { ledger } = ledgerFor(file);
     await ledger.open();
+    await ledger.ready();
     expect(ledger.status().state).toBe('on');
     const page = await ledger.requests({ from: at, to: at + 1 });
     expect(page.requests.map((r) => [r.model, r.promptTokens, r.completionTokens])).toEqual([['old', 1, 2]]);
@@ -115,6 +127,7 @@ describe('usage ledger', () => {
     newer.close();
     const { ledger, lines } = ledgerFor(file);
     await ledger.open();
+    await ledger.ready();
     const status = ledger.status();
     expect(status.state).toBe('on');
     expect(status.movedAside).toMatch(/usage\.sqlite\.newer-/);
@@ -126,6 +139,7 @@ describe('usage ledger', () => {
     const now = Date.UTC(2025, 5, 1);
     const { ledger } = ledgerFor(file, { keepDays: 10, maxMb: 1, currency: 'USD' }, { now: () => now });
     await ledger.open();
+    await ledger.ready();
     ledger.record(rec({ startedAt: now - 11 * 86_400_000, model: 'too-old' }));
     for (let i = 0; i < 12_000; i++) ledger.record(rec({ startedAt: now - 9 * 86_400_000 + i * 1000, requested: `a-fairly-long-alias-name-to-fill-pages-${i}` }));
     ledger.flush();
@@ -163,6 +177,7 @@ describe('usage ledger', () => {
     const reported = Math.max(...[...out.matchAll(/committed (\d+)/g)].map((m) => Number(m[1])));
     const { ledger } = ledgerFor(file);
     await ledger.open();
+    await ledger.ready();
     expect(ledger.status()).toMatchObject({ state: 'on', movedAside: null });
     const n = count(file);
     expect(n).toBeGreaterThanOrEqual(reported);
@@ -174,6 +189,7 @@ describe('usage ledger', () => {
     fs.writeFileSync(file, Buffer.alloc(8192, 'not a database '));
     const { ledger, lines } = ledgerFor(file);
     await ledger.open();
+    await ledger.ready();
     const status = ledger.status();
     expect(status.state).toBe('on');
     expect(status.movedAside).toMatch(/usage\.sqlite\.corrupt-\d{4}-/);
@@ -192,6 +208,7 @@ describe('usage ledger', () => {
     try {
       const { ledger } = ledgerFor(file);
       await ledger.open();
+    await ledger.ready();
       const status = ledger.status();
       expect(status.state).toBe('on');
       expect(status.movedAside).toMatch(/usage\.sqlite\.locked-/);
@@ -205,6 +222,7 @@ describe('usage ledger', () => {
     const file = tempFile();
     const { ledger } = ledgerFor(file, null);
     await ledger.open();
+    await ledger.ready();
     ledger.record(rec());
     ledger.flush();
     expect(fs.existsSync(file)).toBe(false);
@@ -217,6 +235,7 @@ describe('usage ledger', () => {
     const file = tempFile();
     const { ledger } = ledgerFor(file);
     await ledger.open();
+    await ledger.ready();
     const info = (state: ModelInfo['state'], startedAt: number | null, readyAt: number | null) =>
       ({ name: 'qwen', state, startedAt: startedAt === null ? null : new Date(startedAt).toISOString(), readyAt: readyAt === null ? null : new Date(readyAt).toISOString() }) as ModelInfo;
     const t0 = Date.now() - 10_000;

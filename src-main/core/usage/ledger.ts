@@ -1,8 +1,10 @@
 // The usage ledger: the UsageSink the router hands every /v1 request to, and the one owner of
 // usage.sqlite. record() only pushes into an array; a timer writes the batch in one transaction at
-// most FLUSH_MS later. The database module (and node:sqlite) is loaded only when usage is on, after
-// the node listens. A database that can't be used is reported and moved aside, never a crash.
+// most FLUSH_MS later. SQLite (node:sqlite, ~4 MB once loaded and open) is loaded on the first
+// write or read, so an idle node doesn't carry it. A database that can't be used is reported and
+// moved aside, never a crash.
 import fs from 'node:fs';
+import { isBuiltin } from 'node:module';
 import type { ModelPricing, UsageSettings } from '../../../src-shared/config.js';
 import { DEFAULT_USAGE } from '../../../src-shared/config.js';
 import type { ManagerEvent, ModelInfo } from '../../../src-shared/contract.js';
@@ -46,6 +48,8 @@ export class UsageLedger implements UsageSink {
   private maintainTimer: NodeJS.Timeout | null = null;
   private store: UsageStore | null = null;
   private storeModule: StoreModule | null = null;
+  /** Loading the store module and opening the file, once (null: not begun). */
+  private loading: Promise<void> | null = null;
   private state: UsageStatus['state'] | 'opening' = 'opening';
   private message: string | null = null;
   private movedAside: string | null = null;
@@ -103,29 +107,44 @@ export class UsageLedger implements UsageSink {
   }
 
   /**
-   * Opens the database (call after the node listens): loads the store module only now, moves an
-   * unusable file aside and starts afresh. Never throws.
+   * Starts recording (call after the node listens). SQLite itself is loaded and the file opened on
+   * the first write or read; a file that isn't SQLite at all is found now from its header. Never throws.
    */
   async open(): Promise<void> {
     const settings = this.options.settings();
     if (settings === null) return this.turnOff('program.usage is off: requests are not recorded');
-    let mod: StoreModule;
-    try {
-      mod = this.storeModule ??= await import('./store.js');
-    } catch (err) {
-      return this.unavailable(`usage recording is off: its database module could not load (${(err as Error).message})`);
-    }
-    if (this.closed) return;
-    if (!mod.loadSqlite()) {
+    if (!isBuiltin('node:sqlite')) {
       return this.unavailable(`usage recording is off: this Node (${process.version}) has no built-in SQLite (node:sqlite, Node 22.5 or later); requests are not recorded`);
     }
-    this.store = this.openStore(mod);
-    if (!this.store) return;
     this.state = 'on';
-    this.maintain();
-    this.maintainTimer = setInterval(() => this.maintain(), MAINTAIN_MS);
-    this.maintainTimer.unref();
-    this.flush();
+    this.message = null;
+    if (!looksLikeSqlite(this.options.file)) await this.ready();
+    else this.flush();
+  }
+
+  /** The database open (loading SQLite on first use); resolves when it is, or when that failed. */
+  ready(): Promise<void> {
+    if (this.store || this.state !== 'on' || this.closed) return Promise.resolve();
+    this.loading ??= (async () => {
+      let mod: StoreModule;
+      try {
+        mod = this.storeModule ??= await import('./store.js');
+      } catch (err) {
+        return this.unavailable(`usage recording is off: its database module could not load (${(err as Error).message})`);
+      }
+      if (this.closed || this.state !== 'on') return;
+      if (!mod.loadSqlite()) {
+        return this.unavailable(`usage recording is off: this Node (${process.version}) has no built-in SQLite (node:sqlite, Node 22.5 or later); requests are not recorded`);
+      }
+      this.store = this.openStore(mod);
+      if (!this.store) return;
+      this.maintain();
+      this.maintainTimer = setInterval(() => this.maintain(), MAINTAIN_MS);
+      this.maintainTimer.unref();
+    })().finally(() => {
+      this.loading = null;
+    });
+    return this.loading;
   }
 
   private openStore(mod: StoreModule): UsageStore | null {
@@ -213,13 +232,14 @@ export class UsageLedger implements UsageSink {
     this.timer.unref();
   }
 
-  /** Writes what is pending in one transaction. */
+  /** Writes what is pending in one transaction (the first time, once SQLite is loaded). */
   flush(): void {
     const store = this.store;
-    if (!store || this.state !== 'on') return;
+    if (this.state !== 'on') return;
     const batch = this.pending;
     const runs = [...this.runs.values()].filter((r) => r.dirty);
     if (batch.length === 0 && runs.length === 0) return;
+    if (!store) return void this.ready().then(() => this.store && this.flush());
     this.pending = [];
     try {
       if (batch.length > 0) store.insert(batch);
@@ -288,12 +308,12 @@ export class UsageLedger implements UsageSink {
     const store = this.store;
     let sizeBytes: number | null = null;
     let oldest: number | null = null;
-    if (store && this.state === 'on') {
+    if (this.state === 'on') {
       try {
         sizeBytes = fs.statSync(this.options.file).size;
-        oldest = store.oldest();
+        oldest = store?.oldest() ?? null;
       } catch {
-        // reported by the next write
+        // not made yet, or reported by the next write
       }
     }
     return {
@@ -315,7 +335,8 @@ export class UsageLedger implements UsageSink {
   }
 
   /** The store with everything recorded so far written, for a read. */
-  private readable(): UsageStore | null {
+  private async readable(): Promise<UsageStore | null> {
+    await this.ready();
     this.flush();
     return this.state === 'on' ? this.store : null;
   }
@@ -323,7 +344,7 @@ export class UsageLedger implements UsageSink {
   async report(query?: UsageQuery): Promise<UsageReport> {
     const q = this.checked(query);
     const { buildReport } = await import('./report.js');
-    const store = this.readable();
+    const store = await this.readable();
     const currency = this.options.settings()?.currency ?? DEFAULT_USAGE.currency;
     if (!store) return emptyReport(q, this.status(), currency);
     return buildReport({ store, query: q, status: this.status(), currency, prices: this.options.prices(), now: this.now() });
@@ -331,7 +352,7 @@ export class UsageLedger implements UsageSink {
 
   async requests(query?: UsageRequestsQuery): Promise<UsageRequestsPage> {
     const q = this.checked(query);
-    const store = this.readable();
+    const store = await this.readable();
     if (!store) return { requests: [], next: null };
     const rows = store.requests({ from: q.from, to: q.to, model: q.model, client: q.client, failed: q.failed }, q.limit + 1, q.before);
     const page = rows.slice(0, q.limit);
@@ -340,7 +361,7 @@ export class UsageLedger implements UsageSink {
 
   async csv(query?: UsageQuery): Promise<string> {
     const q = this.checked(query);
-    const store = this.readable();
+    const store = await this.readable();
     const { requestsCsv } = await import('./csv.js');
     return requestsCsv(store ? store.eachRequest({ from: q.from, to: q.to, model: q.model, client: q.client }) : []);
   }
@@ -351,7 +372,7 @@ export class UsageLedger implements UsageSink {
       throw new ApiError(400, 'invalid_usage_range', 'say which history to delete: from and/or to (epoch ms or ISO time); from=0 deletes everything before to');
     }
     const q = this.checked({ from: given.from ?? 0, to: given.to ?? this.now() + 1 });
-    const store = this.readable();
+    const store = await this.readable();
     if (!store) return { requests: 0, runs: 0 };
     const deleted = store.deleteRange(q.from, q.to);
     this.options.logger.info(`usage: history from ${new Date(q.from).toISOString()} to ${new Date(q.to).toISOString()} deleted (${deleted.requests} request(s))`);
@@ -366,11 +387,12 @@ export class UsageLedger implements UsageSink {
   }
 
   /** Writes what is pending (runs still open end now) and closes the database. */
-  close(): void {
+  async close(): Promise<void> {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     for (const r of this.runs.values()) if (r.run.stoppedAt === null) this.endRun(r, this.now());
+    if (this.pending.length > 0 || [...this.runs.values()].some((r) => r.dirty)) await this.ready();
     this.flush();
     this.closed = true;
     this.closeStore();
@@ -395,4 +417,21 @@ function emptyReport(q: ReturnType<typeof checkUsageQuery> & object, status: Usa
     modelNames: [],
     clientNames: [],
   };
+}
+
+/** Whether the file is absent, empty or starts with SQLite's header (read without loading SQLite). */
+function looksLikeSqlite(file: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return true; // not there yet: made on first write
+  }
+  try {
+    const head = Buffer.alloc(16);
+    const n = fs.readSync(fd, head, 0, 16, 0);
+    return n === 0 || head.toString('latin1') === 'SQLite format 3\u0000';
+  } finally {
+    fs.closeSync(fd);
+  }
 }
