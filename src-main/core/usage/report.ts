@@ -49,14 +49,42 @@ function totals(s: Sums, priced: boolean): UsageTotals {
   };
 }
 
-/** Wall-clock fields of an instant in a time zone, with a formatter cached per zone. */
+/** A formatter per zone (made once: they are slow to make, and formatting is the slow part). */
 const formatters = new Map<string, Intl.DateTimeFormat>();
-function wall(at: number, tz: string): { y: number; mo: number; d: number; h: number } {
+
+/** The zone's offset from UTC at `at` (ms): what its wall clock reads minus UTC. */
+function offsetAt(at: number, tz: string): number {
   let f = formatters.get(tz);
-  if (!f) formatters.set(tz, (f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric' })));
-  const parts: Record<string, number> = {};
-  for (const p of f.formatToParts(at)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  return { y: parts['year']!, mo: parts['month']!, d: parts['day']!, h: parts['hour']! };
+  if (!f) formatters.set(tz, (f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' })));
+  const p: Record<string, number> = {};
+  for (const part of f.formatToParts(at)) if (part.type !== 'literal') p[part.type] = Number(part.value);
+  const minute = Math.floor(at / 60_000) * 60_000;
+  return Date.UTC(p['year']!, p['month']! - 1, p['day']!, p['hour']!, p['minute']!) - minute;
+}
+
+/**
+ * The zone's offsets over [from, to) as runs of [start, offset]: read once a day, and where two
+ * days differ (a DST change), the change found to the slice by bisection — a few hundred
+ * formatter calls for a year instead of one per slice.
+ */
+function offsetRuns(from: number, to: number, tz: string): [number, number][] {
+  const DAY_MS = 86_400_000;
+  const runs: [number, number][] = [[from, offsetAt(from, tz)]];
+  for (let t = from; t < to; t += DAY_MS) {
+    const next = Math.min(t + DAY_MS, to);
+    const a = runs[runs.length - 1]![1];
+    const b = offsetAt(next, tz);
+    if (a === b) continue;
+    let lo = t;
+    let hi = next;
+    while (hi - lo > SLICE_MS) {
+      const mid = lo + Math.floor((hi - lo) / 2 / SLICE_MS) * SLICE_MS || lo + SLICE_MS;
+      if (offsetAt(mid, tz) === a) lo = mid;
+      else hi = mid;
+    }
+    runs.push([hi, b]);
+  }
+  return runs;
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -66,13 +94,17 @@ export function buckets(from: number, to: number, group: CheckedUsageQuery['grou
   const at: number[] = [];
   const keys: string[] = [];
   const bySlice = new Map<number, number>();
+  const runs = offsetRuns(from, to, tz);
+  let run = 0;
   let last = '';
   const first = Math.floor(from / SLICE_MS);
   const end = Math.ceil(to / SLICE_MS);
   for (let slice = first; slice < end; slice++) {
     const t = Math.max(slice * SLICE_MS, from);
-    const w = wall(t, tz);
-    const key = group === 'month' ? `${w.y}-${pad(w.mo)}` : group === 'day' ? `${w.y}-${pad(w.mo)}-${pad(w.d)}` : `${w.y}-${pad(w.mo)}-${pad(w.d)}T${pad(w.h)}`;
+    while (run + 1 < runs.length && runs[run + 1]![0] <= t) run++;
+    const w = new Date(t + runs[run]![1]);
+    const day = `${w.getUTCFullYear()}-${pad(w.getUTCMonth() + 1)}`;
+    const key = group === 'month' ? day : group === 'day' ? `${day}-${pad(w.getUTCDate())}` : `${day}-${pad(w.getUTCDate())}T${pad(w.getUTCHours())}`;
     if (key !== last) {
       at.push(t);
       keys.push(key);
@@ -106,7 +138,7 @@ export function buildReport(input: ReportInput): UsageReport {
   const all = zero();
   const models = new Map<string, Sums & { tokenCost: number; hourlyCost: number; engineMs: number }>();
   const clients = new Map<string, Sums>();
-  const monthKeys = buckets(from, to, 'month', query.tz);
+  const monthKeys = query.group === 'month' ? b : buckets(from, to, 'month', query.tz);
   const months: UsageMonth[] = monthKeys.at.map((start, i) => ({ month: monthKeys.keys[i]!, start, tokenCost: 0, hourlyCost: 0, requests: 0 }));
   const modelOf = (name: string) => {
     let m = models.get(name);
