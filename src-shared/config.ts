@@ -171,6 +171,36 @@ export interface LaunchProfile {
   engine?: EngineSpec;
   /** The profile's `model` (engine profiles: the engine's model): what ${MODEL_PATH} expands to. */
   modelPath?: string;
+  /**
+   * A server this node does not spawn (`upstream:`, `engine: ollama`, or a peer's model): requests
+   * are proxied to it and the model's state is its reachability. Such a profile launches nothing.
+   */
+  upstream?: UpstreamSpec;
+}
+
+/** Where an upstream profile's requests go. */
+export interface UpstreamSpec {
+  /** openai: an OpenAI-compatible server; ollama: an Ollama server (its /v1 and /api); peer: another LLM Manager node. */
+  kind: 'openai' | 'ollama' | 'peer';
+  /** Without a trailing slash: an OpenAI base URL ("https://host/v1"), or Ollama's / a peer's root ("http://127.0.0.1:11434"). */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer …`; never logged or shown. */
+  apiKey: string | null;
+  /** The upstream's name for the model (the request's "model" is rewritten to it); null: as sent. */
+  model: string | null;
+  /** Ollama: how long a start keeps the model loaded (Ollama's keep_alive: seconds, or a duration like "30m"; negative = until unloaded); null: until stopped here. */
+  keepAlive?: string | number | null;
+}
+
+/** Another LLM Manager node whose models this one serves too (`peers:`). */
+export interface PeerConfig {
+  /** Shown with its models (`peer:<name>`); default: the URL's host:port. */
+  name: string;
+  /** Its root URL, without a trailing slash: "http://192.168.1.20:8080". */
+  url: string;
+  apiKey: string | null;
+  /** Whose model answers when the peer has one of the same name as a local model; default local. */
+  prefer: 'local' | 'peer';
 }
 
 export interface ModelConfig {
@@ -216,6 +246,8 @@ export interface ModelConfig {
 export interface AppConfig {
   program: ProgramConfig;
   models: ModelConfig[];
+  /** Other LLM Manager nodes (`peers:`); absent when none. */
+  peers?: PeerConfig[];
 }
 
 export interface ConfigIssue {
@@ -555,7 +587,7 @@ const profileSchema = z
       ctx.addIssue({ code: 'custom', message: `needs engine (${ENGINE_KINDS.join(', ')}), script_path (a .sh/.bat script) or command (+ args) to launch the engine` });
     }
   });
-const PROFILE_KEYS = new Set(['required_devices', 'script_path', 'command', 'args', 'cwd', 'env', 'memory_mb', 'model', 'engine']);
+const PROFILE_KEYS = new Set(['required_devices', 'script_path', 'command', 'args', 'cwd', 'env', 'memory_mb', 'model', 'engine', 'upstream']);
 
 // ---- engine profiles (`engine: llama.cpp | vllm | sglang`) ---------------------------------------
 
@@ -563,7 +595,7 @@ const ENGINE_NAMES: Record<string, EngineKind> = {
   'llama.cpp': 'llama.cpp', llamacpp: 'llama.cpp', 'llama-cpp': 'llama.cpp', llama_cpp: 'llama.cpp', 'llama-server': 'llama.cpp',
   vllm: 'vllm', sglang: 'sglang',
 };
-const ENGINE_HINT = `expected one of ${ENGINE_KINDS.join(', ')}`;
+const ENGINE_HINT = `expected one of ${ENGINE_KINDS.join(', ')}, ollama`;
 const wholeNumber = (min: number, what = `a whole number ≥ ${min}`) => z.int({ error: `expected ${what}` }).min(min, `expected ${what}`);
 const engineCommon = {
   required_devices: nameList.default([]),
@@ -638,6 +670,141 @@ function macroIssues(raw: Record<string, unknown>, hasModel: boolean): { path: P
 }
 const LEGACY_SCRIPT_KEY = 'bat_path';
 
+// ---- upstream profiles (`upstream:`, `engine: ollama`) and peers ---------------------------------
+
+export const DEFAULT_OLLAMA_URL = 'http://127.0.0.1:11434';
+const urlField = (example: string) =>
+  z
+    .string({ error: `expected an http(s) URL like "${example}"` })
+    .trim()
+    .regex(/^https?:\/\/[^/?#\s@]+(\/[^?#\s]*)?$/i, `expected an http(s) URL like "${example}"`)
+    .transform((v) => v.replace(/\/+$/, ''));
+const REMOTE_KEY_HINT = 'expected the key the server wants (sent as "Authorization: Bearer …"), printable characters without spaces';
+/** A key for a server we call: its issues never quote the value (the window and logs show issues). */
+const remoteKey = z.unknown().transform((value, ctx): string => {
+  if (typeof value === 'string' && /^[\x21-\x7e]+$/.test(value.trim())) return value.trim();
+  ctx.addIssue({ code: 'custom', message: REMOTE_KEY_HINT, params: { bare: true } });
+  return z.NEVER;
+});
+const upstreamModelName = z.string({ error: 'expected the model name the server knows it by' }).trim().min(1, 'expected the model name the server knows it by').max(256, 'expected at most 256 characters');
+const upstreamSchema = z.object({
+  base_url: urlField('https://api.example.com/v1'),
+  api_key: remoteKey.optional(),
+  model: upstreamModelName.optional(),
+});
+const UPSTREAM_KEYS = new Set(Object.keys(upstreamSchema.shape));
+const KEEP_ALIVE_HINT = 'expected seconds (a negative number keeps it loaded until stopped) or a duration like "30m" / "2h"';
+const ollamaSchema = z.object({
+  model: z.string({ error: 'expected an Ollama model name like "qwen2.5:7b"' }).trim().min(1, 'expected an Ollama model name like "qwen2.5:7b"'),
+  base_url: urlField(DEFAULT_OLLAMA_URL).default(DEFAULT_OLLAMA_URL),
+  api_key: remoteKey.optional(),
+  keep_alive: z
+    .union([z.number(), z.string()], { error: KEEP_ALIVE_HINT })
+    .refine((v) => (typeof v === 'number' ? Number.isFinite(v) : /^-?\d+(\.\d+)?(ms|s|m|h)$/.test(v.trim())), KEEP_ALIVE_HINT)
+    .transform((v) => (typeof v === 'string' ? v.trim() : v))
+    .optional(),
+});
+const OLLAMA_KEYS = new Set(['engine', ...Object.keys(ollamaSchema.shape)]);
+/** Keys that launch an engine: meaningless in a profile that proxies to a server. */
+const LAUNCH_KEYS = new Set(['script_path', LEGACY_SCRIPT_KEY, 'command', 'args', 'cwd', 'env', 'extra_args', 'engine', 'model']);
+
+function remoteProfile(name: string, upstream: UpstreamSpec): LaunchProfile {
+  return { name, requiredDevices: [], scriptPath: null, command: null, args: [], cwd: null, env: {}, memoryMb: {}, upstream };
+}
+
+/** A profile with `upstream: {base_url, api_key?, model?}`: an OpenAI-compatible server this node proxies to. */
+function parseUpstreamProfile(name: string, raw: Record<string, unknown>, base: Path, issue: IssueFn, errors: ConfigIssue[], warnings: ConfigIssue[]): LaunchProfile | null {
+  let failed = false;
+  for (const key of Object.keys(raw)) {
+    if (key === 'upstream') continue;
+    if (LAUNCH_KEYS.has(key)) {
+      errors.push(issue('error', [...base, key], `an upstream profile launches nothing: remove "${key}", or remove "upstream" to launch an engine`, true));
+      failed = true;
+    } else {
+      warnings.push(issue('warning', [...base, key], MODEL_KEYS.has(key) ? `"${key}" is ignored here: it is a setting of the model, not of a launch profile (move it up one level)` : `"${key}" is ignored: an upstream profile has only "upstream"`, true));
+    }
+  }
+  const value = raw['upstream'];
+  if (!isPlainObject(value)) {
+    errors.push(issue('error', [...base, 'upstream'], `expected a mapping with base_url (and api_key, model), got ${got(value)}`));
+    return null;
+  }
+  for (const key of Object.keys(value)) if (!UPSTREAM_KEYS.has(key)) warnings.push(issue('warning', [...base, 'upstream', key], unknownKey(key, UPSTREAM_KEYS), true));
+  const parsed = upstreamSchema.safeParse(value);
+  if (!parsed.success) {
+    errors.push(...zodIssues(parsed.error, [...base, 'upstream'], value, issue));
+    return null;
+  }
+  if (failed) return null;
+  const u = parsed.data;
+  return remoteProfile(name, { kind: 'openai', baseUrl: u.base_url, apiKey: u.api_key ?? null, model: u.model ?? null });
+}
+
+/** `engine: ollama`: a model of an Ollama server (its OpenAI-compatible /v1; /api to load and unload). */
+function parseOllamaProfile(name: string, raw: Record<string, unknown>, base: Path, issue: IssueFn, errors: ConfigIssue[], warnings: ConfigIssue[]): LaunchProfile | null {
+  let failed = false;
+  for (const key of Object.keys(raw)) {
+    if (OLLAMA_KEYS.has(key)) continue;
+    if (LAUNCH_KEYS.has(key)) {
+      errors.push(issue('error', [...base, key], `Ollama runs its models itself: remove "${key}" (an ollama profile has model, base_url, api_key and keep_alive)`, true));
+      failed = true;
+    } else {
+      warnings.push(issue('warning', [...base, key], MODEL_KEYS.has(key) ? `"${key}" is ignored here: it is a setting of the model, not of a launch profile (move it up one level)` : unknownKey(key, OLLAMA_KEYS), true));
+    }
+  }
+  const { engine: _engine, ...input } = raw;
+  const parsed = ollamaSchema.safeParse(input);
+  if (!parsed.success) {
+    errors.push(...zodIssues(parsed.error, base, raw, issue));
+    return null;
+  }
+  if (failed) return null;
+  const o = parsed.data;
+  return remoteProfile(name, { kind: 'ollama', baseUrl: o.base_url, apiKey: o.api_key ?? null, model: o.model, keepAlive: o.keep_alive ?? null });
+}
+
+const PEER_KEYS = new Set(['name', 'url', 'api_key', 'prefer']);
+const peerSchema = z.object({
+  name: z.string({ error: 'expected a name like "desktop"' }).trim().regex(/^[\x21-\x7e]{1,64}$/, 'expected a name of 1-64 printable characters without spaces, like "desktop"').optional(),
+  url: urlField('http://192.168.1.20:8080'),
+  api_key: remoteKey.optional(),
+  prefer: z.enum(['local', 'peer'], { error: 'expected "local" (a model of this node wins over the peer\'s of the same name) or "peer"' }).default('local'),
+});
+
+/** `peers:` — a list of other LLM Manager nodes. */
+function parsePeers(raw: unknown, issue: IssueFn, errors: ConfigIssue[], warnings: ConfigIssue[]): PeerConfig[] {
+  if (raw === null || raw === undefined) return [];
+  if (!Array.isArray(raw)) {
+    errors.push(issue('error', ['peers'], `expected a list of nodes like - {name: desktop, url: "http://192.168.1.20:8080", api_key: "…"}, got ${got(raw)}`));
+    return [];
+  }
+  const peers: PeerConfig[] = [];
+  const names = new Map<string, number>();
+  raw.forEach((entry, i) => {
+    const base: Path = ['peers', i];
+    if (!isPlainObject(entry)) {
+      errors.push(issue('error', base, `expected a mapping with url (and name, api_key, prefer), got ${got(entry)}`));
+      return;
+    }
+    for (const key of Object.keys(entry)) if (!PEER_KEYS.has(key)) warnings.push(issue('warning', [...base, key], unknownKey(key, PEER_KEYS), true));
+    const parsed = peerSchema.safeParse(entry);
+    if (!parsed.success) {
+      errors.push(...zodIssues(parsed.error, base, entry, issue));
+      return;
+    }
+    const p = parsed.data;
+    const name = p.name ?? p.url.replace(/^https?:\/\//i, '').replace(/\/.*$/, '');
+    const first = names.get(name.toLowerCase());
+    if (first !== undefined) {
+      errors.push(issue('error', [...base, p.name !== undefined ? 'name' : 'url'], `the peer name "${name}" is already used by peers[${first}]; give one a name`));
+      return;
+    }
+    names.set(name.toLowerCase(), i);
+    peers.push({ name, url: p.url, apiKey: p.api_key ?? null, prefer: p.prefer });
+  });
+  return peers;
+}
+
 // ---- parser ----------------------------------------------------------------------------------
 
 type Path = (string | number)[];
@@ -679,7 +846,7 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
   }
 
   for (const key of Object.keys(root)) {
-    if (key !== 'program' && key !== 'Local-Models') {
+    if (!ROOT_KEYS.has(key)) {
       const near = closestKey(key, ROOT_KEYS);
       const hint = near ? `did you mean "${near}"?` : 'expected "program" or "Local-Models"';
       warnings.push(issue('warning', [key], near ? `unknown key "${key}" is ignored; ${hint}` : `unknown key "${key}" is ignored (${hint})`, true));
@@ -750,9 +917,10 @@ export function parseConfigText(text: string, fileName = 'config.yaml'): ConfigP
     }
   }
 
+  const peers = parsePeers(root['peers'], issue, errors, warnings);
   if (program) checkCrossModel(program, models, issue, errors);
   if (errors.length > 0 || !program) return { ok: false, errors: sortIssues(errors), warnings: sortIssues(warnings) };
-  return { ok: true, config: { program, models }, warnings: sortIssues(warnings), spans: launchSpans(models, rawModels as Record<string, unknown>, locate) };
+  return { ok: true, config: { program, models, ...(peers.length > 0 ? { peers } : {}) }, warnings: sortIssues(warnings), spans: launchSpans(models, rawModels as Record<string, unknown>, locate) };
 }
 
 /** The spans of every profile's launch fields (see ConfigSpans). */
@@ -867,6 +1035,8 @@ function parseProfile(
   errors: ConfigIssue[],
   warnings: ConfigIssue[],
 ): LaunchProfile | null {
+  if ('upstream' in raw) return parseUpstreamProfile(name, raw, base, issue, errors, warnings);
+  if ('engine' in raw && typeof raw['engine'] === 'string' && raw['engine'].trim().toLowerCase() === 'ollama') return parseOllamaProfile(name, raw, base, issue, errors, warnings);
   if ('engine' in raw) return parseEngineProfile(name, raw, base, issue, errors, warnings);
   for (const key of Object.keys(raw)) {
     if (PROFILE_KEYS.has(key) || key === LEGACY_SCRIPT_KEY) continue;
@@ -1041,7 +1211,7 @@ function checkCrossModel(program: ProgramConfig, models: ModelConfig[], issue: I
   }
 }
 
-const ROOT_KEYS = new Set(['program', 'Local-Models']);
+const ROOT_KEYS = new Set(['program', 'Local-Models', 'peers']);
 
 /** `unknown key "alive_tme" is ignored; did you mean "alive_time"?` (the hint only when one key is close). */
 function unknownKey(key: string, known: ReadonlySet<string>): string {

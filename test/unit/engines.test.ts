@@ -145,7 +145,7 @@ describe('engine profiles in config.yaml', () => {
   });
 
   it.each<[string, string, string[]]>([
-    ['an unknown engine', '      engine: ollama\n      model: x\n', ['config.yaml:5:15 Local-Models.M.P.engine: expected one of llama.cpp, vllm, sglang, got "ollama"']],
+    ['an unknown engine', '      engine: lmdeploy\n      model: x\n', ['config.yaml:5:15 Local-Models.M.P.engine: expected one of llama.cpp, vllm, sglang, ollama, got "lmdeploy"']],
     ['no model', '      engine: llama.cpp\n', ['config.yaml:4:5 Local-Models.M.P.model: is required (expected a .gguf file path or "hf:owner/repo[:quant]" / "hf:owner/repo/file.gguf")']],
     ['a bad hf: reference', '      engine: llama.cpp\n      model: "hf:just-a-name"\n', ['config.yaml:6:14 Local-Models.M.P.model: expected "hf:owner/repo", "hf:owner/repo:quant" or "hf:owner/repo/file.gguf", got "hf:just-a-name"']],
     ['gpu_layers as a word', '      engine: llama.cpp\n      model: a.gguf\n      gpu_layers: many\n', ['config.yaml:7:19 Local-Models.M.P.gpu_layers: expected a number of layers ≥ 0, "all" or "auto", got "many"']],

@@ -53,6 +53,7 @@ export function launchProblem(profile: LaunchProfile, platform: NodeJS.Platform 
 }
 
 export function launchIssue(profile: LaunchProfile, platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): LaunchIssue | null {
+  if (profile.upstream) return null; // a server we don't launch: its reachability is checked at start
   const lookupEnv = profile.env['PATH'] !== undefined ? { ...env, PATH: profile.env['PATH'] } : env;
   if (profile.cwd) {
     const kind = fileKind(profile.cwd);
