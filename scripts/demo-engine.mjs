@@ -31,6 +31,8 @@
 //   --echo                    a chat answer is the last user message itself, whitespace and all (a word a token, up
 //                             to max_tokens), instead of "Echo: <first words> token1 …"; env DEMO_ECHO=1
 //   --quiet                   no log line per request; env DEMO_QUIET=1
+//   --timings                 as llama-server: answers carry "timings" (prompt_n, cache_n, predicted_n, predicted_ms,
+//                             predicted_per_second …) in a plain answer and in a stream's last event; env DEMO_TIMINGS=1
 //   --help                    print this text
 // Flags win over env vars. Unknown flags (say, llama-server's own) are reported and ignored.
 //
@@ -61,6 +63,7 @@ const OPTIONS = {
   'listen-when-ready': { type: 'boolean' },
   'times-file': { type: 'string' },
   quiet: { type: 'boolean' },
+  timings: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -168,6 +171,7 @@ function readConfig(argv, env) {
     exitBeforeReady: exitBeforeReady === undefined ? undefined : toNumber('exit-before-ready', exitBeforeReady, { max: 255 }),
     ignoreSigterm: values['ignore-sigterm'] === true || isTruthy(env.DEMO_IGNORE_SIGTERM),
     quiet: values.quiet === true || isTruthy(env.DEMO_QUIET),
+    timings: values.timings === true || isTruthy(env.DEMO_TIMINGS),
     echo: values.echo === true || isTruthy(env.DEMO_ECHO),
     silentReady: values['silent-ready'] === true || isTruthy(env.DEMO_SILENT_READY),
     listenWhenReady: values['listen-when-ready'] === true || isTruthy(env.DEMO_LISTEN_WHEN_READY),
@@ -288,7 +292,7 @@ function handleChat(body, res, crashing) {
     finishReason: (echoed ? pieces.length < echoed.length : budget.limited) ? 'length' : 'stop',
     usage: usageOf(promptTokens, pieces.length),
   };
-  if (body.stream === true) return streamEvents(res, chatEvents(reply, pieces, includeUsage(body)), crashing);
+  if (body.stream === true) return streamEvents(res, chatEvents(reply, pieces, includeUsage(body)), crashing, reply.usage);
   return sendJson(res, 200, {
     id: reply.id,
     object: 'chat.completion',
@@ -296,6 +300,7 @@ function handleChat(body, res, crashing) {
     model: config.model,
     choices: [{ index: 0, message: { role: 'assistant', content: pieces.join('') }, logprobs: null, finish_reason: reply.finishReason }],
     usage: reply.usage,
+    ...timingsOf(reply.usage, 0),
   });
 }
 
@@ -312,7 +317,7 @@ function handleCompletion(body, res, crashing) {
     finishReason: budget.limited ? 'length' : 'stop',
     usage: usageOf(promptTokens, choices.length * budget.count),
   };
-  if (body.stream === true) return streamEvents(res, completionEvents(reply, choices, includeUsage(body)), crashing);
+  if (body.stream === true) return streamEvents(res, completionEvents(reply, choices, includeUsage(body)), crashing, reply.usage);
   return sendJson(res, 200, {
     id: reply.id,
     object: 'text_completion',
@@ -320,6 +325,7 @@ function handleCompletion(body, res, crashing) {
     model: config.model,
     choices: choices.map((pieces, index) => ({ index, text: pieces.join(''), logprobs: null, finish_reason: reply.finishReason })),
     usage: reply.usage,
+    ...timingsOf(reply.usage, 0),
   });
 }
 
@@ -368,6 +374,24 @@ function promptTexts(prompt) {
   return texts.includes(undefined) ? undefined : texts;
 }
 
+/** --timings: llama-server's `timings` object for an answer of `usage` generated in `ms`. */
+function timingsOf(usage, ms) {
+  if (!config.timings) return {};
+  const predictedMs = Math.max(ms, 0.5);
+  return {
+    timings: {
+      cache_n: 0,
+      prompt_n: usage.prompt_tokens,
+      prompt_ms: 0.5,
+      prompt_per_second: usage.prompt_tokens / 0.0005,
+      predicted_n: usage.completion_tokens,
+      predicted_ms: predictedMs,
+      predicted_per_token_ms: usage.completion_tokens > 0 ? predictedMs / usage.completion_tokens : 0,
+      predicted_per_second: (usage.completion_tokens * 1000) / predictedMs,
+    },
+  };
+}
+
 function includeUsage(body) {
   return body.stream_options?.include_usage === true;
 }
@@ -405,7 +429,7 @@ function* completionEvents(reply, choices, withUsage) {
 
 // Writes each event as its own SSE chunk at start + step * interval, then "[DONE]".
 // Due times are absolute so fast paces (sub-millisecond) stay accurate despite timer granularity.
-function streamEvents(res, events, crashing) {
+function streamEvents(res, events, crashing, usage) {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
@@ -425,8 +449,10 @@ function streamEvents(res, events, crashing) {
         timer = setTimeout(pump, dueAt - now);
         return;
       }
-      const text = `data: ${JSON.stringify(next.value.data)}\n\n`;
       const following = events.next();
+      // As llama-server: the last event carries the timings.
+      const data = following.done && usage ? { ...next.value.data, ...timingsOf(usage, now - start) } : next.value.data;
+      const text = `data: ${JSON.stringify(data)}\n\n`;
       // Short answers (max_tokens < 2) crash on their last event instead of finishing.
       if (crashing && (next.value.step >= TOKENS_BEFORE_CRASH || following.done)) {
         res.write(text, crash); // exit once the chunk has reached the socket

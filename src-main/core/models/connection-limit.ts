@@ -53,3 +53,13 @@ export function derivedMaxConnections(profile: LaunchProfile, readScript: (file:
   const n = parallel && Number(parallel[1]) > 0 ? Number(parallel[1]) : LLAMA_DEFAULT_PARALLEL;
   return n + 1;
 }
+
+/** Whether a launch runs llama-server (whose answers carry its `timings`, token counts included). */
+export function isLlamaServerLaunch(profile: LaunchProfile, readScript: (file: string) => string = readSmall): boolean {
+  if (profile.engine) return profile.engine.kind === 'llama.cpp';
+  try {
+    return /llama-server|llama_server/i.test(launchText(profile, readScript));
+  } catch {
+    return false;
+  }
+}

@@ -9,7 +9,7 @@ import { formatDuration } from '../../../src-shared/duration.js';
 import type { ModelLog } from '../logs/model-log.js';
 import { idleDeadline } from '../scheduler/idle.js';
 import { failureLines } from './failure-lines.js';
-import { derivedMaxConnections } from './connection-limit.js';
+import { derivedMaxConnections, isLlamaServerLaunch } from './connection-limit.js';
 import { NoProfileError, type ProfileChooser } from '../scheduler/profile.js';
 import { CrashLoopGuard, DEFAULT_FAULT_POLICY, type FaultPolicy } from './faults.js';
 import { expandProfile } from '../engines/index.js';
@@ -197,6 +197,21 @@ export class ModelSupervisor {
   get maxConnections(): number {
     return this.config.maxConnections ?? (this.derivedConnections ??= derivedMaxConnections(this.config.profiles[0]!));
   }
+
+  /**
+   * Whether this engine's answers carry llama-server's `timings` (token counts and speed): its launch
+   * runs llama-server, or an answer has shown them. The router then needn't ask for usage.
+   */
+  get sendsTimings(): boolean {
+    return (this.timingsSeen ??= isLlamaServerLaunch(this.config.profiles[0]!));
+  }
+
+  /** What a finished stream showed: `timings` or none (then the router asks for usage again). */
+  noteTimings(seen: boolean): void {
+    this.timingsSeen = seen;
+  }
+
+  private timingsSeen: boolean | undefined;
 
   /** maxConnections as a function, made once (the router reads it per new engine connection). */
   readonly connectionLimit = (): number => this.maxConnections;

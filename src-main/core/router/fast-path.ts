@@ -10,12 +10,14 @@
 import net from 'node:net';
 import type { Server } from 'node:http';
 import { http } from '../node-http.js';
-import { quickModelOf, withModel } from './json-model.js';
+import { quickModelOf, quickStreamInfo, withModel } from './json-model.js';
 import { ENGINE_IDLE_MS } from './upstream.js';
 import type { EngineSlots, EngineSlotTable } from './engine-slots.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
-import type { RequestGuard } from '../security/guard.js';
+import { keyNameOfHeaders, type RequestGuard } from '../security/guard.js';
+import type { UsageSink } from '../usage/record.js';
+import { AnswerTail, errorCodeOf, knowsIncludeUsage, UsageEventFilter, usageRecord, userAgentProduct, withIncludeUsage, withoutChunkLines } from '../usage/capture.js';
 import { CORS_HEADER_PREFIX, ENDPOINT_MODES, engineClosedError, engineDiedEvent, HOP_BY_HOP, isJsonType, modelOf, NOT_FORWARDED } from './openai.js';
 
 /** Larger requests (a long prompt, embeddings of a big batch) go to node:http. */
@@ -34,6 +36,21 @@ export interface FastPathOptions {
   headerTimeoutMs: () => number;
   /** Each engine's connection budget, shared with node:http's path (engine-slots.ts). */
   slots: EngineSlotTable;
+  /** Where each answered request's usage record goes (core/usage); absent: nothing is read. */
+  usage?: UsageSink;
+}
+
+/** What an exchange keeps for its usage record. */
+interface Capture {
+  startedAt: number;
+  t0: number;
+  ttft: number | null;
+  requested: string;
+  client: string;
+  status: number;
+  tail: AnswerTail;
+  /** Set when the router asked the engine for usage the client didn't: the event it drops. */
+  filter: UsageEventFilter | null;
 }
 
 export interface FastPathStats {
@@ -210,13 +227,18 @@ class ClientConnection {
     // llhttp reads every request of a read before any is answered: when a pipelined one after this
     // is malformed, node:http answers only its 400. So such a buffer is node:http's, whole.
     if (request.length < this.buffer.length && !restParses(this.buffer.subarray(request.length))) return this.giveAway();
+    const startedAt = Date.now();
+    const t0 = performance.now();
     const admitted = this.admit(request);
     if (!admitted) return this.giveAway();
     this.clearTimer();
     this.buffer = request.length === this.buffer.length ? null : this.buffer.subarray(request.length);
     this.busy = true;
     this.fast.stats.served++;
-    new Exchange(this, this.fast.engines, admitted.supervisor, admitted.engine, request, () => {
+    const capture: Capture | null = this.fast.options.usage
+      ? { startedAt, t0, ttft: null, requested: admitted.requested, client: keyNameOfHeaders(request.headers) ?? userAgentProduct(request.headers['user-agent']), status: 0, tail: new AnswerTail(), filter: admitted.askedUsage ? new UsageEventFilter() : null }
+      : null;
+    new Exchange(this, this.fast.engines, admitted.supervisor, admitted.engine, request, capture, this.fast.options.usage ?? null, () => {
       this.busy = false;
       if (request.close) return void this.socket.end();
       this.socket.resume();
@@ -225,12 +247,14 @@ class ClientConnection {
   }
 
   /** The model the request goes to and an engine connection for it, when everything about it is plain and it is ready now. */
-  private admit(request: ParsedRequest): { supervisor: ModelSupervisor; engine: EngineConnection } | null {
+  private admit(request: ParsedRequest): { supervisor: ModelSupervisor; engine: EngineConnection; requested: string; askedUsage: boolean } | null {
     const { options } = this.fast;
     if (request.body.length > options.bodyLimitBytes()) return null;
     if (request.otherType !== undefined && !isJsonType(request.otherType)) return null;
     if (options.guard && !options.guard.quickAdmit(request.headers, this.socket.remoteAddress)) return null;
     let model = quickModelOf(request.body);
+    // Only a body the scanner read knows its "stream": others are never changed.
+    const stream = model !== undefined && quickStreamInfo.stream && !quickStreamInfo.streamOptions;
     if (model === undefined) {
       try {
         model = modelOf(request.body);
@@ -245,7 +269,11 @@ class ClientConnection {
     if (engine === null) return null;
     const served = supervisor.model.servedModelName;
     if (served !== null && served !== model) request.body = withModel(request.body, served);
-    return { supervisor, engine };
+    // A stream whose client didn't ask for usage: the engine is asked (and its usage event dropped
+    // on the way back), unless it sends llama-server's timings, which carry the counts anyway.
+    const askedUsage = stream && knowsIncludeUsage(request.path) && !supervisor.sendsTimings && options.usage?.wantsUsage?.() === true;
+    if (askedUsage) request.body = withIncludeUsage(request.body);
+    return { supervisor, engine, requested: model, askedUsage };
   }
 
   /** node:http takes the connection from here on, starting with the bytes read so far. */
@@ -338,7 +366,9 @@ const READ_VALUE = 2;
 const HAND_OFF_REQUEST = 3;
 /** passed on, and checked to be JSON (once). */
 const CONTENT_TYPE = 4;
-type Use = typeof FORWARD | typeof DROP | typeof READ_VALUE | typeof HAND_OFF_REQUEST | typeof CONTENT_TYPE;
+/** passed on, and its value read (the usage record's client). */
+const FORWARD_READ = 5;
+type Use = typeof FORWARD | typeof DROP | typeof READ_VALUE | typeof HAND_OFF_REQUEST | typeof CONTENT_TYPE | typeof FORWARD_READ;
 
 const READ = ['host', 'content-length', 'connection', 'origin', 'authorization', 'x-api-key'];
 const HAND_OFF = ['transfer-encoding', 'expect', 'upgrade'];
@@ -346,6 +376,7 @@ const HAND_OFF = ['transfer-encoding', 'expect', 'upgrade'];
 /** Known request header names by length: [lower-case name, its use]. */
 const REQUEST_NAMES = byLength<Use>([
   ['content-type', CONTENT_TYPE],
+  ['user-agent', FORWARD_READ],
   ...READ.map((n) => [n, READ_VALUE] as const),
   ...HAND_OFF.map((n) => [n, HAND_OFF_REQUEST] as const),
   ...[...NOT_FORWARDED].filter((n) => !READ.includes(n) && !HAND_OFF.includes(n)).map((n) => [n, DROP] as const),
@@ -554,6 +585,9 @@ function parseRequest(buf: Buffer): ParsedRequest | typeof PARTIAL_HEAD | typeof
       const name = known![1];
       if (headers[name] !== undefined) return null; // repeated: node:http decides what it means
       headers[name] = valueOf(buf, colon + 1, end);
+    } else if (use === FORWARD_READ) {
+      headers['user-agent'] ??= valueOf(buf, colon + 1, end);
+      use = FORWARD;
     } else if (use === CONTENT_TYPE) {
       if (sawType) return null;
       sawType = true;
@@ -810,6 +844,8 @@ class Exchange {
     private readonly supervisor: ModelSupervisor,
     private readonly engine: EngineConnection,
     private readonly request: ParsedRequest,
+    private readonly capture: Capture | null,
+    private readonly usage: UsageSink | null,
     private readonly onDone: () => void,
   ) {
     // Announced once the answer has started: nothing but the request itself on the way to the engine.
@@ -889,6 +925,12 @@ class Exchange {
     }
     if (status < 200) return at;
     this.answered = true;
+    const capture = this.capture;
+    if (capture) {
+      capture.status = status;
+      // Only a stream that is the answer has the usage event to drop; an error passes as it is.
+      if (capture.filter && !(this.streaming && status >= 200 && status < 300)) capture.filter = null;
+    }
     if (status === 204 || status === 304) this.framing = 'none';
     else if (chunked) this.framing = 'chunked';
     else if (length !== undefined && /^\d+$/.test(length)) {
@@ -896,7 +938,7 @@ class Exchange {
       this.left = Number(length);
     } else this.framing = 'close';
     let tail = '';
-    if (this.framing === 'chunked' || this.framing === 'close') tail += 'transfer-encoding: chunked\r\n';
+    if (this.framing === 'chunked' || this.framing === 'close' || (capture?.filter && this.framing === 'length')) tail += 'transfer-encoding: chunked\r\n';
     else if (this.framing === 'length') tail += `content-length: ${this.left}\r\n`;
     else if (status !== 204 && status !== 304) tail += 'content-length: 0\r\n';
     // As node:http says it: how long the connection stays open for the next request.
@@ -907,6 +949,8 @@ class Exchange {
   }
 
   private body(data: Buffer): void {
+    const filter = this.capture?.filter;
+    if (filter) return this.filteredBody(data, filter);
     let piece = data;
     let done = false;
     if (this.framing === 'length') {
@@ -931,7 +975,50 @@ class Exchange {
     } else if (this.framing === 'close' && piece.length > 0) {
       piece = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`, 'latin1'), piece, Buffer.from('\r\n', 'latin1')]);
     }
+    this.capture?.tail.push(piece);
     this.write(piece);
+    if (done) this.finish(true);
+  }
+
+  /**
+   * The body of a stream whose usage event the router asked for: its data (out of the engine's
+   * framing) passes through the filter and goes on in chunks of ours.
+   */
+  private filteredBody(data: Buffer, filter: UsageEventFilter): void {
+    let done = false;
+    let payload: Buffer;
+    if (this.framing === 'chunked') {
+      const pieces: Buffer[] = [];
+      let end: number;
+      try {
+        end = this.chunk.feed(data, (buf, start, stop) => pieces.push(buf.subarray(start, stop)));
+      } catch (err) {
+        return this.fail(err as Error);
+      }
+      if (end !== -1) {
+        if (end < data.length) this.engineKeepsSocket = false;
+        done = true;
+      }
+      payload = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+    } else if (this.framing === 'length') {
+      payload = data;
+      if (payload.length >= this.left) {
+        if (payload.length > this.left) this.engineKeepsSocket = false;
+        payload = payload.subarray(0, this.left);
+        done = true;
+      }
+      this.left -= payload.length;
+    } else {
+      payload = data;
+    }
+    let out = filter.feed(payload);
+    if (done) {
+      const rest = filter.flush();
+      if (rest.length > 0) out = Buffer.concat([out, rest]);
+    }
+    this.capture!.tail.push(out);
+    const framed = out.length > 0 ? asChunk(out) : out;
+    this.write(done ? Buffer.concat([framed, LAST_CHUNK]) : framed);
     if (done) this.finish(true);
   }
 
@@ -947,7 +1034,10 @@ class Exchange {
       this.client.socket.once('drain', () => engine.resume());
     }
     // The in-flight news waits until the answer's first bytes are on their way.
-    if (head !== null) this.supervisor.announce();
+    if (head !== null) {
+      this.supervisor.announce();
+      if (this.capture) this.capture.ttft = performance.now() - this.capture.t0;
+    }
   }
 
   readonly onEngineError = (err: NodeJS.ErrnoException): void => this.fail(err);
@@ -955,7 +1045,8 @@ class Exchange {
   readonly onEngineClose = (): void => {
     if (this.finished) return;
     if (this.answered && this.framing === 'close') {
-      this.write(Buffer.from('0\r\n\r\n', 'latin1'));
+      const rest = this.capture?.filter?.flush();
+      this.write(rest && rest.length > 0 ? Buffer.concat([asChunk(rest), LAST_CHUNK]) : LAST_CHUNK);
       return this.finish(false);
     }
     this.fail(Object.assign(new Error('the engine closed the connection'), { code: 'ECONNRESET' }));
@@ -968,6 +1059,7 @@ class Exchange {
     this.finished = true;
     this.engine.socket.destroy();
     this.release();
+    this.recordUsage(this.capture?.status ?? 0, null);
   };
 
   private fail(err: NodeJS.ErrnoException): void {
@@ -978,16 +1070,21 @@ class Exchange {
     if (err.code === 'ECONNREFUSED') this.supervisor.reportUnreachable();
     const socket = this.client.socket;
     if (!this.answered) {
-      const body = JSON.stringify(engineClosedError(this.supervisor).toBody());
+      const error = engineClosedError(this.supervisor);
+      const body = JSON.stringify(error.toBody());
       socket.write(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${this.request.close ? 'connection: close\r\n' : ''}\r\n${body}`);
       this.release();
       this.onDone();
+      this.recordUsage(502, error.code);
       return;
     }
-    // Mid-answer: a stream's client is told in-band; a plain answer is cut off.
-    if (this.streaming && this.framing !== 'length') {
+    this.recordUsage(this.capture?.status ?? 0, 'engine_died');
+    // Mid-answer: a stream's client is told in-band; a plain answer is cut off. (A filtered stream
+    // goes out in whole chunks of ours, whatever the engine's framing.)
+    const filtered = Boolean(this.capture?.filter);
+    if (this.streaming && (this.framing !== 'length' || filtered)) {
       const event = engineDiedEvent(this.supervisor);
-      const chunk = this.chunk.inChunk ? '' : `${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`;
+      const chunk = this.chunk.inChunk && !filtered ? '' : `${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`;
       // Inside an unfinished chunk the framing can't be mended: the connection is cut instead.
       if (chunk) socket.end(`${chunk}0\r\n\r\n`);
       else socket.destroy();
@@ -1006,6 +1103,37 @@ class Exchange {
     else this.engine.socket.destroy();
     this.release();
     this.onDone();
+    this.recordUsage(this.capture?.status ?? 0, null);
+  }
+
+  /** Hands the usage ledger this exchange's record; runs after the client has the whole answer. */
+  private recordUsage(status: number, errorCode: string | null): void {
+    const capture = this.capture;
+    if (!capture || !this.usage) return;
+    const totalMs = performance.now() - capture.t0;
+    let tail = capture.tail.text();
+    if (!capture.filter && (this.framing === 'chunked' || this.framing === 'close')) tail = withoutChunkLines(tail);
+    const dropped = capture.filter?.dropped;
+    if (dropped) tail += dropped;
+    const record = usageRecord({
+      startedAt: capture.startedAt,
+      model: this.supervisor.name,
+      requested: capture.requested,
+      endpoint: this.request.path,
+      status,
+      errorCode: errorCode ?? (status >= 400 ? errorCodeOf(tail) : null),
+      client: capture.client,
+      streamed: this.streaming,
+      ttftMs: capture.ttft,
+      totalMs,
+      tail,
+    });
+    // Whether a finished stream carried llama-server's timings decides if the next is asked for usage.
+    if (this.streaming && status >= 200 && status < 300 && errorCode === null && knowsIncludeUsage(this.request.path)) {
+      const timings = tail.includes('"timings"');
+      if (timings !== this.supervisor.sendsTimings) this.supervisor.noteTimings(timings);
+    }
+    this.usage.record(record);
   }
 
   private detach(): void {
@@ -1031,7 +1159,7 @@ class ChunkTracker {
   }
 
   /** Index just past the end of the message in `data`, or -1 when it hasn't ended. Throws on bad framing. */
-  feed(data: Buffer): number {
+  feed(data: Buffer, onData?: (buf: Buffer, start: number, end: number) => void): number {
     for (let i = 0; i < data.length; i++) {
       const c = data[i]!;
       switch (this.state) {
@@ -1067,6 +1195,7 @@ class ChunkTracker {
           break;
         case 'data': {
           const take = Math.min(this.left, data.length - i);
+          if (onData) onData(data, i, i + take);
           this.left -= take;
           i += take - 1;
           if (this.left === 0) this.state = 'data-cr';
@@ -1098,6 +1227,14 @@ class ChunkTracker {
     return -1;
   }
 }
+
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+
+/** `data` as one chunk of chunked framing. */
+function asChunk(data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'), data, CRLF_BYTES]);
+}
+const CRLF_BYTES = Buffer.from('\r\n', 'latin1');
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;

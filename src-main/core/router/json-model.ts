@@ -33,6 +33,8 @@ for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
 const ESCAPE = new Uint8Array(256);
 for (const c of '"\\/bfnrt') ESCAPE[c.charCodeAt(0)] = 1;
 const MODEL = [0x6d, 0x6f, 0x64, 0x65, 0x6c]; // model
+const STREAM = [0x73, 0x74, 0x72, 0x65, 0x61, 0x6d]; // stream
+const STREAM_OPTIONS = [...STREAM, 0x5f, 0x6f, 0x70, 0x74, 0x69, 0x6f, 0x6e, 0x73]; // stream_options
 const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
@@ -44,6 +46,15 @@ let escaped = false;
 let nonAscii = false;
 /** Whether the key scanKey read last is the top-level "model". */
 let isModelKey = false;
+/** Whether the key scanKey read last is the top-level "stream". */
+let isStreamKey = false;
+
+/**
+ * What quickModelOf() saw besides the model, for the usage capture: whether the top-level "stream"
+ * is true, and whether there is a top-level "stream_options" (or a top-level key with an escape,
+ * which might spell either: then the body is left as it is).
+ */
+export const quickStreamInfo = { stream: false, streamOptions: false };
 
 function skipWs(b: Uint8Array, i: number): number {
   while (i < b.length && WS[b[i]!] === 1) i++;
@@ -103,7 +114,17 @@ function scanKey(b: Uint8Array, i: number, top: boolean): number {
   const end = scanString(b, i);
   if (end < 0) return -1;
   // A top-level key with an escape may still spell "model" ("mod\u0065l"): decoded (rare).
-  if (top) isModelKey = escaped ? JSON.parse(Buffer.from(b.buffer, b.byteOffset + i, end - i).toString('utf8')) === 'model' : end - i - 2 === MODEL.length && literalAt(b, i + 1, MODEL);
+  if (top) {
+    const length = end - i - 2;
+    if (escaped) {
+      isModelKey = JSON.parse(Buffer.from(b.buffer, b.byteOffset + i, end - i).toString('utf8')) === 'model';
+      quickStreamInfo.streamOptions = true;
+    } else {
+      isModelKey = length === MODEL.length && literalAt(b, i + 1, MODEL);
+      isStreamKey = length === STREAM.length && literalAt(b, i + 1, STREAM);
+      if (length === STREAM_OPTIONS.length && literalAt(b, i + 1, STREAM_OPTIONS)) quickStreamInfo.streamOptions = true;
+    }
+  }
   i = skipWs(b, end);
   if (b[i] !== COLON) return -1;
   return skipWs(b, i + 1);
@@ -136,11 +157,16 @@ export function quickModelOf(b: Uint8Array): string | undefined {
   let modelEnd = -1;
   let modelOk = false;
   isModelKey = false;
+  isStreamKey = false;
+  quickStreamInfo.stream = false;
+  quickStreamInfo.streamOptions = false;
   for (;;) {
     // i is at the start of a value; isModelKey says whether it is the top-level "model".
     const c = b[i];
     const forModel = isModelKey;
+    const forStream = isStreamKey;
     isModelKey = false;
+    isStreamKey = false;
     let closed = true;
     if (c === LBRACE || c === LBRACKET) {
       if (depth === MAX_DEPTH) return undefined;
@@ -169,11 +195,13 @@ export function quickModelOf(b: Uint8Array): string | undefined {
       const word = c === 0x74 ? TRUE : c === 0x66 ? FALSE : NULL;
       if (!literalAt(b, i, word)) return undefined;
       i += word.length;
+      if (forStream) quickStreamInfo.stream = c === 0x74;
     } else {
       i = scanNumber(b, i);
       if (i < 0) return undefined;
     }
     if (forModel && c !== QUOTE) modelOk = false; // a number, object...: modelOf names the error
+    if (forStream && c !== 0x74 && c !== 0x66 && c !== 0x6e) quickStreamInfo.stream = false;
     if (!closed) continue;
     // After a value: closing brackets, then a comma (and the next member or element) or the end.
     for (;;) {

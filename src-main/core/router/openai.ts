@@ -7,7 +7,10 @@ import { ApiError, errorBody } from '../../../src-shared/errors.js';
 import { modelNotFound } from '../api.js';
 import { UpstreamPools } from './upstream.js';
 import type { EngineSlotTable } from './engine-slots.js';
-import { withModel } from './json-model.js';
+import { quickModelOf, quickStreamInfo, withModel } from './json-model.js';
+import { keyNameOf } from '../security/guard.js';
+import type { UsageSink } from '../usage/record.js';
+import { AnswerTail, errorCodeOf, knowsIncludeUsage, UsageEventFilter, usageRecord, userAgentProduct, withIncludeUsage } from '../usage/capture.js';
 import { untilReady } from './loading-stream.js';
 import { requestedModelSchema } from '../../../src-shared/proxied-request.js';
 import type { ModelRegistry } from '../models/registry.js';
@@ -56,6 +59,23 @@ export interface OpenAIRouterOptions {
   bodyTimeoutMs?: () => number;
   /** Each engine's connection budget, shared with the fast path. */
   slots: EngineSlotTable;
+  /** Where each /v1 request's usage record goes (core/usage); absent: nothing is read. */
+  usage?: UsageSink;
+}
+
+/** What a request on this path keeps for its usage record (made when a ledger listens). */
+interface Capture {
+  startedAt: number;
+  t0: number;
+  ttft: number | null;
+  model: string;
+  requested: string;
+  endpoint: string;
+  client: string;
+  errorCode: string | null;
+  streamed: boolean;
+  tail: AnswerTail;
+  filter: UsageEventFilter | null;
 }
 
 export function isOpenAIPath(pathname: string): boolean {
@@ -74,12 +94,17 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
     if (!modes) {
       return sendError(res, new ApiError(404, 'unknown_url', `unknown endpoint ${req.method} ${pathname}; see GET /v1/models and the OpenAI API paths`));
     }
-    if (req.method !== 'POST') return sendError(res, new ApiError(405, 'method_not_allowed', `use POST for ${pathname}`));
+    const capture = options.usage ? startCapture(req, res, pathname, options.usage) : null;
+    const answerError = capture ? (r: http.ServerResponse, err: unknown) => {
+      capture.errorCode = err instanceof ApiError ? err.code : 'internal_error';
+      sendErrorAnswer(r, err);
+    } : sendErrorAnswer;
+    if (req.method !== 'POST') return answerError(res, new ApiError(405, 'method_not_allowed', `use POST for ${pathname}`));
     const type = req.headers['content-type'];
     // No content type is read as JSON (some clients send none), and so is curl -d's default
     // form type (the body must still parse as JSON); any other type is a mistake worth naming.
     if (type !== undefined && !isJsonType(type)) {
-      return sendError(
+      return answerError(
         res,
         new ApiError(415, 'unsupported_media_type', `send the request body as JSON with "content-type: application/json" (got "${type.slice(0, 80)}"); with curl, add -H 'content-type: application/json'`),
       );
@@ -88,8 +113,10 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
     readBody(req, options.bodyLimitBytes(), options.bodyTimeoutMs?.() ?? 0)
       .then((body) => {
         const model = modelOf(body);
+        if (capture) capture.requested = model;
         const supervisor = options.registry.resolve(model);
         if (!supervisor) throw modelNotFound(options.registry, model);
+        if (capture) capture.model = supervisor.name;
         if (!modes.includes(supervisor.model.mode)) {
           throw new ApiError(
             400,
@@ -100,22 +127,31 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
         // The engine may know the model by another name (vLLM's --served-model-name).
         const served = supervisor.model.servedModelName;
         if (supervisor.currentState !== 'ready' && options.held?.()) throw heldError(supervisor.name);
-        return forward(req, res, supervisor, served !== null && served !== model ? withModel(body, served) : body, upstream, options.queueLimit?.());
+        let sent = served !== null && served !== model ? withModel(body, served) : body;
+        // A stream whose client didn't ask for usage: the engine is asked (its usage event is
+        // dropped on the way back), unless its answers carry llama-server's timings anyway.
+        if (capture && knowsIncludeUsage(pathname) && !supervisor.sendsTimings && options.usage!.wantsUsage?.() === true) {
+          if (quickModelOf(sent) !== undefined && quickStreamInfo.stream && !quickStreamInfo.streamOptions) {
+            sent = withIncludeUsage(sent);
+            capture.filter = new UsageEventFilter();
+          }
+        }
+        return forward(req, res, supervisor, sent, upstream, options.queueLimit?.(), capture);
       })
       .catch((err: unknown) => {
         if (err instanceof BodyTimeout) {
           res.setHeader('connection', 'close');
-          sendError(res, new ApiError(408, 'request_timeout', `no part of the request body arrived for ${formatDuration(err.ms)} (program.body_timeout)`));
+          answerError(res, new ApiError(408, 'request_timeout', `no part of the request body arrived for ${formatDuration(err.ms)} (program.body_timeout)`));
           res.once('finish', () => req.destroy());
           return;
         }
         if (err instanceof BodyTooLarge) {
-          sendError(res, new ApiError(413, 'request_too_large', `request body is larger than the limit of ${formatBytes(err.limit)} (program.body_limit_mb)`));
+          answerError(res, new ApiError(413, 'request_too_large', `request body is larger than the limit of ${formatBytes(err.limit)} (program.body_limit_mb)`));
           // Stop reading the rest of an oversized upload.
           req.destroy();
           return;
         }
-        sendError(res, err);
+        answerError(res, err);
       });
   };
   return Object.assign(handleOpenAI, { close: () => upstream.close() });
@@ -128,6 +164,7 @@ async function forward(
   body: Buffer,
   upstream: UpstreamPools,
   queueLimit: number | undefined,
+  capture: Capture | null,
 ): Promise<void> {
   const release = supervisor.acquire();
   res.once('close', release);
@@ -155,9 +192,15 @@ async function forward(
         const value = upHeaders[name];
         if (value !== undefined && passesToClient(name)) outHeaders[name] = value;
       }
-      if (upHeaders['content-length'] !== undefined) outHeaders['content-length'] = upHeaders['content-length'];
-      res.writeHead(status, outHeaders);
       streaming = String(upHeaders['content-type'] ?? '').includes('text/event-stream');
+      if (capture) {
+        capture.streamed = streaming;
+        // Only a stream that is the answer has the usage event to drop; an error passes as it is.
+        if (capture.filter && !(streaming && status >= 200 && status < 300)) capture.filter = null;
+      }
+      // A filtered stream is shorter than the engine said: node:http frames it in chunks.
+      if (upHeaders['content-length'] !== undefined && !capture?.filter) outHeaders['content-length'] = upHeaders['content-length'];
+      res.writeHead(status, outHeaders);
       // A stream's client should see the status at once, even if the first token takes a while;
       // but when the first chunk came in the same read (the usual case) it carries the headers,
       // one write instead of two.
@@ -168,12 +211,61 @@ async function forward(
       if (err.code === 'ECONNREFUSED') supervisor.reportUnreachable();
       if (res.destroyed) return;
       if (!answered && !res.headersSent) {
-        sendError(res, engineClosedError(supervisor));
+        const error = engineClosedError(supervisor);
+        if (capture) capture.errorCode = error.code;
+        sendErrorAnswer(res, error);
       } else {
+        if (capture) capture.errorCode = 'engine_died';
         endBroken(res, supervisor, streaming);
       }
     },
+    ...(capture ? captureEvents(capture) : {}),
   });
+}
+
+/** The usage capture's share of a request: its record is made when the answer has gone (or failed). */
+function startCapture(req: http.IncomingMessage, res: http.ServerResponse, endpoint: string, usage: UsageSink): Capture {
+  const capture: Capture = {
+    startedAt: Date.now(),
+    t0: performance.now(),
+    ttft: null,
+    model: '',
+    requested: '',
+    endpoint,
+    client: keyNameOf(req) ?? userAgentProduct(req.headers['user-agent']),
+    errorCode: null,
+    streamed: false,
+    tail: new AnswerTail(),
+    filter: null,
+  };
+  res.once('close', () => {
+    const totalMs = performance.now() - capture.t0;
+    const status = res.headersSent ? res.statusCode : 0;
+    let tail = capture.tail.text();
+    const dropped = capture.filter?.dropped;
+    if (dropped) tail += dropped;
+    // The engine's own error answer names its code; ours set errorCode already.
+    const errorCode = capture.errorCode ?? (status >= 400 ? errorCodeOf(tail) : null);
+    usage.record(usageRecord({ ...capture, ttftMs: capture.ttft, status, errorCode, totalMs, tail }));
+  });
+  return capture;
+}
+
+/** Reading (and, for a stream we asked usage for, filtering) the answer's body on its way. */
+function captureEvents(capture: Capture): { onData(chunk: Buffer): Buffer; onEnd(): Buffer | null } {
+  return {
+    onData(chunk) {
+      capture.ttft ??= performance.now() - capture.t0;
+      const out = capture.filter ? capture.filter.feed(chunk) : chunk;
+      capture.tail.push(out);
+      return out;
+    },
+    onEnd() {
+      const rest = capture.filter?.flush() ?? null;
+      if (rest && rest.length > 0) capture.tail.push(rest);
+      return rest;
+    },
+  };
 }
 
 /** The 503 of a request for a stopped model while models are held off: a person releases the hold. */
@@ -297,6 +389,10 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
 }
 
 export function sendError(res: http.ServerResponse, err: unknown): void {
+  sendErrorAnswer(res, err);
+}
+
+function sendErrorAnswer(res: http.ServerResponse, err: unknown): void {
   const apiError = err instanceof ApiError ? err : new ApiError(500, 'internal_error', `internal error: ${(err as Error)?.message ?? String(err)}`);
   const headers: http.OutgoingHttpHeaders = apiError.retryAfter !== undefined ? { 'retry-after': String(apiError.retryAfter) } : {};
   sendJson(res, apiError.status, apiError.toBody(), headers);

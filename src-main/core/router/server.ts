@@ -49,6 +49,7 @@ export function createRouterServer(options: RouterOptions): Server {
     registry: options.registry,
     slots,
     bodyLimitBytes: options.bodyLimitBytes,
+    ...(options.usage ? { usage: options.usage } : {}),
     ...(options.held ? { held: options.held } : {}),
     ...(limits ? { queueLimit: () => limits().maxQueuedRequests, bodyTimeoutMs: () => limits().bodyTimeoutMs } : {}),
   });
@@ -113,6 +114,7 @@ export function createRouterServer(options: RouterOptions): Server {
     bodyLimitBytes: options.bodyLimitBytes,
     headerTimeoutMs: () => limits?.().headerTimeoutMs ?? 30_000,
     slots,
+    ...(options.usage ? { usage: options.usage } : {}),
   });
   server.once('close', () => {
     fast.closeAll();

@@ -22,6 +22,10 @@ export interface UpstreamEvents {
   onHead(status: number, headers: http.IncomingHttpHeaders): void;
   /** The engine failed: before any answer (`answered` false) or in the middle of it. */
   onError(err: NodeJS.ErrnoException, answered: boolean): void;
+  /** Each piece of the answer's body on its way to the client: what to send instead (the usage capture). */
+  onData?(chunk: Buffer): Buffer;
+  /** The body ended: bytes still to send before the end. */
+  onEnd?(): Buffer | null;
 }
 
 /** An idle kept-alive engine connection is closed before engines close theirs (llama-server, uvicorn: 5 s). */
@@ -130,7 +134,9 @@ export class UpstreamPools {
           answered = true;
           events.onHead(status, headers);
         },
-        onResponseData(c, chunk) {
+        onResponseData(c, data) {
+          const chunk = events.onData ? events.onData(data) : data;
+          if (chunk.length === 0) return;
           // Each chunk is written as it arrives (no batching); a slow client pauses the engine.
           if (!res.write(chunk)) {
             c.pause();
@@ -139,7 +145,9 @@ export class UpstreamPools {
         },
         onResponseEnd() {
           res.off('close', onClientClose);
-          res.end();
+          const rest = events.onEnd?.();
+          if (rest && rest.length > 0) res.end(rest);
+          else res.end();
         },
         onResponseError(_c, err) {
           res.off('close', onClientClose);

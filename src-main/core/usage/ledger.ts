@@ -66,6 +66,10 @@ export class UsageLedger implements UsageSink {
     return this.options.settings() !== null;
   }
 
+  wantsUsage(): boolean {
+    return this.on && (this.state === 'on' || this.state === 'opening');
+  }
+
   record(rec: UsageRecord): void {
     this.metrics.observe(rec);
     if (this.state !== 'on' && this.state !== 'opening') return;

@@ -32,6 +32,11 @@ export interface UsageRecord {
 /** Where the router hands records: cheap and synchronous, never throws. */
 export interface UsageSink {
   record(rec: UsageRecord): void;
+  /**
+   * Whether records are kept (program.usage is not off): only then does the router ask an engine
+   * for the usage of a stream whose client didn't (and drop that event on the way back).
+   */
+  wantsUsage?(): boolean;
 }
 
 /** An engine run as the supervisor saw it: hourly billing charges running time. */
