@@ -86,6 +86,11 @@ export const modelInfoSchema = component('ModelInfo', z.strictObject({
   keep: z.boolean().optional().describe('never stopped to make room or for idleness'),
   resident: z.boolean().optional().describe('started with the node, and again once its devices are free after it was stopped to make room'),
   exclusiveGroup: z.string().nullable().optional().describe('models of this group never run together'),
+  upstream: z
+    .strictObject({ kind: z.enum(['openai', 'ollama', 'peer']), url: z.string(), peer: z.string().optional() })
+    .nullable()
+    .optional()
+    .describe('a server this node proxies the model to instead of spawning an engine: an OpenAI-compatible one, an Ollama, or another LLM Manager node (peer: its name); never its key'),
 }));
 
 export const logLineSchema = component('LogLine', z.strictObject({

@@ -241,6 +241,8 @@ export interface ModelConfig {
   loadingStream?: boolean;
   /** Prices for the usage page's costs; absent or null: none. */
   pricing?: ModelPricing | null;
+  /** A model of another LLM Manager node (peers:), by that peer's name; never written in a config file. */
+  peer?: string;
 }
 
 export interface AppConfig {

@@ -62,6 +62,19 @@ export interface ModelInfo {
   resident?: boolean;
   /** Models of this group never run together. */
   exclusiveGroup?: string | null;
+  /**
+   * A model this node proxies to a server it does not spawn (#16): an OpenAI-compatible one, an
+   * Ollama, or another LLM Manager node (`peer`: its name). Its state is that server's reachability
+   * (a peer's model: the peer's own state while the peer answers). Never carries a key.
+   */
+  upstream?: ModelUpstream | null;
+}
+
+export interface ModelUpstream {
+  kind: 'openai' | 'ollama' | 'peer';
+  /** The base URL requests go to. */
+  url: string;
+  peer?: string;
 }
 
 /**

@@ -47,6 +47,8 @@ export interface FixtureOptions {
   program?: Record<string, unknown>;
   /** More createNode options (supervisorDeps, webUiDir, ...). */
   nodeOptions?: Partial<NodeOptions>;
+  /** More top-level keys as written in YAML (peers, ...). */
+  root?: Record<string, unknown>;
 }
 
 export interface NodeFixture {
@@ -117,6 +119,7 @@ export async function startNode(options: FixtureOptions): Promise<NodeFixture> {
       ...options.program,
     },
     'Local-Models': models,
+    ...options.root,
   };
   const configPath = path.join(dir, 'config.yaml');
   fs.writeFileSync(configPath, stringify(config));

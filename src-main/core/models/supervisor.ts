@@ -10,12 +10,13 @@ import type { ModelLog } from '../logs/model-log.js';
 import { idleDeadline } from '../scheduler/idle.js';
 import { failureLines } from './failure-lines.js';
 import { derivedMaxConnections, isLlamaServerLaunch } from './connection-limit.js';
-import { NoProfileError, type ProfileChooser } from '../scheduler/profile.js';
+import { NoProfileError, type ProfileChoice, type ProfileChooser } from '../scheduler/profile.js';
 import { CrashLoopGuard, DEFAULT_FAULT_POLICY, type FaultPolicy } from './faults.js';
 import { expandProfile } from '../engines/index.js';
 import { LoadProgressReader, loadingInfo } from './load-progress.js';
 import type { StartTimeStore } from './start-times.js';
 import * as proc from './process.js';
+import type { RemoteRoute } from '../upstreams/remote.js';
 
 export interface SupervisorDeps {
   chooseProfile: ProfileChooser;
@@ -39,6 +40,8 @@ export interface SupervisorDeps {
   releasePort?: (model: string, port: number) => void;
   /** How long each model's last successful start took, kept across runs (start-times.ts): a start's progress is estimated from it. */
   startTimes?: StartTimeStore;
+  /** What upstream profiles are checked, loaded and unloaded with (Ollama's keep_alive); default the global fetch. */
+  fetch?: typeof fetch;
 }
 
 export function processDeps(overrides: Partial<SupervisorDeps> & Pick<SupervisorDeps, 'chooseProfile' | 'defaultCwd'>): SupervisorDeps {
@@ -153,6 +156,10 @@ export class ModelSupervisor {
   private healthCheckRunning = false;
   /** The current start's progress as its engine's output tells it (null: not starting). */
   private progress: LoadProgressReader | null = null;
+  /** While ready through an upstream profile (#16): where requests go instead of an engine's port. */
+  private remoteRun: RemoteRoute | null = null;
+  /** What a peer says of this model (its /api/models): shown instead of the reachability while it is reachable. */
+  private remoteView: Pick<ModelInfo, 'state' | 'loading' | 'inFlight' | 'vramMb'> | null = null;
 
   constructor(
     private config: ModelConfig,
@@ -257,7 +264,7 @@ export class ModelSupervisor {
       name: this.config.name,
       aliases: [...this.latestConfig.aliases],
       mode: this.config.mode,
-      port: this.runPort ?? this.config.port,
+      port: this.remoteRun ? null : this.runPort ?? this.config.port,
       launch: this.launchText,
       state: this.state,
       autoStart: this.config.autoStart,
@@ -276,6 +283,7 @@ export class ModelSupervisor {
       ...(this.config.keep ? { keep: true } : {}),
       ...(this.config.resident ? { resident: true } : {}),
       ...(this.config.exclusiveGroup !== undefined ? { exclusiveGroup: this.config.exclusiveGroup } : {}),
+      ...this.upstreamInfo(),
     };
   }
 
@@ -346,6 +354,7 @@ export class ModelSupervisor {
    */
   reportUnreachable(): void {
     if (this.state !== 'ready' || this.healthCheckRunning) return;
+    if (this.remoteRun) return void this.checkRemoteNow(this.generation);
     const generation = this.generation;
     this.healthCheckRunning = true;
     void this.deps
@@ -464,6 +473,12 @@ export class ModelSupervisor {
       return this.failStart(generation, (err as Error).message, null, null);
     }
     if (generation !== this.generation) return;
+    if (choice.profile.upstream) {
+      // A server we don't spawn: ready once it answers; else the next profile in file order.
+      const local = await this.connectUpstream(generation, model, choice);
+      if (local === null) return;
+      choice = local;
+    }
     this.profileName = choice.profile.name;
     this.skipped = choice.skipped;
 
@@ -621,10 +636,11 @@ export class ModelSupervisor {
     this.tally.lastStartMs = ms;
     this.deps.startTimes?.record(this.config.name, ms);
     this.progress = null;
-    this.log.system(`${this.config.name} is ready (${formatDuration(ms)}, pid ${this.running?.pid ?? '?'}, port ${this.port})`);
+    this.log.system(this.remoteRun ? `${this.config.name} is ready (${formatDuration(ms)}, ${this.remoteRun.label})` : `${this.config.name} is ready (${formatDuration(ms)}, pid ${this.running?.pid ?? '?'}, port ${this.port})`);
     this.startWaiters?.resolve();
     this.startWaiters = null;
-    this.scheduleHealthCheck(generation, 0);
+    if (this.remoteRun) this.scheduleRemoteCheck(generation);
+    else this.scheduleHealthCheck(generation, 0);
     if (this.inFlight === 0) this.becameIdle();
     this.emit();
   }
@@ -692,6 +708,7 @@ export class ModelSupervisor {
     this.lastError = { message, exitCode, signal, logTail, errorLines: lines.errors, at: new Date(this.deps.now()).toISOString() };
     this.tally.failures++;
     if (this.running?.hasExited) this.running = null;
+    this.remoteRun = null;
     this.releaseRunPort();
     this.state = 'failed';
     this.readyAt = null;
@@ -719,6 +736,7 @@ export class ModelSupervisor {
     }
     if (running) await this.terminate(running, this.config.stopTimeoutMs);
     if (this.running === running) this.running = null;
+    if (this.remoteRun) await this.disconnectUpstream(this.remoteRun);
     this.releaseRunPort();
     this.state = 'stopped';
     this.readyAt = null;
@@ -797,6 +815,113 @@ export class ModelSupervisor {
   private clearHealthTimer(): void {
     if (this.healthTimer) clearTimeout(this.healthTimer);
     this.healthTimer = null;
+  }
+
+  // ---- upstreams (#16: servers this node proxies to but does not spawn) -------------------------
+
+  /** Where requests go while this model is ready through an upstream profile; null: its engine's port. */
+  get remote(): RemoteRoute | null {
+    return this.remoteRun;
+  }
+
+  /**
+   * Tries `first` and the upstream profiles after it in file order until one answers (then ready,
+   * and null is returned); a local profile reached on the way is returned for spawning; when none is
+   * left the start fails with every profile's reason.
+   */
+  private async connectUpstream(generation: number, model: ModelConfig, first: ProfileChoice): Promise<ProfileChoice | null> {
+    const { connectRemote, remoteRoute } = await import('../upstreams/remote.js');
+    const skipped = [...first.skipped];
+    let choice = first;
+    for (;;) {
+      const spec = choice.profile.upstream;
+      if (!spec) return { ...choice, skipped: [...skipped, ...choice.skipped.filter((s) => !skipped.includes(s))] };
+      const route = remoteRoute(spec);
+      this.launchText = `${spec.kind === 'ollama' ? `ollama ${spec.model}` : spec.kind === 'peer' ? 'peer' : 'upstream'} at ${route.label}`;
+      this.log.system(`connecting ${model.name} (profile ${choice.profile.name}): ${this.launchText}`);
+      const reason = await connectRemote(spec, { fetch: this.deps.fetch, timeoutMs: model.startTimeoutMs });
+      if (generation !== this.generation) return null;
+      if (reason === null) {
+        this.profileName = choice.profile.name;
+        this.skipped = skipped;
+        this.remoteRun = route;
+        this.onReady(generation);
+        return null;
+      }
+      this.log.system(`${choice.profile.name}: ${reason}`);
+      skipped.push({ profile: choice.profile.name, reason });
+      const at = model.profiles.findIndex((p) => p.name === choice.profile.name);
+      const rest = model.profiles.slice(at + 1);
+      if (rest.length === 0) break;
+      try {
+        choice = await this.deps.chooseProfile({ ...model, profiles: rest });
+      } catch (err) {
+        if (!(err instanceof NoProfileError)) throw err;
+        skipped.push(...err.skipped);
+        break;
+      }
+      if (generation !== this.generation) return null;
+      skipped.push(...choice.skipped);
+    }
+    this.skipped = skipped;
+    const message = skipped.length === 1 ? skipped[0]!.reason : new NoProfileError(model.name, skipped).message;
+    await this.failStart(generation, message, null, null);
+    return null;
+  }
+
+  private async disconnectUpstream(route: RemoteRoute): Promise<void> {
+    this.remoteRun = null;
+    const { disconnectRemote } = await import('../upstreams/remote.js');
+    const failed = await disconnectRemote(route.spec, { fetch: this.deps.fetch, timeoutMs: this.config.stopTimeoutMs });
+    if (failed !== null) this.log.system(`could not unload ${route.spec.model} from ${route.label}: ${failed}`);
+  }
+
+  /** A ready upstream is asked whether it is there every healthIntervalMs while idle (and at once on a failed request). */
+  private scheduleRemoteCheck(generation: number): void {
+    this.clearHealthTimer();
+    if (this.faults.healthIntervalMs <= 0) return;
+    this.healthTimer = setTimeout(() => {
+      this.healthTimer = null;
+      if (generation !== this.generation || this.state !== 'ready') return;
+      if (this.inFlight > 0) return this.scheduleRemoteCheck(generation);
+      void this.checkRemoteNow(generation);
+    }, Math.min(this.faults.healthIntervalMs, MAX_TIMER_MS));
+    this.healthTimer.unref();
+  }
+
+  private async checkRemoteNow(generation: number): Promise<void> {
+    const route = this.remoteRun;
+    if (!route || this.healthCheckRunning) return;
+    this.healthCheckRunning = true;
+    const { checkRemote } = await import('../upstreams/remote.js');
+    const reason = await checkRemote(route.spec, { fetch: this.deps.fetch, timeoutMs: this.faults.healthTimeoutMs }).finally(() => (this.healthCheckRunning = false));
+    if (generation !== this.generation || this.state !== 'ready') return;
+    if (reason === null) return this.scheduleRemoteCheck(generation);
+    this.remoteLost(reason);
+  }
+
+  /** The upstream went away: failed with why (no crash-loop pause: nothing of ours crashed); the next request tries again. */
+  remoteLost(reason: string): void {
+    if (!this.remoteRun || this.state !== 'ready') return;
+    this.generation++;
+    this.clearHealthTimer();
+    this.log.system(reason);
+    this.setFailed(reason, null, null);
+  }
+
+  /** A peer's own account of this model (state, progress, requests, VRAM), or null when there is none. */
+  setRemoteView(view: Pick<ModelInfo, 'state' | 'loading' | 'inFlight' | 'vramMb'> | null): void {
+    if (isDeepStrictEqual(view, this.remoteView)) return;
+    this.remoteView = view;
+    this.emitSoon();
+  }
+
+  private upstreamInfo(): Partial<ModelInfo> {
+    const spec = this.remoteRun?.spec ?? (this.config.profiles.every((p) => p.upstream) ? this.config.profiles[0]!.upstream! : null);
+    if (!spec) return {};
+    const upstream = { kind: spec.kind, url: spec.baseUrl, ...(spec.kind === 'peer' && this.config.peer !== undefined ? { peer: this.config.peer } : {}) };
+    const view = this.state === 'ready' ? this.remoteView : null;
+    return view ? { upstream, ...view, inFlight: Math.max(view.inFlight, this.inFlight) } : { upstream };
   }
 
   /** A hung engine is killed (it would not honour SIGTERM) and marked failed; the next request restarts it. */

@@ -263,7 +263,8 @@ class ClientConnection {
       }
     }
     const supervisor = options.registry.resolve(model);
-    if (!supervisor || supervisor.currentState !== 'ready' || !ENDPOINT_MODES[request.path]!.includes(supervisor.model.mode)) return null;
+    // An upstream model's server is not ours on 127.0.0.1 (upstreams/remote.ts): node:http proxies it.
+    if (!supervisor || supervisor.currentState !== 'ready' || supervisor.remote !== null || !ENDPOINT_MODES[request.path]!.includes(supervisor.model.mode)) return null;
     // Every connection slot of the engine in use: node:http queues it.
     const engine = this.fast.engines.take(supervisor.port, supervisor.connectionLimit);
     if (engine === null) return null;

@@ -185,7 +185,9 @@ async function forward(
   const engineKey = supervisor.engineKey;
   if (engineKey) headers.push('authorization', `Bearer ${engineKey}`);
   let streaming = false;
-  upstream.forward({ port: supervisor.port, limit: supervisor.connectionLimit, path: req.url ?? '/', headers, body }, res, {
+  const request = { port: supervisor.port, limit: supervisor.connectionLimit, path: req.url ?? '/', headers, body };
+  // An upstream model's request goes to its server (upstreams/remote.ts: path, key, model name), the same way.
+  upstream.forward(supervisor.remote?.request(request) ?? request, res, {
     onHead(status, upHeaders) {
       const outHeaders: http.OutgoingHttpHeaders = {};
       for (const name in upHeaders) {
@@ -208,7 +210,7 @@ async function forward(
     },
     onError(err, answered) {
       // Nothing listens on a port of an engine we think is ready: have its health checked now.
-      if (err.code === 'ECONNREFUSED') supervisor.reportUnreachable();
+      if (err.code === 'ECONNREFUSED' || supervisor.remote) supervisor.reportUnreachable();
       if (res.destroyed) return;
       if (!answered && !res.headersSent) {
         const error = engineClosedError(supervisor);
@@ -298,7 +300,7 @@ function listModels(res: http.ServerResponse, registry: ModelRegistry, pathname:
   const created = Math.floor(Date.now() / 1000);
   const entries = registry.list().flatMap((s) => {
     const info = s.info();
-    const meta = { owned_by: 'llm-manager', created, mode: info.mode, state: info.state, port: info.port };
+    const meta = { owned_by: info.upstream?.peer !== undefined ? `peer:${info.upstream.peer}` : 'llm-manager', created, mode: info.mode, state: info.state, port: info.port };
     return [
       { id: info.name, object: 'model', ...meta, aliases: info.aliases },
       ...info.aliases.map((alias) => ({ id: alias, object: 'model', ...meta, parent: info.name, root: info.name })),

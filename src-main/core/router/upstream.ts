@@ -6,6 +6,7 @@ import type http from 'node:http';
 import net from 'node:net';
 import type { Dispatcher, Pool } from 'undici';
 import type { EngineSlotTable } from './engine-slots.js';
+import { RemotePools } from '../upstreams/remote-pools.js';
 
 export interface UpstreamRequest {
   port: number;
@@ -15,6 +16,8 @@ export interface UpstreamRequest {
   /** Flat [name, value, …] list, already filtered of what must not be forwarded. */
   headers: string[];
   body: Buffer;
+  /** An upstream server's origin ("https://host:8000", upstreams/remote.ts): the request goes there, not to 127.0.0.1:port. */
+  origin?: string;
 }
 
 export interface UpstreamEvents {
@@ -38,7 +41,10 @@ export class UpstreamPools {
   private loading: Promise<Undici> | null = null;
   private readonly pools = new Map<number, { pool: Pool; limit: number }>();
 
-  constructor(private readonly slots: EngineSlotTable) {}
+  constructor(
+    private readonly slots: EngineSlotTable,
+    private readonly remote = new RemotePools(),
+  ) {}
 
   /** Forwards `request` and pipes the answer into `res`; a client that leaves aborts the engine request. */
   forward(request: UpstreamRequest, res: http.ServerResponse, events: UpstreamEvents): void {
@@ -66,7 +72,7 @@ export class UpstreamPools {
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(pools.map(({ pool }) => pool.destroy().catch(() => undefined)));
+    await Promise.all([...pools.map(({ pool }) => pool.destroy().catch(() => undefined)), this.remote.close()]);
   }
 
   private pool(undici: Undici, port: number, limitOf: () => number): Pool {
@@ -121,8 +127,8 @@ export class UpstreamPools {
     };
     res.once('close', onClientClose);
     const resume = () => controller?.resume();
-    this.pool(undici, request.port, request.limit).dispatch(
-      { origin: `http://127.0.0.1:${request.port}`, method: 'POST', path: request.path, headers: request.headers, body: request.body },
+    (request.origin ? this.remote.get(undici, request.origin, request.limit()) : this.pool(undici, request.port, request.limit)).dispatch(
+      { origin: request.origin ?? `http://127.0.0.1:${request.port}`, method: 'POST', path: request.path, headers: request.headers, body: request.body },
       {
         onRequestStart(c) {
           controller = c;
