@@ -17,7 +17,7 @@ import { renderMetrics } from './metrics.js';
 import { fastPathStats } from './router/fast-path.js';
 import { ModelLog } from './logs/model-log.js';
 import { engineFallbackEncoding } from './logs/engine-text.js';
-import { launchProblem } from './models/process.js';
+import { launchProblem, treeAlive } from './models/process.js';
 import { ModelRegistry } from './models/registry.js';
 import { ModelSupervisor, processDeps, type SupervisorDeps } from './models/supervisor.js';
 import { PortPool } from './models/port-pool.js';
@@ -191,6 +191,10 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     settings: () => ({ headroomMb: current().program.memoryHeadroomMb, monitoringDisabled: current().program.disableGpuMonitoring }),
     launchProblem: (profile) => launchProblem(profile),
     logger,
+    // A reading from the last poll interval decides a start that fits; one that would stop others is read anew.
+    freshMs: pollMs,
+    // A stopped engine's memory counts as free once nothing of its process group is left.
+    processGone: (pid) => !treeAlive(pid),
   });
   const baseChooser = options.chooseProfile ?? gpuChooser.choose;
   const adapt = options.adaptProfile;

@@ -1,6 +1,7 @@
 // The GPU-aware chooser's side of the work, with in-memory engines and readings: concurrent starts
-// don't count the same memory twice, a busy engine is waited for and then stopped, memory is
-// measured free before the start goes on, and every wait is bounded.
+// don't count the same memory twice, a busy engine is waited for and then stopped, a recent reading
+// decides only a start that fits (stopping anybody takes a new one), a stopped engine's memory is
+// free once its processes have exited (else once the card shows it), and every wait is bounded.
 import { describe, expect, it } from 'vitest';
 import type { LaunchProfile, ModelConfig } from '../../src-shared/config.js';
 import type { DeviceReading, MemoryHolder, ModelState } from '../../src-shared/contract.js';
@@ -17,6 +18,8 @@ class FakeEngine implements SchedulableEngine {
   lastActivityAt = 0;
   stops: string[] = [];
   logLines: string[] = [];
+  /** A stop that leaves a process of it behind (one that outlived SIGKILL). */
+  leavesProcess = false;
   private readonly listeners = new Set<() => void>();
   private readonly idleListeners = new Set<() => void>();
   readonly log = { system: (text: string) => void this.logLines.push(text) };
@@ -28,9 +31,13 @@ class FakeEngine implements SchedulableEngine {
     Object.assign(this, fields);
     for (const l of [...this.listeners]) l();
   }
+  get pid(): number | null {
+    return this.currentState === 'stopped' ? null : this.world.engines.indexOf(this) + 100;
+  }
   async stop(reason: string): Promise<void> {
     this.stops.push(reason);
     this.world.events.push(`stop ${this.name}`);
+    if (this.leavesProcess) this.world.leftBehind.add(this.world.engines.indexOf(this) + 100);
     this.set({ currentState: 'stopped' });
     this.world.exited(this.name);
   }
@@ -58,6 +65,11 @@ class FakeWorld implements DeviceSource {
   watchers = 0;
   events: string[] = [];
   lag = 0;
+  /** Used by processes that aren't ours (another user's job). */
+  othersMb = 0;
+  last: DeviceState | null = null;
+  /** Process groups a stop left behind (see FakeEngine.leavesProcess). */
+  leftBehind = new Set<number>();
   private readonly readers = new Set<(s: DeviceState) => void>();
 
   engine(name: string): FakeEngine {
@@ -71,7 +83,8 @@ class FakeWorld implements DeviceSource {
   exited(name: string): void {
     if (this.using.has(name)) this.pendingFree.set(name, this.lag);
   }
-  async read(): Promise<DeviceState> {
+  async read(maxAgeMs = 0): Promise<DeviceState> {
+    if (this.last && Date.now() - this.last.at < maxAgeMs) return this.last;
     this.reads++;
     for (const [name, left] of this.pendingFree) {
       if (left <= 0) {
@@ -80,12 +93,13 @@ class FakeWorld implements DeviceSource {
       } else this.pendingFree.set(name, left - 1);
     }
     const holders: MemoryHolder[] = [...this.using].map(([model, usedMb], i) => ({ model: this.pendingFree.has(model) ? null : model, pid: 100 + i, usedMb }));
-    const used = holders.reduce((sum, h) => sum + (h.usedMb ?? 0), 0);
+    const used = this.othersMb + holders.reduce((sum, h) => sum + (h.usedMb ?? 0), 0);
     const gpu: DeviceReading = {
       id: 'gpu0', kind: 'gpu', vendor: 'nvidia', index: 0, name: 'NVIDIA GeForce RTX 3080', online: true, offlineReason: null,
       memory: { totalMb: TOTAL, usedMb: used, freeMb: TOTAL - used }, utilizationPct: 0, temperatureC: 40, powerW: 100, holders,
     };
     const state: DeviceState = { at: Date.now(), doneAt: Date.now(), holdersKnown: new Set(['gpu0']), snapshot: { at: '', monitoringDisabled: false, devices: [gpu] } };
+    this.last = state;
     for (const r of this.readers) r(state);
     return state;
   }
@@ -105,8 +119,11 @@ function profile(name: string, requiredDevices: string[], memoryMb: Record<strin
 function model(name: string, needMb: number, startTimeoutMs = 10_000): ModelConfig {
   return { name, aliases: [], mode: 'Chat', port: 1, autoStart: false, aliveTimeMs: 0, healthPath: '/health', servedModelName: null, startTimeoutMs, stopTimeoutMs: 1000, maxConnections: null, profiles: [profile('GPU', ['gpu0'], { gpu0: needMb })] };
 }
-function chooser(world: FakeWorld, settings = { headroomMb: 512, monitoringDisabled: false }) {
-  return createGpuChooser({ devices: world, engines: () => world.engines, settings: () => settings, launchProblem: () => null, logger: silentLogger, freeWaitMs: 5000 });
+function chooser(world: FakeWorld, settings = { headroomMb: 512, monitoringDisabled: false }, freshMs = 0) {
+  return createGpuChooser({
+    devices: world, engines: () => world.engines, settings: () => settings, launchProblem: () => null, logger: silentLogger, freeWaitMs: 5000, freshMs,
+    processGone: (pid) => !world.leftBehind.has(pid),
+  });
 }
 const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
@@ -149,7 +166,7 @@ describe('GPU-aware chooser', () => {
     expect(world.watchers).toBe(0);
   });
 
-  it("after stopping an engine, waits until the card reports the memory free, and doesn't stop more meanwhile", async () => {
+  it("once a stopped engine's processes have exited, its memory counts as free at once, though the card shows it late; one reading follows", async () => {
     const world = new FakeWorld();
     world.lag = 3; // the driver takes three readings to show the memory free
     const old = world.engine('old');
@@ -161,13 +178,63 @@ describe('GPU-aware chooser', () => {
     world.use('newer', 4000);
     next.set({ currentState: 'starting' });
 
-    const readsBefore = world.reads;
     const choice = await chooser(world).choose(model('next', 5000));
     expect(choice.profile.name).toBe('GPU');
     expect(old.stops).toHaveLength(1);
     expect(newer.stops).toEqual([]);
-    expect(world.reads - readsBefore).toBeGreaterThanOrEqual(4);
+    // The decision's reading, then one in the background after the stop; none waited for.
+    await settle();
+    expect(world.reads).toBe(2);
+    expect(world.using.has('old')).toBe(true);
+  });
+
+  it("after a stop that left a process behind, waits until the card reports the memory free, and doesn't stop more meanwhile", async () => {
+    const world = new FakeWorld();
+    world.lag = 3;
+    const old = world.engine('old');
+    const newer = world.engine('newer');
+    const next = world.engine('next');
+    old.set({ currentState: 'ready', lastActivityAt: 1 });
+    newer.set({ currentState: 'ready', lastActivityAt: 2 });
+    old.leavesProcess = true;
+    world.use('old', 5000);
+    world.use('newer', 4000);
+    next.set({ currentState: 'starting' });
+
+    const choice = await chooser(world).choose(model('next', 5000));
+    expect(choice.profile.name).toBe('GPU');
+    expect(old.stops).toHaveLength(1);
+    expect(newer.stops).toEqual([]);
+    expect(world.reads).toBeGreaterThanOrEqual(5);
     expect(world.using.has('old')).toBe(false);
+  });
+
+  it('a reading from the last poll interval decides a start that fits, without a new one', async () => {
+    const world = new FakeWorld();
+    world.use('small', 2000);
+    world.engine('small').set({ currentState: 'ready', lastActivityAt: 1 });
+    world.engine('next').set({ currentState: 'starting' });
+    await world.read();
+    const choice = await chooser(world, undefined, 2000).choose(model('next', 4000));
+    expect(choice.profile.name).toBe('GPU');
+    expect(world.reads).toBe(1);
+    expect(world.engines[0]!.stops).toEqual([]);
+  });
+
+  it('stops nobody on a recent reading: a new one is taken first, and when it shows room, nobody is stopped', async () => {
+    const world = new FakeWorld();
+    const idle = world.engine('idle');
+    idle.set({ currentState: 'ready', lastActivityAt: 1 });
+    world.use('idle', 5000);
+    world.othersMb = 4000; // another user's job, gone by the time the new reading is taken
+    world.engine('next').set({ currentState: 'starting' });
+    await world.read();
+    world.othersMb = 0;
+    await settle(); // the reading is now 30 ms old: recent, not new
+    const choice = await chooser(world, undefined, 2000).choose(model('next', 4000));
+    expect(choice.profile.name).toBe('GPU');
+    expect(idle.stops).toEqual([]);
+    expect(world.reads).toBe(2);
   });
 
   it("stops a busy engine as soon as its last request ends (its onIdle), not at the next recheck or its later onChange", async () => {

@@ -383,6 +383,17 @@ describe('engine accounting', () => {
     expect(view.heldMb).toEqual(held);
     expect(view.reservedMb).toEqual(reserved);
   });
+
+  // A recent reading (not a new one) may have begun before the engine turned ready (at 1000).
+  it.each([
+    ['not reported, reading from before its readiness: the declaration is reserved, not in the card', 900, 1000, false, [], { gpu0: 0 }, { gpu0: 8000 }],
+    ['not reported, reading from after its readiness: the card counts it', 1100, 1000, false, [], { gpu0: 8000 }, {}],
+    ['reported, reading from before its readiness: what was measured, the rest reserved', 900, 1000, true, [holder('m', 3000)], { gpu0: 3000 }, { gpu0: 5000 }],
+  ] as const)('%s', (_name, readingAt, readySince, known, holders, held, reserved) => {
+    const view = engineView({ ...sup('ready'), readySince }, { ...state([...holders], known), at: readingAt }, { gpu0: 8000 });
+    expect(view.heldMb).toEqual(held);
+    expect(view.reservedMb).toEqual(reserved);
+  });
 });
 
 describe('program.memory_headroom_mb', () => {

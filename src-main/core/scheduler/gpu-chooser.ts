@@ -1,6 +1,7 @@
 // The GPU-aware ProfileChooser: reads the devices, asks planStart what to do, and does it — stops
-// idle engines to make room (then waits until the memory is really free), waits for busy ones to
-// finish their requests, or fails with every profile's reason. Starts that need devices are
+// idle engines to make room (their memory counts as free once their processes have exited), waits
+// for busy ones to finish their requests, or fails with every profile's reason. Which reading a
+// decision uses is reading-policy.ts's rule. Starts that need devices are
 // decided one at a time, and what a start was promised stays reserved until its engine's own use
 // is measured, so two starts never count the same free memory.
 import type { LaunchProfile, ModelConfig } from '../../../src-shared/config.js';
@@ -10,6 +11,7 @@ import type { DeviceState } from '../devices/monitor.js';
 import type { Logger } from '../logger.js';
 import { profileClaims } from './device-match.js';
 import { cudaEnv, planStart, type DevicePick, type EngineView, type Placement } from './placement.js';
+import { freedByExit, needsNewReading, sawEngine } from './reading-policy.js';
 import { NoProfileError, type ProfileChoice, type ProfileChooser } from './profile.js';
 
 /** What the chooser needs of a model's supervisor (ModelSupervisor has all of it). */
@@ -18,7 +20,12 @@ export interface SchedulableEngine {
   readonly currentState: ModelState;
   readonly busy: number;
   readonly lastActivityAt: number;
+  /** Resolves once its process tree has exited (or outlived SIGKILL: see processGone). */
   stop(reason: string): Promise<void>;
+  /** Its process-group leader while it runs. */
+  readonly pid?: number | null;
+  /** When it turned ready: a reading begun earlier saw only part of its memory. */
+  info?(): { readonly readyAt: string | null };
   onChange(listener: () => void): () => void;
   /** At once when its last request in flight ends (onChange may come later); optional. */
   onIdle?(listener: () => void): () => void;
@@ -28,6 +35,7 @@ export interface SchedulableEngine {
 }
 
 export interface DeviceSource {
+  /** A reading begun at most `maxAgeMs` ago (0: one begun now). */
   read(maxAgeMs: number): Promise<DeviceState>;
   watch(): () => void;
   onReading(listener: (state: DeviceState) => void): () => void;
@@ -41,10 +49,15 @@ export interface GpuChooserOptions {
   launchProblem: (profile: LaunchProfile) => string | null;
   logger: Logger;
   now?: () => number;
-  /** How long to wait, after stopping engines, for their memory to show up as free. */
+  /** How long to wait, after stopping engines that did not exit cleanly, for their memory to show up as free. */
   freeWaitMs?: number;
-  /** Readings begun at most this long ago are good enough for a decision (default 0: a new one). */
+  /**
+   * A reading begun at most this long ago may decide a start (the monitor's poll interval; default
+   * 0: a new one each time). A decision on it that would stop, wait or refuse is taken again on a new one.
+   */
   freshMs?: number;
+  /** Whether no process of a stopped engine's group (its leader's pid) is left (default: its stop said so). */
+  processGone?: (pid: number) => boolean;
 }
 
 type WaitPlacement = Extract<Placement, { kind: 'wait' }>;
@@ -67,6 +80,7 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
   const now = options.now ?? Date.now;
   const freeWaitMs = options.freeWaitMs ?? 30_000;
   const freshMs = options.freshMs ?? 0;
+  const processGone = options.processGone ?? (() => true);
   /** Memory each model's current (or last) start was placed with. */
   const declared = new Map<string, Record<string, number>>();
   let queue: Promise<unknown> = Promise.resolve();
@@ -81,15 +95,20 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
   const reading = (model: ModelConfig, maxAgeMs: number): Promise<DeviceState | null> =>
     model.profiles.some((p) => profileClaims(p).length > 0) ? options.devices.read(maxAgeMs) : Promise.resolve(null);
 
-  const plan = (model: ModelConfig, state: DeviceState | null): Placement =>
+  const plan = (model: ModelConfig, state: DeviceState | null, devices = state?.snapshot.devices ?? []): Placement =>
     planStart({
       model,
-      devices: state?.snapshot.devices ?? [],
-      engines: [...options.engines()].filter((e) => e.name !== model.name).map((e) => engineView(e, state, declared.get(e.name))),
+      devices,
+      engines: [...options.engines()].filter((e) => e.name !== model.name).map((e) => viewOf(e, state)),
       headroomMb: options.settings().headroomMb,
       monitoringDisabled: options.settings().monitoringDisabled,
       launchProblem: options.launchProblem,
     });
+
+  const viewOf = (e: SchedulableEngine, state: DeviceState | null): EngineView => {
+    const readyAt = e.info?.().readyAt;
+    return engineView({ ...pick(e), readySince: readyAt === undefined ? undefined : readyAt === null ? null : Date.parse(readyAt) }, state, declared.get(e.name));
+  };
 
   const commit = (model: ModelConfig, placement: Extract<Placement, { kind: 'start' }>): ProfileChoice => {
     declared.set(model.name, reservationOf(placement.picks));
@@ -99,9 +118,19 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
     return { profile: placement.profile, skipped: placement.skipped, env: cudaEnv(placement.profile, placement.picks) };
   };
 
-  /** Inside the queue: decide, and when it takes stopping engines, stop them and wait for the memory. */
+  /** The placement on a recent reading when it says start, else on a new one (reading-policy.ts). */
+  const place = async (model: ModelConfig): Promise<{ placement: Placement; state: DeviceState | null }> => {
+    const began = now();
+    const state = await reading(model, freshMs);
+    const placement = plan(model, state);
+    if (!state || !needsNewReading(placement, state.at, began)) return { placement, state };
+    const fresh = await reading(model, 0);
+    return { placement: plan(model, fresh), state: fresh };
+  };
+
+  /** Inside the queue: decide, and when it takes stopping engines, stop them and count their memory free. */
   const decide = async (model: ModelConfig, deadline: number): Promise<ProfileChoice | WaitPlacement> => {
-    const placement = plan(model, await reading(model, freshMs));
+    const { placement, state } = await place(model);
     if (placement.kind === 'start') return commit(model, placement);
     if (placement.kind === 'none') throw new NoProfileError(model.name, placement.skipped);
     if (placement.kind === 'wait') return placement;
@@ -121,13 +150,25 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
       options.logger.info(`stopping ${names} to make room for ${model.name} on ${where}`);
       find(model.name)?.log?.system(`stopping idle ${names} to make room on ${where}`);
     }
+    // What the reading counted each victim holding, before they stop (a stopped engine holds nothing).
+    const gone = victims.map((v) => viewOf(v, state));
+    const pids = victims.flatMap((v) => (v.pid ? [v.pid] : []));
     // Chosen and stopped in the same turn: no request can slip into a victim in between.
     await Promise.all([
       ...mates.map((v) => v.stop(`${model.name} of exclusive_group "${group}" is starting`)),
       ...forRoom.map((v) => v.stop(`making room for ${model.name} on ${where}`)),
     ]);
 
-    // The engines are gone; wait until the driver reports their memory free.
+    if (pids.every(processGone)) {
+      // Every process of theirs has exited: what they held is free, whatever the driver says yet.
+      const trusted = plan(model, state, freedByExit(state?.snapshot.devices ?? [], gone));
+      if (trusted.kind === 'start') {
+        // One reading after the fact, off the start's way: the next decision sees the card as it is.
+        void options.devices.read(0).catch(() => undefined);
+        return commit(model, trusted);
+      }
+    }
+    // Something of theirs is still there, or the room isn't enough after all: wait until the driver reports it.
     const until = Math.min(now() + freeWaitMs, deadline);
     for (;;) {
       const fresh = plan(model, await reading(model, 0));
@@ -177,7 +218,7 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
 
   const startIfFits = (model: ModelConfig, start: () => void): Promise<boolean> =>
     serially(async () => {
-      const placement = plan(model, await reading(model, freshMs));
+      const { placement } = await place(model);
       if (placement.kind !== 'start') return false;
       start();
       return true;
@@ -188,8 +229,8 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
 
 /** How one of our engines weighs on each memory, from the readings and what its start declared. */
 export function engineView(
-  engine: Pick<SchedulableEngine, 'name' | 'currentState' | 'busy' | 'lastActivityAt' | 'model'>,
-  state: Pick<DeviceState, 'snapshot' | 'holdersKnown'> | null,
+  engine: Pick<SchedulableEngine, 'name' | 'currentState' | 'busy' | 'lastActivityAt' | 'model'> & { readySince?: number | null },
+  state: Pick<DeviceState, 'snapshot' | 'holdersKnown'> & Partial<Pick<DeviceState, 'at'>> | null,
   declared: Readonly<Record<string, number>> | undefined,
 ): EngineView {
   const live = engine.currentState === 'starting' || engine.currentState === 'ready' || engine.currentState === 'stopping';
@@ -197,12 +238,20 @@ export function engineView(
   const reservedMb: Record<string, number> = {};
   if (live) {
     const measured = measuredUse(engine.name, state?.snapshot.devices ?? []);
+    // A reading begun before it was ready (a recent one, not a new one) has not seen all it takes.
+    const seen = engine.currentState !== 'ready' || sawEngine(state?.at ?? null, engine.readySince);
     const ids = new Set([...Object.keys(measured), ...Object.keys(declared ?? {})]);
     for (const id of ids) {
       const known = state?.holdersKnown.has(id) ?? false;
       const use = measured[id] ?? 0;
       const promised = declared?.[id] ?? 0;
-      // Where per-process memory isn't reported (plugin devices, Windows WDDM), trust the declaration.
+      // Where per-process memory isn't reported (plugin devices, Windows WDDM), trust the declaration
+      // (the card's use counts it), unless the reading is older than the engine's readiness.
+      if (!known && !seen) {
+        heldMb[id] = use;
+        reservedMb[id] = Math.max(0, promised - use);
+        continue;
+      }
       heldMb[id] = known ? use : Math.max(use, promised);
       // A running engine counts as the larger of its declaration and its use: the rest stays reserved
       // (an engine that maps its weights lazily reads small until it is used).
@@ -217,6 +266,11 @@ export function engineView(
     ...(m?.priority !== undefined ? { priority: m.priority } : {}),
     ...(m?.exclusiveGroup !== undefined ? { group: m.exclusiveGroup } : {}),
   };
+}
+
+/** The fields engineView reads (getters of a supervisor don't survive a spread). */
+function pick(e: SchedulableEngine): Pick<SchedulableEngine, 'name' | 'currentState' | 'busy' | 'lastActivityAt' | 'model'> {
+  return { name: e.name, currentState: e.currentState, busy: e.busy, lastActivityAt: e.lastActivityAt, ...(e.model ? { model: e.model } : {}) };
 }
 
 function measuredUse(model: string, devices: readonly DeviceReading[]): Record<string, number> {
