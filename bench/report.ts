@@ -75,6 +75,11 @@ export function figures(raw: Raw): Row[] {
     rows.push(info('c=1 added p50, bare Node proxy', added('bare'), 'ms'));
     rows.push(withPeer(atMost('c=1 added p50, router (over direct)', added('router'), 'ms', 0.2), peer(added)));
     rows.push(atMost('c=1 router added ÷ bare proxy added', added('router') / added('bare'), '×', 1.15, '≤ 1.15 ×'));
+    // The same router with program.usage: off, measured next to it each round.
+    const withoutUsage = lat.filter((r) => r.c1NoUsage !== undefined);
+    if (withoutUsage.length > 0) {
+      rows.push(atMost('c=1 added by usage capture (p50, router − router with usage: off)', median(withoutUsage.map((r) => (r.c1.router.latencyUs.p50 - r.c1NoUsage!.latencyUs.p50) / 1000)), 'ms', 0.02));
+    }
     const rps = (t: TargetName) => median(lat.map((r) => r.c64[t].rps));
     for (const t of TARGETS) rows.push(withPeer(info(`c=64 throughput, ${t}`, rps(t), 'req/s'), t === 'router' ? peer(rps) : undefined));
     for (const t of TARGETS) rows.push(withPeer(info(`c=64 p99 latency, ${t}`, median(p(t, 'p99', 'c64')), 'ms'), t === 'router' ? peer((x) => median(p(x, 'p99', 'c64'))) : undefined));

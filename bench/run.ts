@@ -16,7 +16,7 @@ import { formatSummary, summarize, type ProfileSummary } from './profile.js';
 import { foreignPercent, foreignTicks, freePorts, readCpuTimes, sleep, start, stealPercent, stopAll, sweep, waitForPort, type CpuTimes } from './procs.js';
 import { figures, table, writeJson, type Raw } from './report.js';
 import { settings } from './settings.js';
-import { buildRouter, modelInfo, startBareProxy, startModel, startProxies, startRouter, writeRouterConfig, type RouterBuild, type TargetName } from './targets.js';
+import { buildRouter, modelInfo, startBareProxy, startModel, startProxies, startRouter, writeRouterConfig, type EngineSpec, type RouterBuild, type TargetName } from './targets.js';
 import { ensureTools, pinAndRaiseLimits, raisePriority, toolVersions } from './tools.js';
 import { quietStats } from './quiet.js';
 import { runWrk } from './wrk.js';
@@ -92,15 +92,23 @@ async function main(): Promise<number> {
     fs.mkdirSync(path.dirname(configPath), { recursive: true });
     const readyDir = path.join(tmp, 'readiness');
     const coldTimes = path.join(tmp, 'main', 'cold.times');
-    writeRouterConfig(configPath, routerPort, path.join(tmp, 'main', 'logs'), [
+    const mainEngines: EngineSpec[] = [
       { name: 'fast', port: fastPort, flags: ['--load-ms', '0', '--tokens-per-second', '0'], aliveTime: settings.aliveTimeMin },
       { name: 'stream', port: streamPort, flags: ['--load-ms', '0', '--stream-delay-ms', String(settings.streamDelayMs)], aliveTime: settings.aliveTimeMin },
       { name: 'cold', port: coldPort, flags: ['--load-ms', String(settings.coldLoadMs), '--tokens-per-second', '0', '--times-file', coldTimes], aliveTime: settings.aliveTimeMin, stopTimeout: '5s' },
       { name: 'scale', port: scalePort, flags: ['--load-ms', '0', '--stream-delay-ms', String(settings.scaleDelayMs)], aliveTime: settings.aliveTimeMin },
       { name: BOUND_MODEL, port: boundPort, script: settings.boundEngineScript, flags: boundEngineFlags(), aliveTime: settings.aliveTimeMin, maxConnections: boundMaxConnections() },
       ...readinessEngines(readyDir, { hint: readyPorts[0]!, 'silent-bind': readyPorts[1]!, 'silent-503': readyPorts[2]! }),
-    ]);
+    ];
+    const writeMainConfig = (program: Record<string, unknown> = {}) => writeRouterConfig(configPath, routerPort, path.join(tmp, 'main', 'logs'), mainEngines, program);
+    writeMainConfig();
     const router = await startRouter(build, configPath, routerPort, settings.serverCpu);
+    // "added by usage capture": the router's c=1 again with program.usage: off (a config reload,
+    // the engines keep running), each round.
+    const usageToggle = {
+      off: () => switchUsage(router.url, writeMainConfig, 'off'),
+      on: () => switchUsage(router.url, writeMainConfig, 'on'),
+    };
     const hotPath = want('latency') || want('streaming');
     for (const model of ['fast', 'stream', 'scale']) if (hotPath || (model === 'scale' && want('scale'))) await startModel(router.url, model);
     const peer = hotPath || want('lifecycle') || want('swap') ? findLlamaSwap() : { bin: null, note: 'not needed by the phases run' };
@@ -126,7 +134,7 @@ async function main(): Promise<number> {
 
     if (targets && want('latency')) {
       log(`[${elapsed()}] non-streaming latency (c=1) and throughput (c=64) with wrk${swapPeer ? ', llama-swap too' : ''}`);
-      for (let r = 0; r < settings.rounds; r++) raw.latency.push(await latencyRound(targets, r, log));
+      for (let r = 0; r < settings.rounds; r++) raw.latency.push(await latencyRound(targets, r, log, usageToggle));
       phase('latency');
     }
 
@@ -293,3 +301,20 @@ main().then(
     process.exitCode = 1;
   },
 );
+
+/** Writes the main config with usage on or off and waits until the router says it has taken it. */
+async function switchUsage(url: string, write: (program?: Record<string, unknown>) => void, to: 'on' | 'off'): Promise<void> {
+  write(to === 'off' ? { usage: 'off' } : {});
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/api/usage?from=0&to=1`);
+      const state = ((await res.json()) as { status?: { state?: string } }).status?.state;
+      if ((to === 'off') === (state === 'off')) return;
+    } catch {
+      // the router is reloading: ask again
+    }
+    if (Date.now() > deadline) throw new Error(`the router did not turn usage ${to} within 15 s of the config change`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

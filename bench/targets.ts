@@ -56,7 +56,7 @@ export function buildRouter(): RouterBuild {
   return { entry: ['--import', 'tsx', path.join(ROOT, 'src-main', 'cli.ts')], runtime: 'tsx', note: `tsc emitted nothing, running through tsx: ${errors.split('\n')[0]}` };
 }
 
-export function writeRouterConfig(file: string, routerPort: number, logDir: string, engines: EngineSpec[]): void {
+export function writeRouterConfig(file: string, routerPort: number, logDir: string, engines: EngineSpec[], program: Record<string, unknown> = {}): void {
   const models: Record<string, unknown> = {};
   for (const e of engines) {
     models[e.name] = {
@@ -74,11 +74,12 @@ export function writeRouterConfig(file: string, routerPort: number, logDir: stri
     };
   }
   const config = {
-    program: { host: '127.0.0.1', port: routerPort, log_level: 'ERROR', alive_time: 0, Disable_GPU_monitoring: false, log_dir: logDir },
+    program: { host: '127.0.0.1', port: routerPort, log_level: 'ERROR', alive_time: 0, Disable_GPU_monitoring: false, log_dir: logDir, ...program },
     'Local-Models': models,
   };
   // JSON is YAML.
-  fs.writeFileSync(file, `# written by bench/targets.ts\n${JSON.stringify(config, null, 2)}\n`);
+  fs.writeFileSync(`${file}.tmp`, `# written by bench/targets.ts\n${JSON.stringify(config, null, 2)}\n`);
+  fs.renameSync(`${file}.tmp`, file);
 }
 
 export interface RouterProcess extends Started {

@@ -17,13 +17,21 @@ export interface Measured extends WrkResult {
 export interface LatencyRound {
   c1: Record<TargetName, Measured>;
   c64: Record<TargetName, Measured>;
+  /** The router's c=1 with program.usage: off, measured right after its own (usage capture's cost). */
+  c1NoUsage?: Measured;
 }
 
 export const FAST_BODY = JSON.stringify({ model: 'fast', messages: [{ role: 'user', content: 'Say hello in five words.' }], max_tokens: 16 });
 
-export async function latencyRound(targets: Targets, round: number, log: (line: string) => void): Promise<LatencyRound> {
+export async function latencyRound(
+  targets: Targets,
+  round: number,
+  log: (line: string) => void,
+  usage?: { off(): Promise<void>; on(): Promise<void> },
+): Promise<LatencyRound> {
   const c1 = {} as Record<TargetName, Measured>;
   const c64 = {} as Record<TargetName, Measured>;
+  let c1NoUsage: Measured | undefined;
   for (const target of rotate(targets.list, round)) {
     const url = `http://127.0.0.1:${targets.port(target, 'fast')}/v1/chat/completions`;
     const base = { url, body: FAST_BODY, cpu: settings.clientCpu };
@@ -33,7 +41,15 @@ export async function latencyRound(targets: Targets, round: number, log: (line: 
       const q = await quietly(() => runWrk({ ...base, connections, durationS: settings.durationS }), 1);
       return { ...q.result, foreignPct: q.foreignPct, attempts: q.attempts };
     };
+    // The router with usage off, next to its own c=1 (alternating which comes first, round by round).
+    const noUsage = async () => {
+      await usage!.off();
+      c1NoUsage = await run(1);
+      await usage!.on();
+    };
+    if (target === 'router' && usage && round % 2 === 1) await noUsage();
     c1[target] = await run(1);
+    if (target === 'router' && usage && round % 2 === 0) await noUsage();
     c64[target] = await run(64);
     const note = (m: Measured) => (m.foreignPct >= 10 ? ` [others ${m.foreignPct.toFixed(0)} %]` : '');
     log(
@@ -41,5 +57,6 @@ export async function latencyRound(targets: Targets, round: number, log: (line: 
         `c=64 ${c64[target].rps.toFixed(0)} req/s p99 ${(c64[target].latencyUs.p99 / 1000).toFixed(2)} ms${note(c64[target])}, errors ${c1[target].errors + c64[target].errors}`,
     );
   }
-  return { c1, c64 };
+  if (c1NoUsage) log(`  round ${round + 1} router, usage off: c=1 p50 ${(c1NoUsage.latencyUs.p50 / 1000).toFixed(3)} ms`);
+  return c1NoUsage ? { c1, c64, c1NoUsage } : { c1, c64 };
 }
