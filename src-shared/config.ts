@@ -188,6 +188,8 @@ export interface UpstreamSpec {
   apiKey: string | null;
   /** The upstream's name for the model (the request's "model" is rewritten to it); null: as sent. */
   model: string | null;
+  /** kind peer: the peer's name (peers:). */
+  peer?: string;
   /** Ollama: how long a start keeps the model loaded (Ollama's keep_alive: seconds, or a duration like "30m"; negative = until unloaded); null: until stopped here. */
   keepAlive?: string | number | null;
 }

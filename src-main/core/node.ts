@@ -2,7 +2,8 @@
 // The Electron main process and the CLI both call createNode; nothing here imports electron.
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
-import type { AppConfig, ConfigIssue, LaunchProfile, ProgramConfig } from '../../src-shared/config.js';
+import type { AppConfig, ConfigIssue, LaunchProfile, ModelConfig, PeerConfig, ProgramConfig } from '../../src-shared/config.js';
+import type { PeerDirectory } from './upstreams/peers.js';
 import { formatIssue } from '../../src-shared/config.js';
 import type { DeviceReading, DevicesSnapshot, ManagerApi, ModelInfo } from '../../src-shared/contract.js';
 import { createManagerApi } from './api.js';
@@ -65,6 +66,8 @@ export interface NodeOptions {
   supervisorDeps?: Partial<SupervisorDeps>;
   /** How this host launches a profile; the chooser sees and the supervisor runs the result (the desktop app runs a bare `node` with its own binary). */
   adaptProfile?: (profile: LaunchProfile) => LaunchProfile;
+  /** Between polls of a peer's /api/models (peers:), and the first wait after it fails (default 5 s; tests shrink it). */
+  peerPollMs?: number;
   /** Follow edits of config.yaml made outside the app (default true). */
   watchConfig?: boolean;
   /** Device readings for /api/devices (the GPU monitor plugs in here). */
@@ -273,7 +276,22 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     if (heldSince !== null) return;
     supervisor.ensureReady().catch((err: Error) => logger.error(`auto_start of ${supervisor.name} failed: ${err.message.split('\n')[0]}`));
   };
+  // Peers (#16 item 3): their models join the registry once read; the module loads only for a config with peers.
+  let peers: PeerDirectory | null = null;
+  let peersLoading: Promise<PeerDirectory> | null = null;
+  const withPeers = (models: ModelConfig[]) => (peers ? peers.merge(models) : models);
+  const syncPeers = (list: PeerConfig[] | undefined) => {
+    if (!list?.length && !peersLoading) return;
+    peersLoading ??= import('./upstreams/peers.js').then(({ PeerDirectory }) => (peers = new PeerDirectory({
+      logger,
+      onChange: () => void registry.apply(withPeers(current().models), (removed) => void removed.stop('no longer served by its peer').finally(() => removed.log.close())),
+      supervisor: (name) => registry.resolve(name),
+      ...(options.peerPollMs !== undefined ? { pollMs: options.peerPollMs } : {}),
+    })));
+    void peersLoading.then((directory) => directory.configure(list ?? []));
+  };
   registry.apply(config.models);
+  syncPeers(config.peers);
   let routerServer: http.Server | null = null;
   const service = new ConfigService({
     path: options.configPath,
@@ -283,7 +301,8 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
       if (routerServer) applyServerTimeouts(routerServer, next.program);
       const before = Object.fromEntries(registry.list().map((s) => [s.name, { state: s.currentState, inFlight: s.busy }]));
       const autoBefore = new Map(registry.list().map((s) => [s.name, s.latestConfig.autoStart]));
-      const change = registry.apply(next.models, (removed) => {
+      syncPeers(next.peers);
+      const change = registry.apply(withPeers(next.models), (removed) => {
         void removed.stop('removed from the config').finally(() => removed.log.close());
       });
       // auto_start is "runs while LLM Manager runs": a model added with it, or given it, starts now.
@@ -441,6 +460,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
         stopping = true;
         residents.close();
         monitor.close();
+        peers?.close();
         idleGc.stop();
         await downloads?.close();
         refusals.close();

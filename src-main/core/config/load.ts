@@ -195,6 +195,7 @@ export function resolveConfigPaths(config: AppConfig, dir: string): AppConfig {
       // Engine profiles become command + args here (core/engines): from now on they launch like any other.
       profiles: model.profiles.map((p) => renderProfile(profile(p), model, program.engines, has)),
     })),
+    ...(config.peers ? { peers: config.peers.map((p) => ({ ...p })) } : {}),
   };
 }
 
