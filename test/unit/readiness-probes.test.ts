@@ -1,8 +1,9 @@
 // The readiness probe schedule of a starting engine (models/supervisor.ts), on a fake clock: an
 // engine that binds its port only once loaded (probes refused until then) is probed often, a
 // pause of 0.5 % of the time waited so far (2 ms at least), so it is seen ready within a few ms;
-// one that answers 503 while loading keeps the 25 ms schedule (every probe is a request it serves,
-// and maybe a log line); a ready line wakes the probe at once.
+// one that answers 503 while loading is asked less and less often (every probe is a request it
+// serves, and maybe a log line: 2 % of the time waited, 25 ms to 500 ms); a ready line wakes the
+// probe at once.
 import { EventEmitter } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { PassThrough } from 'node:stream';
@@ -87,13 +88,28 @@ describe('readiness probes', () => {
     expect(engine.probes.length).toBeLessThan(1200);
   });
 
-  it('keeps probing an engine that answers 503 while it loads every 25 ms', async () => {
+  it('probes an engine that answers 503 while it loads every 25 ms for a short load', async () => {
     const { supervisor, engine } = setup(800, 503);
     const ready = supervisor.ensureReady();
     await vi.advanceTimersByTimeAsync(1000);
     await ready;
     expect(Math.min(...gaps(engine.probes, 100, 775))).toBeGreaterThanOrEqual(25);
+    expect(Math.max(...gaps(engine.probes, 100, 775))).toBeLessThanOrEqual(25);
     expect(engine.probes.length).toBeLessThan(40);
+  });
+
+  it('backs off from an engine that keeps answering 503: 2 % of the time waited, at most 500 ms', async () => {
+    const { supervisor, engine, t0 } = setup(30_000, 503);
+    const ready = supervisor.ensureReady();
+    await vi.advanceTimersByTimeAsync(30_600);
+    await ready;
+    // 40-60 ms between 2 and 3 s (the plain schedule: 25), 500 ms from 25 s on (plain: 100).
+    expect(Math.min(...gaps(engine.probes, 2100, 3000))).toBeGreaterThanOrEqual(40);
+    expect(Math.max(...gaps(engine.probes, 2100, 3000))).toBeLessThanOrEqual(61);
+    expect(Math.min(...gaps(engine.probes, 26_000, 30_000))).toBe(500);
+    // Some 210 probes in 30 s (the plain schedule: ~390); seen ready within a pause of it.
+    expect(engine.probes.length).toBeLessThan(250);
+    expect(Date.parse(supervisor.info().readyAt!) - t0 - 30_000).toBeLessThanOrEqual(500);
   });
 
   it('probes at once when the engine prints its ready line', async () => {

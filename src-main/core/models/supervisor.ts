@@ -84,6 +84,14 @@ const PROBE_CALM_MAX_MS = 1000;
 const PROBE_REFUSED_MIN_MS = 2;
 const PROBE_REFUSED_SHARE = 0.005;
 /**
+ * While it answers 503 (llama-server's "Loading model": alive, listening, loading) each probe is a
+ * request it serves and maybe logs: the pause grows to 2 % of the time waited (at least the fast
+ * 25 ms, at most 500 ms), so a 60 s load takes some 270 probes instead of 690, and readiness is
+ * noticed about 1 % of the load later on average (a load under 1.25 s: no change).
+ */
+const PROBE_LOADING_SHARE = 0.02;
+const PROBE_LOADING_MAX_MS = 500;
+/**
  * Asked when health_path answers 404 (an OpenAI-compatible server without /health): its model list
  * answering 200 means it serves. llama.cpp, vLLM and SGLang all have /health; others may not.
  */
@@ -616,6 +624,7 @@ export class ModelSupervisor {
       // asked often (PROBE_REFUSED_SHARE).
       if (status !== null && this.saysWhenReady) interval = calm = Math.min(calm * 2, PROBE_CALM_MAX_MS);
       else if (status === null) interval = Math.min(interval, Math.max(PROBE_REFUSED_MIN_MS, waited * PROBE_REFUSED_SHARE));
+      else if (status === 503) interval = Math.min(PROBE_LOADING_MAX_MS, Math.max(PROBE_FAST_MS, waited * PROBE_LOADING_SHARE));
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, interval);
         function done() {
@@ -919,7 +928,7 @@ export class ModelSupervisor {
   private upstreamInfo(): Partial<ModelInfo> {
     const spec = this.remoteRun?.spec ?? (this.config.profiles.every((p) => p.upstream) ? this.config.profiles[0]!.upstream! : null);
     if (!spec) return {};
-    const upstream = { kind: spec.kind, url: spec.baseUrl, ...(spec.peer !== undefined ? { peer: spec.peer } : {}) };
+    const upstream = { kind: spec.kind, url: spec.baseUrl, ...(spec.kind === 'peer' && this.config.peer !== undefined ? { peer: this.config.peer } : {}) };
     const view = this.state === 'ready' ? this.remoteView : null;
     return view ? { upstream, ...view, inFlight: Math.max(view.inFlight, this.inFlight) } : { upstream };
   }
