@@ -147,7 +147,8 @@ describe('the Usage page', () => {
     await page.goto(`${node.url}/#/models`);
     const row = page.locator('tr[data-model="demo"]').first();
     await expect.poll(() => row.locator('.usage-today').textContent(), { timeout: 10_000 }).toMatch(/tok\/s/);
-    expect(await row.locator('.usage-today').textContent()).toMatch(/\d+ requests? today/);
+    expect(await row.locator('.usage-today').textContent()).toMatch(/\d+ req$/);
+    expect(await row.locator('.usage-today').getAttribute('title')).toMatch(/Since midnight: \d+ requests?/);
   });
 
   it('"Delete history…" asks, then deletes the range and says what will appear', async () => {

@@ -28,9 +28,8 @@ export function UsageToday({ model }: { model: string }) {
   return (
     <span className="usage-today" title={`Since midnight: ${row.requests} request${row.requests === 1 ? '' : 's'}${speed ? `, generating at ${speed} on average` : ''} (see Usage)`}>
       {speed && <span className="usage-today-speed">{speed}</span>}
-      <span className="usage-today-requests">
-        {row.requests} request{row.requests === 1 ? '' : 's'} today
-      </span>
+      {/* The column says "Today": the count needs no more words (the title has them). */}
+      <span className="usage-today-requests">{row.requests} req</span>
     </span>
   );
 }
