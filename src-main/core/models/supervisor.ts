@@ -928,7 +928,7 @@ export class ModelSupervisor {
   private upstreamInfo(): Partial<ModelInfo> {
     const spec = this.remoteRun?.spec ?? (this.config.profiles.every((p) => p.upstream) ? this.config.profiles[0]!.upstream! : null);
     if (!spec) return {};
-    const upstream = { kind: spec.kind, url: spec.baseUrl, ...(spec.kind === 'peer' && this.config.peer !== undefined ? { peer: this.config.peer } : {}) };
+    const upstream = { kind: spec.kind, url: spec.baseUrl, ...(spec.peer !== undefined ? { peer: spec.peer } : {}) };
     const view = this.state === 'ready' ? this.remoteView : null;
     return view ? { upstream, ...view, inFlight: Math.max(view.inFlight, this.inFlight) } : { upstream };
   }
