@@ -182,10 +182,16 @@ describe('GPU-aware chooser', () => {
     expect(choice.profile.name).toBe('GPU');
     expect(old.stops).toHaveLength(1);
     expect(newer.stops).toEqual([]);
-    // The decision's reading, then one in the background after the stop; none waited for.
+    // The decision's reading only; one more once next is ready and has answered its first request.
+    await settle();
+    expect(world.reads).toBe(1);
+    expect(world.using.has('old')).toBe(true);
+    next.set({ currentState: 'ready', busy: 1 });
+    await settle();
+    expect(world.reads).toBe(1);
+    next.finishRequests();
     await settle();
     expect(world.reads).toBe(2);
-    expect(world.using.has('old')).toBe(true);
   });
 
   it("after a stop that left a process behind, waits until the card reports the memory free, and doesn't stop more meanwhile", async () => {

@@ -64,6 +64,8 @@ type WaitPlacement = Extract<Placement, { kind: 'wait' }>;
 
 const FREE_POLL_MS = 200;
 const WAIT_RECHECK_MS = 1000;
+/** The reading after a start that trusted a stop is taken when it is over and idle, or after this long. */
+const SETTLED_READ_MAX_MS = 10_000;
 
 export interface GpuChooser {
   choose: ProfileChooser;
@@ -163,8 +165,9 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
       // Every process of theirs has exited: what they held is free, whatever the driver says yet.
       const trusted = plan(model, state, freedByExit(state?.snapshot.devices ?? [], gone));
       if (trusted.kind === 'start') {
-        // One reading after the fact, off the start's way: the next decision sees the card as it is.
-        void options.devices.read(0).catch(() => undefined);
+        // One reading after the fact, once this start is over and its first requests are answered (nvidia-smi
+        // shares no CPU with them): the next decision and the charts see the card as it is.
+        readWhenSettled(model.name);
         return commit(model, trusted);
       }
     }
@@ -176,6 +179,27 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
       if (now() >= until) return { kind: 'wait', profile: placement.profile, picks: placement.picks, blockers: [], skipped: fresh.skipped };
       await sleep(FREE_POLL_MS);
     }
+  };
+
+  const readWhenSettled = (name: string): void => {
+    const engine = find(name);
+    const offs: (() => void)[] = [];
+    let done = false;
+    const read = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      for (const off of offs) off();
+      void options.devices.read(0).catch(() => undefined);
+    };
+    const timer = setTimeout(read, SETTLED_READ_MAX_MS);
+    timer.unref?.();
+    if (!engine) return;
+    const check = () => {
+      if (engine.currentState !== 'starting' && engine.busy === 0) read();
+    };
+    offs.push(engine.onChange(check));
+    if (engine.onIdle) offs.push(engine.onIdle(check));
   };
 
   const choose: ProfileChooser = async (model) => {
