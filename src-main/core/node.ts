@@ -180,6 +180,14 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     disabled: () => current().program.disableGpuMonitoring,
     pluginDir: () => current().program.devicePluginDir,
     engines: () => (registryRef?.list() ?? []).flatMap((s) => (s.pid !== null && s.pid > 0 ? [{ model: s.name, pid: s.pid }] : [])),
+    // Ready Ollama models: the VRAM its /api/ps reports is theirs, not "other processes" (#16 item 2).
+    servedElsewhere: async () => {
+      const ollama = (registryRef?.list() ?? []).flatMap((s) => {
+        const spec = s.currentState === 'ready' ? s.remote?.spec : undefined;
+        return spec?.kind === 'ollama' && spec.model !== null ? [{ name: s.name, baseUrl: spec.baseUrl, model: spec.model, ...(spec.apiKey !== null ? { headers: { authorization: `Bearer ${spec.apiKey}` } } : {}) }] : [];
+      });
+      return ollama.length === 0 ? [] : (await import('./upstreams/ollama.js')).ollamaVram(ollama);
+    },
     demand: () => events.wants('devices'),
     ...options.deviceMonitor,
   });

@@ -14,6 +14,7 @@ import { engineMemoryProbe, type EngineMemoryProbe } from './engine-memory.js';
 import { attribute, processLinks, withTimeout, type ProcessLinks } from './process-tree.js';
 import { runCommand, type RunCommand } from './run-command.js';
 import { systemProbe, type SystemProbe } from './system.js';
+import { attributeServedElsewhere, type ServedElsewhere } from './served-elsewhere.js';
 
 export const DEFAULT_POLL_MS = 2000;
 /**
@@ -58,6 +59,8 @@ export interface DeviceMonitorOptions {
   links?: ProcessLinks;
   /** The RAM each engine's processes hold (default: engineMemoryProbe for this platform). */
   engineMemory?: EngineMemoryProbe;
+  /** GPU memory of our models held by servers we don't spawn (Ollama's /api/ps), attributed to a card's unattributed processes. */
+  servedElsewhere?: () => Promise<ServedElsewhere[]>;
   now?: () => number;
 }
 
@@ -205,6 +208,10 @@ export class DeviceMonitor {
     for (const device of system) if (device.kind === 'ram' && device.online) device.holders = engineRam;
     const holdersKnown = new Set<string>();
     const gpus = await this.gpuReadings(nvidia, holdersKnown);
+    if (this.options.servedElsewhere) {
+      const served = await withTimeout(this.options.servedElsewhere(), this.timeoutMs, 'models served elsewhere').catch(() => []);
+      attributeServedElsewhere(gpus, served);
+    }
     const state: DeviceState = {
       at: started,
       doneAt: this.now(),

@@ -96,3 +96,20 @@ export async function ollamaKeepAlive(baseUrl: string, model: string, keepAlive:
     throw new OllamaStatusError(res.status, said);
   }
 }
+
+/** What our ready Ollama models hold in GPU memory (each server's GET /api/ps once), for the Devices page. */
+export async function ollamaVram(models: readonly { name: string; baseUrl: string; model: string; headers?: Record<string, string> }[], options: { fetch?: Fetch; timeoutMs?: number } = {}): Promise<{ model: string; usedMb: number }[]> {
+  const byServer = new Map<string, typeof models[number][]>();
+  for (const m of models) byServer.set(m.baseUrl, [...(byServer.get(m.baseUrl) ?? []), m]);
+  const out: { model: string; usedMb: number }[] = [];
+  await Promise.all(
+    [...byServer].map(async ([baseUrl, ours]) => {
+      const loaded = await ollamaLoaded(baseUrl, { fetch: options.fetch, headers: ours[0]!.headers ?? {}, timeoutMs: options.timeoutMs ?? 2000 }).catch(() => []);
+      for (const m of ours) {
+        const held = loaded.find((l) => sameOllamaModel(m.model, l.name));
+        if (held?.vramBytes) out.push({ model: m.name, usedMb: Math.round(held.vramBytes / 1024 / 1024) });
+      }
+    }),
+  );
+  return out;
+}
