@@ -54,11 +54,11 @@ export interface SwapSample {
 
 /** Where the router's time went, from its log lines (ms). */
 export interface SwapSteps {
-  /** B's request (or the end of A's stream) → "stopping A": deciding, with a fresh device reading. */
+  /** B's request (or the end of A's stream) → "stopping A": deciding (a new device reading: nobody is stopped on an older one). */
   decide: number;
   /** "stopping A" → "A stopped", less A's own SIGTERM → exit (its --times-file: process teardown is in here). */
   stopOverhead: number;
-  /** "A stopped" → "starting B": waiting for the device reading to show A's memory free. */
+  /** "A stopped" → "starting B": A's memory counts as free once its processes are gone (no reading waited for). */
   confirm: number;
   /** "starting B" → "B is ready", less B's own process start → ready (process creation is in here). */
   spawnAndReadiness: number;
@@ -240,8 +240,8 @@ export function logSwaps(who: string, result: SwapResult, log: (line: string) =>
     if (steps.length === 0) continue;
     const m = (k: keyof SwapSteps) => median(steps.map((x) => x[k])).toFixed(1);
     log(
-      `    ${who}'s added, A ${busy ? 'busy' : 'idle'}, from its log (medians): deciding (a fresh device reading) ${m('decide')} ms, stopping A beyond A's own exit ${m('stopOverhead')} ms, ` +
-        `until the reading shows A's memory free ${m('confirm')} ms, spawn and readiness beyond B's own load ${m('spawnAndReadiness')} ms, B ready → its first byte ${m('answer')} ms`,
+      `    ${who}'s added, A ${busy ? 'busy' : 'idle'}, from its log (medians): deciding (a new device reading) ${m('decide')} ms, stopping A beyond A's own exit ${m('stopOverhead')} ms, ` +
+        `A stopped → B starting ${m('confirm')} ms, spawn and readiness beyond B's own load ${m('spawnAndReadiness')} ms, B ready → its first byte ${m('answer')} ms`,
     );
   }
 }
