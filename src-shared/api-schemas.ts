@@ -268,7 +268,8 @@ export const downloadIdParamSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '
 
 const deployFields = {
   name: z.string({ error: 'expected a model name' }).trim().min(1, 'expected a model name').max(128, 'expected a model name of at most 128 characters').regex(/^[^\u0000-\u001f\u007f/]+$/, 'a model name must not contain "/" or control characters'),
-  engine: z.string({ error: `expected one of ${ENGINE_KINDS.join(', ')}` }).describe(ENGINE_KINDS.join(', ')),
+  engine: z.string({ error: `expected one of ${ENGINE_KINDS.join(', ')}, ollama` }).describe(`${ENGINE_KINDS.join(', ')}, ollama`),
+  baseUrl: z.string().trim().max(2048).nullable().optional().describe("ollama: the server's address (default http://127.0.0.1:11434)"),
   model: z.string({ error: 'expected a .gguf file, a model folder or a Hugging Face id' }).trim().min(1, 'expected a .gguf file, a model folder or a Hugging Face id').max(4096),
   aliases: z.array(z.string().trim().min(1, 'an alias must not be empty').max(128), { error: 'expected a list of names' }).max(32).optional(),
   mode: z.enum(MODEL_MODES, { error: `expected one of ${MODEL_MODES.join(', ')}` }).optional(),
@@ -281,6 +282,12 @@ const deployFields = {
   autoStart: z.boolean({ error: 'expected true or false' }).optional(),
   extraArgs: z.array(z.string().max(4096), { error: 'expected a list of strings' }).max(64).optional(),
 };
+
+export const ollamaListingSchema = component('OllamaListing', z.strictObject({
+  baseUrl: z.string(),
+  error: z.string().nullable().describe('null: Ollama answered; else why not'),
+  models: z.array(z.strictObject({ name: z.string(), sizeBytes: z.number().nullable(), family: z.string().nullable(), parameterSize: z.string().nullable(), quantization: z.string().nullable(), usedBy: z.array(z.string()) })),
+}));
 
 export const deploySpecSchema = component('DeploySpec', z.strictObject(deployFields), 'A model entry with one engine profile, as the Deploy form fills it in.');
 export const deployRequestSchema = component('DeployRequest', z.strictObject({ ...deployFields, start: z.boolean({ error: 'expected true or false' }).optional().describe('start it once saved, answering when it is ready') }));
@@ -447,6 +454,7 @@ export const managerSchemas: { [K in ManagerCallName]: ManagerRouteSchemas<K> } 
   listDownloads: { summary: 'Downloads of this run of the node, newest first', result: z.array(downloadInfoSchema) },
   startDownload: { summary: 'Download a Hugging Face file (or a URL) into the first models folder; progress comes as download events', body: downloadRequestSchema, result: downloadInfoSchema, errors: [409] },
   cancelDownload: { summary: 'Cancel a download (its .part is deleted), or forget a finished one', result: downloadInfoSchema, errors: [404] },
+  listOllamaModels: { summary: "The models the Ollama server has (GET /api/tags of the config's first Ollama base_url, else the local one)", result: ollamaListingSchema },
   previewDeploy: { summary: 'The command line and config entry a deploy would write, checked as a save would check it', body: deploySpecSchema, result: deployPreviewSchema, errors: [404, 409] },
   deployModel: { summary: 'Add a model with an engine profile to config.yaml (comments kept, a backup made); with start, start it', body: deployRequestSchema, result: deployResultSchema, errors: [404, 409, 503] },
   removeModel: { summary: "Remove a model's entry from config.yaml (stopping it); its files stay unless delete_files=true", result: removeModelResultSchema, errors: [404] },

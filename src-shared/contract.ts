@@ -318,7 +318,10 @@ export interface DownloadInfo {
 export interface DeploySpec {
   /** The model's name (the key under Local-Models, what clients ask for). */
   name: string;
-  engine: EngineKind;
+  /** ollama: a model of an Ollama server (its name in `model`, the server in `baseUrl`). */
+  engine: EngineKind | 'ollama';
+  /** Ollama's address; absent: the local one (http://127.0.0.1:11434). */
+  baseUrl?: string | null;
   /** llama.cpp: a .gguf path or "hf:owner/repo[:quant]"; vLLM/SGLang: a folder or a Hugging Face id. */
   model: string;
   aliases?: string[];
@@ -337,6 +340,25 @@ export interface DeploySpec {
   port?: number | null;
   autoStart?: boolean;
   extraArgs?: string[];
+}
+
+/** The models an Ollama server has (its GET /api/tags), for the Add model page's Ollama tab. */
+export interface OllamaListing {
+  baseUrl: string;
+  /** null: Ollama answered; else why not, saying what to do ("Ollama is not running at …; start it with `ollama serve`"). */
+  error: string | null;
+  models: OllamaModelEntry[];
+}
+
+export interface OllamaModelEntry {
+  /** "qwen2.5:7b" */
+  name: string;
+  sizeBytes: number | null;
+  family: string | null;
+  parameterSize: string | null;
+  quantization: string | null;
+  /** Our models that serve it already. */
+  usedBy: string[];
 }
 
 /** What a deploy would do, without doing it: the command line and the config entry. */
@@ -452,6 +474,8 @@ export interface ManagerApi {
   startDownload(request: DownloadRequest): Promise<DownloadInfo>;
   /** Cancels a running download (its `.part` is deleted), or forgets a finished one. */
   cancelDownload(id: string): Promise<DownloadInfo>;
+  /** The models the Ollama server has (the config's first Ollama base_url, else the local one). */
+  listOllamaModels(): Promise<OllamaListing>;
   /** The command line and config entry a deploy would write, checked as a save would check it. */
   previewDeploy(spec: DeploySpec): Promise<DeployPreview>;
   /** Adds the model to config.yaml (validated, atomic, with a backup; comments kept); with `start`, starts it. */
@@ -509,6 +533,7 @@ export const managerRoutes = {
   listDownloads: { method: 'GET', path: '/api/library/downloads', args: [] },
   startDownload: { method: 'POST', path: '/api/library/downloads', args: ['body'] },
   cancelDownload: { method: 'DELETE', path: '/api/library/downloads/:id', args: ['downloadId'] },
+  listOllamaModels: { method: 'GET', path: '/api/ollama/models', args: [] },
   previewDeploy: { method: 'POST', path: '/api/models/preview', args: ['body'] },
   deployModel: { method: 'POST', path: '/api/models', args: ['body'] },
   removeModel: { method: 'DELETE', path: '/api/models/:name', args: ['name', 'removeOptions'] },

@@ -162,6 +162,11 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
       if (!downloads) throw new ApiError(404, 'download_not_found', `there is no download ${id}`);
       return downloads.cancel(id);
     },
+    async listOllamaModels() {
+      const models = ctx.registry.list().map((s) => s.latestConfig);
+      const { ollamaListing } = await import('./upstreams/ollama.js');
+      return ollamaListing(models);
+    },
     previewDeploy: async (spec) => (await needDeployer()).preview(spec),
     deployModel: async (request) => (await needDeployer()).deploy(request),
     removeModel: async (name, options) => (await needDeployer()).remove(name, options),

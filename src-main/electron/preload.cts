@@ -51,6 +51,7 @@ const llmManager = {
   listDownloads: () => call('listDownloads'),
   startDownload: (request: DownloadRequest) => call('startDownload', request),
   cancelDownload: (id: string) => call('cancelDownload', id),
+  listOllamaModels: () => call('listOllamaModels'),
   previewDeploy: (spec: DeploySpec) => call('previewDeploy', spec),
   deployModel: (request: DeployRequest) => call('deployModel', request),
   removeModel: (name: string, options?: RemoveModelOptions) => call('removeModel', name, options),

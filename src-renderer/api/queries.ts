@@ -17,6 +17,7 @@ export const queryKeys = {
   logs: (model: string) => ['logs', model] as const,
   library: ['library'] as const,
   downloads: ['downloads'] as const,
+  ollama: ['ollama-models'] as const,
 };
 
 /** The most log lines kept per model in the window. */
@@ -80,6 +81,11 @@ export function useConfigDocument() {
 /** The models folders' files: scanned when the page opens and after each finished download. */
 export function useLibrary() {
   return useQuery({ queryKey: queryKeys.library, queryFn: () => manager.listLibrary(), staleTime: 30_000 });
+}
+
+/** What the Ollama server has (the Add model page's Ollama tab): asked when the tab opens, and again on focus. */
+export function useOllamaModels() {
+  return useQuery({ queryKey: queryKeys.ollama, queryFn: () => manager.listOllamaModels(), staleTime: 10_000, refetchOnWindowFocus: true });
 }
 
 /** Downloads of this run of the node; `download` events keep the entry fresh. */

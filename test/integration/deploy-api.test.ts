@@ -82,7 +82,7 @@ describe('the deploy API', () => {
       code: 'model_file_missing',
       message: `there is no file at ${path.join(fx.dir, 'models', 'nope.gguf')}: pick one from the library, or download it first`,
     });
-    expect(await refusal({ name: 'x', engine: 'ollama', model: 'models/tiny-q4_k_m.gguf' })).toMatchObject({ status: 400, code: 'unknown_engine', message: 'unknown engine "ollama": expected one of llama.cpp, vllm, sglang' });
+    expect(await refusal({ name: 'x', engine: 'lmdeploy', model: 'models/tiny-q4_k_m.gguf' })).toMatchObject({ status: 400, code: 'unknown_engine', message: 'unknown engine "lmdeploy": expected one of llama.cpp, vllm, sglang, ollama' });
     expect(await refusal({ name: 'demo', engine: 'llama.cpp', model: 'models/tiny-q4_k_m.gguf' })).toMatchObject({ status: 409, code: 'model_name_taken', message: 'there is a model called "demo" already: pick another name, or remove that one first' });
     expect(await refusal({ name: 'demo-alias', engine: 'llama.cpp', model: 'models/tiny-q4_k_m.gguf' })).toMatchObject({ status: 409, code: 'model_name_taken', message: '"demo-alias" is taken by the model "demo": pick another name' });
     expect(await refusal({ name: 'x', engine: 'vllm', model: 'not an id' })).toMatchObject({ status: 400, code: 'model_file_missing' });

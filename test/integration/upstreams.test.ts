@@ -139,6 +139,33 @@ describe('engine: ollama', () => {
     expect(ollama.loaded.size).toBe(0);
   });
 
+  it("the Add model page's list (GET /api/ollama/models): what Ollama has and which of ours use it; a deploy writes the entry and starts it", async () => {
+    const ollama = await fake({ ollama: { 'qwen2.5:7b': 4_700_000_000, 'llama3.2:latest': 2_000_000_000 } });
+    const n = await startNode({ models: [ollamaModel(ollama.origin)] });
+    const listing = await (await fetch(`${n.url}/api/ollama/models`)).json();
+    expect(listing).toEqual({
+      baseUrl: ollama.origin,
+      error: null,
+      models: [
+        { name: 'qwen2.5:7b', sizeBytes: 4_700_000_000, family: 'qwen2', parameterSize: '7.6B', quantization: 'Q4_K_M', usedBy: ['qwen-o'] },
+        { name: 'llama3.2:latest', sizeBytes: 2_000_000_000, family: 'qwen2', parameterSize: '7.6B', quantization: 'Q4_K_M', usedBy: [] },
+      ],
+    });
+    const preview = await n.node.api.previewDeploy({ name: 'llama', engine: 'ollama', model: 'llama3.2:latest', baseUrl: ollama.origin });
+    expect(preview).toMatchObject({ ok: true, command: '', memoryMb: {}, estimate: null });
+    expect(preview.entry).toBe(`llama:\n  mode: Chat\n  Ollama:\n    engine: ollama\n    model: llama3.2:latest\n    base_url: ${ollama.origin}\n`);
+    const result = await n.node.api.deployModel({ name: 'llama', engine: 'ollama', model: 'llama3.2:latest', baseUrl: ollama.origin, start: true });
+    expect(result.saved.ok).toBe(true);
+    expect(result.model).toMatchObject({ name: 'llama', state: 'ready', upstream: { kind: 'ollama', url: ollama.origin } });
+    expect(ollama.loaded.has('llama3.2:latest')).toBe(true);
+  });
+
+  it('the list says when Ollama is not running', async () => {
+    const port = await freePort();
+    const n = await startNode({ models: [ollamaModel(`http://127.0.0.1:${port}`)] });
+    expect(await n.node.api.listOllamaModels()).toEqual({ baseUrl: `http://127.0.0.1:${port}`, error: `Ollama is not running at http://127.0.0.1:${port} (ECONNREFUSED); start it with \`ollama serve\``, models: [] });
+  });
+
   it('keep_alive as configured', async () => {
     const ollama = await fake({ ollama: { 'qwen2.5:7b': 1000 } });
     const n = await startNode({ models: [ollamaModel(ollama.origin, { keep_alive: '30m' })] });

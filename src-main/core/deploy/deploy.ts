@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AppConfig, ConfigIssue } from '../../../src-shared/config.js';
-import { ENGINE_KINDS, parseConfigText } from '../../../src-shared/config.js';
+import { DEFAULT_OLLAMA_URL, ENGINE_KINDS, parseConfigText } from '../../../src-shared/config.js';
 import type {
   ConfigCheckResult,
   ConfigSaveOptions,
@@ -125,8 +125,8 @@ export class Deployer {
 
   /** The entry and the config text with it added, or a clear refusal. */
   private async prepare(spec: DeploySpec): Promise<{ built: BuiltEntry; text: string }> {
-    if (!(ENGINE_KINDS as readonly string[]).includes(spec.engine)) {
-      throw new ApiError(400, 'unknown_engine', `unknown engine "${spec.engine}": expected one of ${ENGINE_KINDS.join(', ')}`);
+    if (!(ENGINE_KINDS as readonly string[]).includes(spec.engine) && spec.engine !== 'ollama') {
+      throw new ApiError(400, 'unknown_engine', `unknown engine "${spec.engine}": expected one of ${ENGINE_KINDS.join(', ')}, ollama`);
     }
     const name = spec.name.trim();
     const taken = this.ctx.resolveName(name) ?? this.ctx.current().models.find((m) => m.name.toLowerCase() === name.toLowerCase())?.name ?? null;
@@ -146,6 +146,12 @@ export class Deployer {
     model['mode'] = spec.mode ?? 'Chat';
     if (spec.port !== undefined && spec.port !== null) model['port'] = spec.port;
     if (spec.autoStart) model['auto_start'] = true;
+    if (spec.engine === 'ollama') {
+      // Ollama runs the model itself: the entry names it and the server; nothing to launch or reserve.
+      const base = spec.baseUrl?.trim().replace(/\/+$/, '');
+      model['Ollama'] = { engine: 'ollama', model: spec.model.trim(), ...(base && base !== DEFAULT_OLLAMA_URL ? { base_url: base } : {}) };
+      return { entry: model, memoryMb: {}, estimate: null };
+    }
     const profile: Record<string, unknown> = { engine: spec.engine };
     let estimate: MemoryEstimate | null = null;
     let memoryMb: Record<string, number> = {};

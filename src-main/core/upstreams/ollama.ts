@@ -1,7 +1,9 @@
 // Ollama's own API, the little of it this node uses: the models it has (GET /api/tags), the ones it
 // holds in memory with their VRAM (GET /api/ps), and loading / unloading one (POST /api/generate
 // with keep_alive and no prompt). Requests themselves go to its OpenAI-compatible /v1.
-import { DEFAULT_OLLAMA_URL } from '../../../src-shared/config.js';
+import { DEFAULT_OLLAMA_URL, type ModelConfig } from '../../../src-shared/config.js';
+import type { OllamaListing } from '../../../src-shared/contract.js';
+import { networkCause } from './network.js';
 
 export { DEFAULT_OLLAMA_URL };
 
@@ -112,4 +114,23 @@ export async function ollamaVram(models: readonly { name: string; baseUrl: strin
     }),
   );
   return out;
+}
+
+/** The Add model page's Ollama tab: what the config's first Ollama (else the local one) has, and which of our models use each. */
+export async function ollamaListing(models: readonly ModelConfig[], options: { fetch?: Fetch } = {}): Promise<OllamaListing> {
+  const specs = models.flatMap((m) => m.profiles.flatMap((p) => (p.upstream?.kind === 'ollama' ? [{ model: m.name, spec: p.upstream }] : [])));
+  const first = specs[0]?.spec;
+  const baseUrl = first?.baseUrl ?? DEFAULT_OLLAMA_URL;
+  const headers: Record<string, string> = first?.apiKey ? { authorization: `Bearer ${first.apiKey}` } : {};
+  try {
+    const tags = await ollamaTags(baseUrl, { fetch: options.fetch, headers, timeoutMs: 5000 });
+    return {
+      baseUrl,
+      error: null,
+      models: tags.map((t) => ({ ...t, usedBy: specs.filter((s) => s.spec.baseUrl === baseUrl && s.spec.model !== null && sameOllamaModel(s.spec.model, t.name)).map((s) => s.model) })),
+    };
+  } catch (err) {
+    const error = err instanceof OllamaStatusError ? `Ollama at ${baseUrl} answered ${err.status} to GET /api/tags` : ollamaDown(baseUrl, networkCause(err));
+    return { baseUrl, error, models: [] };
+  }
 }

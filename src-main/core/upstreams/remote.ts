@@ -4,9 +4,12 @@
 import type { UpstreamSpec } from '../../../src-shared/config.js';
 import type { UpstreamRequest } from '../router/upstream.js';
 import { withModel } from '../router/json-model.js';
+import { networkCause } from './network.js';
 import { ollamaDown, ollamaKeepAlive, ollamaTags, OllamaStatusError, sameOllamaModel } from './ollama.js';
 
 type Fetch = typeof fetch;
+
+export { networkCause };
 
 /** Where a ready upstream model's requests go; made once per start. */
 export interface RemoteRoute {
@@ -42,15 +45,6 @@ export function remoteRoute(spec: UpstreamSpec): RemoteRoute {
       };
     },
   };
-}
-
-/** What a person reads when a server doesn't answer: the cause the network gave, never a stack. */
-export function networkCause(err: unknown): string {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e?.name === 'TimeoutError') return 'no answer in time';
-  const cause = e?.cause;
-  if (cause?.code) return cause.code === 'ENOTFOUND' ? 'its host name is not known (ENOTFOUND)' : cause.code;
-  return cause?.message ?? e?.message ?? String(err);
 }
 
 const authHeaders = (spec: UpstreamSpec): Record<string, string> => (spec.apiKey !== null ? { authorization: `Bearer ${spec.apiKey}` } : {});

@@ -3,17 +3,17 @@
 // the exact command and the config entry; Save (or Save and start). The node renders the command
 // with the same engine renderers a start uses, and saves through the Config page's own save.
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
-import type { DeployPreview, DeviceReading, DownloadInfo, LibraryEntry } from '../../../src-shared/contract.js';
+import type { DeployPreview, DeviceReading, DownloadInfo, LibraryEntry, OllamaModelEntry } from '../../../src-shared/contract.js';
 import { CopyButton, EmptyState, ErrorNotice, PageHeader, Skeleton } from '../../app/common.js';
 import { toggleRunning } from '../../api/actions.js';
 import { manager, nodeReachable } from '../../api/manager.js';
-import { useDevices, useDownloads, useLibrary } from '../../api/queries.js';
+import { useDevices, useDownloads, useLibrary, useOllamaModels } from '../../api/queries.js';
 import { DASH, formatMb, formatRemaining } from '../../lib/format.js';
 import { hrefFor, navigate } from '../../lib/router.js';
 import { createStore, useStore } from '../../lib/store.js';
 import { errorText, showToast } from '../../lib/toasts.js';
 import './deploy.css';
-import { EMPTY_FORM, estimateFor, fitOf, missing, modeOf, nameFromFile, nameFromHubId, specOf, type DeployForm, type Source } from './form.js';
+import { EMPTY_FORM, estimateFor, fitOf, missing, modeOf, nameFromFile, nameFromHubId, nameFromOllama, specOf, type DeployForm, type Source } from './form.js';
 
 /** The form outlives a visit to another page (a download finishing meanwhile, a look at Devices). */
 const formStore = createStore<DeployForm>(EMPTY_FORM);
@@ -24,6 +24,7 @@ const SOURCES: { id: Source; label: string }[] = [
   { id: 'library', label: 'Library file' },
   { id: 'download', label: 'Download' },
   { id: 'hub-id', label: 'Hugging Face id (vLLM, SGLang)' },
+  { id: 'ollama', label: 'Ollama' },
 ];
 
 export function DeployPage() {
@@ -36,7 +37,7 @@ export function DeployPage() {
 
   const choose = (file: LibraryEntry) => update({ file: file.path, source: 'library', engine: 'llama.cpp', mode: modeOf(file), ...(formStore.get().nameTouched ? {} : { name: nameFromFile(file.name) }) });
   const setSource = (source: Source) =>
-    update(source === 'hub-id' ? { source, engine: form.engine === 'llama.cpp' ? 'vllm' : form.engine } : { source, engine: 'llama.cpp' });
+    update(source === 'hub-id' ? { source, engine: form.engine === 'llama.cpp' || form.engine === 'ollama' ? 'vllm' : form.engine } : source === 'ollama' ? { source, engine: 'ollama' } : { source, engine: 'llama.cpp' });
 
   return (
     <div className="page-body deploy-page">
@@ -70,6 +71,7 @@ export function DeployPage() {
             <small className="muted">vLLM and SGLang download the model themselves on its first start (set HF_TOKEN for gated models).</small>
           </label>
         )}
+        {form.source === 'ollama' && <OllamaPicker chosen={form.ollamaModel} onChoose={(m, baseUrl) => update({ ollamaModel: m.name, ollamaUrl: baseUrl, ...(formStore.get().nameTouched ? {} : { name: nameFromOllama(m.name) }) })} />}
       </section>
 
       <RunSettings form={form} entry={entry} gpus={gpus} devices={devices.data?.devices ?? []} />
@@ -133,6 +135,68 @@ function LibraryPicker({ entries, loading, error, chosen, onChoose, folder }: { 
                   <td className="num">{e.contextLength ? e.contextLength.toLocaleString('en-US') : DASH}</td>
                   <td className="num">{formatMb(e.sizeBytes / MIB)}</td>
                   <td>{e.usedBy.length > 0 ? e.usedBy.join(', ') : <span className="muted">{DASH}</span>}</td>
+                </tr>
+              ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The models the Ollama server has (its /api/tags): choose one to serve through this endpoint. */
+function OllamaPicker({ chosen, onChoose }: { chosen: string; onChoose: (m: OllamaModelEntry, baseUrl: string) => void }) {
+  const listing = useOllamaModels();
+  if (listing.isError) return <ErrorNotice title="Couldn't ask Ollama" message={errorText(listing.error)} />;
+  const data = listing.data;
+  if (data?.error) return <ErrorNotice title="Ollama isn't answering" message={capitalized(data.error)} />;
+  if (data && data.models.length === 0) {
+    return (
+      <EmptyState title={`Ollama at ${data.baseUrl} has no models yet`}>
+        <p>
+          Pull one with <code className="mono">ollama pull qwen2.5:7b</code>, then come back here.
+        </p>
+      </EmptyState>
+    );
+  }
+  return (
+    <div className="table-wrap deploy-files" data-testid="ollama-models">
+      {data && <p className="muted small">Models of Ollama at <code className="mono">{data.baseUrl}</code>: requests go to its OpenAI-compatible API; Start loads the model, Stop unloads it.</p>}
+      <table className="table">
+        <thead>
+          <tr>
+            <th className="col-pick">
+              <span className="visually-hidden">Chosen</span>
+            </th>
+            <th>Model</th>
+            <th>Family</th>
+            <th className="num">Parameters</th>
+            <th>Quantisation</th>
+            <th className="num">Size</th>
+            <th>Used by</th>
+          </tr>
+        </thead>
+        <tbody>
+          {!data
+            ? [0, 1].map((i) => (
+                <tr key={i} className="skeleton-row">
+                  {Array.from({ length: 7 }, (_, c) => (
+                    <td key={c}>
+                      <Skeleton width="70%" />
+                    </td>
+                  ))}
+                </tr>
+              ))
+            : data.models.map((m) => (
+                <tr key={m.name} className={m.name === chosen ? 'file-row is-chosen' : 'file-row'} onClick={() => onChoose(m, data.baseUrl)} data-ollama-model={m.name}>
+                  <td className="col-pick">
+                    <input type="radio" name="deploy-ollama" aria-label={`Use ${m.name}`} checked={m.name === chosen} onChange={() => onChoose(m, data.baseUrl)} />
+                  </td>
+                  <td className="file-name">{m.name}</td>
+                  <td>{m.family ?? DASH}</td>
+                  <td className="num">{m.parameterSize ?? DASH}</td>
+                  <td>{m.quantization ?? DASH}</td>
+                  <td className="num">{m.sizeBytes !== null ? formatMb(m.sizeBytes / MIB) : DASH}</td>
+                  <td>{m.usedBy.length > 0 ? m.usedBy.join(', ') : <span className="muted">{DASH}</span>}</td>
                 </tr>
               ))}
         </tbody>
@@ -240,6 +304,7 @@ function RunSettings({ form, entry, gpus, devices }: { form: DeployForm; entry: 
   const totalMb = form.memoryMb.trim() !== '' && Number.isFinite(typed) ? typed : (estimate?.totalMb ?? null);
   const fit = fitOf(totalMb, form, devices);
   const toggleGpu = (id: string, on: boolean) => update({ devices: on ? [...form.devices, id].sort() : form.devices.filter((d) => d !== id) });
+  if (form.engine === 'ollama') return <OllamaSettings form={form} />;
   return (
     <section className="deploy-section deploy-settings" aria-label="How it runs">
       <label className="field">
@@ -318,6 +383,31 @@ function RunSettings({ form, entry, gpus, devices }: { form: DeployForm; entry: 
   );
 }
 
+/** Ollama places and sizes the model itself: only what this node needs to know. */
+function OllamaSettings({ form }: { form: DeployForm }) {
+  return (
+    <section className="deploy-section deploy-settings" aria-label="How it runs">
+      <label className="field">
+        <span>Name</span>
+        <input type="text" value={form.name} placeholder="my-model" spellCheck={false} onChange={(e) => update({ name: e.target.value, nameTouched: true })} />
+      </label>
+      <label className="field">
+        <span>Mode</span>
+        <select value={form.mode} onChange={(e) => update({ mode: e.target.value as DeployForm['mode'] })}>
+          <option>Chat</option>
+          <option>Base</option>
+          <option>Embedding</option>
+        </select>
+      </label>
+      <label className="field">
+        <span>Aliases</span>
+        <input type="text" value={form.aliases} placeholder="gpt-4o-mini, local" spellCheck={false} onChange={(e) => update({ aliases: e.target.value })} />
+      </label>
+      <p className="muted small">Ollama chooses the GPU and memory; the Devices page shows what it holds for this model.</p>
+    </section>
+  );
+}
+
 function MemoryFitBar({ needMb, freeMb, totalMb }: { needMb: number; freeMb: number | null; totalMb: number | null }) {
   if (totalMb === null || freeMb === null || totalMb <= 0) return <span className="fit-bar" />;
   const used = totalMb - freeMb;
@@ -388,7 +478,7 @@ function PreviewAndSave({ form }: { form: DeployForm }) {
         <Skeleton width="60%" height="2em" />
       ) : (
         <>
-          <div className="preview-block">
+          {shown.value.command !== '' && <div className="preview-block">
             <div className="preview-title">
               <span>Command</span>
               <CopyButton text={shown.value.command} label="Copy the command" />
@@ -396,7 +486,7 @@ function PreviewAndSave({ form }: { form: DeployForm }) {
             <pre className="mono preview-text" data-testid="deploy-command">
               {shown.value.command}
             </pre>
-          </div>
+          </div>}
           <div className="preview-block">
             <div className="preview-title">
               <span>

@@ -3,7 +3,7 @@ import type { EngineKind, ModelMode } from '../../../src-shared/config.js';
 import type { DeploySpec, DeviceReading, LibraryEntry } from '../../../src-shared/contract.js';
 import { defaultContext, estimateGgufMemory, type MemoryEstimate } from '../../../src-shared/deploy-estimate.js';
 
-export type Source = 'library' | 'download' | 'hub-id';
+export type Source = 'library' | 'download' | 'hub-id' | 'ollama';
 
 export interface DeployForm {
   source: Source;
@@ -14,7 +14,10 @@ export interface DeployForm {
   name: string;
   /** The user typed a name: choosing another file no longer renames it. */
   nameTouched: boolean;
-  engine: EngineKind;
+  engine: EngineKind | 'ollama';
+  /** Ollama: the model chosen ("qwen2.5:7b") and the server that has it. */
+  ollamaModel: string;
+  ollamaUrl: string | null;
   /** GPUs chosen ("gpu0"); none: the CPU. */
   devices: string[];
   /** As typed; '' means the default. */
@@ -32,6 +35,8 @@ export const EMPTY_FORM: DeployForm = {
   name: '',
   nameTouched: false,
   engine: 'llama.cpp',
+  ollamaModel: '',
+  ollamaUrl: null,
   devices: [],
   context: '',
   gpuLayers: '',
@@ -56,6 +61,11 @@ export function nameFromHubId(id: string): string {
   return nameFromFile(id.split('/').pop() ?? id);
 }
 
+/** A model name from Ollama's: "qwen2.5:7b" → "qwen2.5-7b"; ":latest" goes. */
+export function nameFromOllama(name: string): string {
+  return nameFromFile(name.replace(/:latest$/i, '').replace(/:/g, '-'));
+}
+
 /** The mode a library file suggests (an embedding or reranker GGUF says so in its header). */
 export function modeOf(entry: LibraryEntry | undefined): ModelMode {
   if (entry?.kind === 'embedding') return 'Embedding';
@@ -75,6 +85,10 @@ export function specOf(form: DeployForm): DeploySpec {
   const aliases = form.aliases.split(',').map((a) => a.trim()).filter((a) => a !== '');
   const layers = form.gpuLayers.trim().toLowerCase();
   const gpuLayers = layers === 'all' || layers === 'auto' ? layers : numberOr(layers, null);
+  if (form.source === 'ollama') {
+    // Ollama places the model itself: no devices, context or memory to say.
+    return { name: form.name.trim(), engine: 'ollama', model: form.ollamaModel, ...(form.ollamaUrl ? { baseUrl: form.ollamaUrl } : {}), ...(aliases.length > 0 ? { aliases } : {}), mode: form.mode };
+  }
   return {
     name: form.name.trim(),
     engine: form.engine,
@@ -90,7 +104,9 @@ export function specOf(form: DeployForm): DeploySpec {
 
 /** Why the form can't be sent yet, in words; null when it can. */
 export function missing(form: DeployForm): string | null {
-  if (form.source === 'hub-id') {
+  if (form.source === 'ollama') {
+    if (form.ollamaModel === '') return 'Choose a model Ollama has.';
+  } else if (form.source === 'hub-id') {
     if (form.hubId.trim() === '') return 'Enter a Hugging Face id (like Qwen/Qwen2.5-7B-Instruct) or a model folder.';
   } else if (!form.file) {
     return form.source === 'download' ? 'Download a file, then choose it.' : 'Choose a model file.';
