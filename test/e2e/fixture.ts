@@ -46,7 +46,7 @@ export interface E2eNode {
  * `demoFlags`: more demo-engine flags for the `demo` model (later ones win); `deviceIdleMs`: how
  * often the node reads the devices while nobody watches (default: the node's own 30 s).
  */
-export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[]; demoFlags?: string[]; deviceIdleMs?: number; extraModels?: Record<string, (port: number) => Record<string, unknown>> } = {}): Promise<E2eNode> {
+export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[]; demoFlags?: string[]; deviceIdleMs?: number; extraModels?: Record<string, (port: number) => Record<string, unknown>>; peers?: Record<string, unknown>[] } = {}): Promise<E2eNode> {
   if (!fs.existsSync(path.join(WEB_UI_DIR, 'index.html'))) {
     throw new Error(`${WEB_UI_DIR}/index.html is missing: run "npm run build:renderer" first (npm test does)`);
   }
@@ -71,7 +71,8 @@ export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[
     config.program.Disable_GPU_monitoring = true;
   }
   const configPath = path.join(dir, 'config.yaml');
-  fs.writeFileSync(configPath, stringify(options.apiKeys ? { ...config, program: { ...config.program, api_keys: options.apiKeys } } : config));
+  const withPeers = options.peers ? { ...config, peers: options.peers } : config;
+  fs.writeFileSync(configPath, stringify(options.apiKeys ? { ...withPeers, program: { ...config.program, api_keys: options.apiKeys } } : withPeers));
 
   const pids = new Set<number>();
   let node: LlmNode | null = null;
@@ -84,6 +85,8 @@ export async function startE2eNode(options: { empty?: boolean; apiKeys?: string[
       port: routerPort,
       webUiDir: WEB_UI_DIR,
       logger: silentLogger,
+      // Peers are read often, so one that goes or comes back shows within a moment.
+      ...(options.peers ? { peerPollMs: 200 } : {}),
       // The empty node has no nvidia-smi at all (a path that doesn't exist).
       deviceMonitor: options.empty ? { nvidiaSmi: path.join(dir, 'no-nvidia-smi') } : { intervalMs: 1000, ...(options.deviceIdleMs ? { idleIntervalMs: options.deviceIdleMs } : {}), nvidiaSmi: FAKE_SMI, run: fakeNvidiaRun(() => node, smi) },
     });

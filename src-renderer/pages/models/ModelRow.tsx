@@ -10,6 +10,7 @@ import { navigate } from '../../lib/router.js';
 import { LogText } from '../logs/LogText.js';
 import { RemoveModel } from './RemoveModel.js';
 import { UsageToday } from '../usage/today.js';
+import './remote.css';
 
 interface ModelRowProps {
   model: ModelInfo;
@@ -36,12 +37,14 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
   const action = actionFor(model.state) ?? 'stop';
   const reason = model.state === 'failed' ? (model.lastError?.message ?? null) : null;
   const loading = loadingView(model, now);
+  // A peer that stopped answering: its models stay listed, greyed, with why, until it is back.
+  const away = model.upstream?.kind === 'peer' && model.state === 'failed';
   return (
     <>
       <tr
         ref={rowRef}
         tabIndex={tabIndex}
-        className={`model-row state-${model.state}${open ? ' is-open' : ''}${reason ? ' has-reason' : ''}`}
+        className={`model-row state-${model.state}${open ? ' is-open' : ''}${reason ? ' has-reason' : ''}${model.upstream ? ' is-remote' : ''}${away ? ' is-away' : ''}`}
         data-model={model.name}
         aria-expanded={open}
         aria-controls={detailsId}
@@ -64,6 +67,7 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
             {/* Aliases that don't fit wrap under the name, not under the chevron. */}
             <span className="name-line">
               <span className="model-name">{model.name}</span>
+              {model.upstream && <UpstreamChip upstream={model.upstream} />}
               {model.aliases.map((alias) => (
                 <span key={alias} className="chip" title="alias">
                   {alias}
@@ -74,13 +78,13 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
         </td>
         <td className="col-mode">{model.mode}</td>
         <td className="num col-port mono" title={model.port === null ? 'a free port is given at start (program.engine_ports)' : undefined}>
-          {model.port ?? <span className="muted">auto</span>}
+          {model.upstream ? <span className="muted">{DASH}</span> : model.port ?? <span className="muted">auto</span>}
         </td>
         <td className="col-profile" title={model.profile ?? undefined}>
           {model.profile ?? <span className="muted">{DASH}</span>}
         </td>
         <td className="num col-vram" title={vram && vram.basis !== 'measured' ? `${formatHeld(vram)}. ${UNSPLIT_HINT}` : undefined}>
-          {model.pid === null || !vram ? DASH : vram.basis === 'unknown' ? <span className="muted">{formatHeld(vram)}</span> : formatHeld(vram)}
+          {(model.pid === null && model.upstream?.kind !== 'ollama') || !vram ? DASH : vram.basis === 'unknown' ? <span className="muted">{formatHeld(vram)}</span> : formatHeld(vram)}
         </td>
         <td className="num col-inflight">{model.state === 'ready' || model.inFlight > 0 ? model.inFlight : DASH}</td>
         <td className="num col-today">
@@ -119,6 +123,17 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
         </tr>
       )}
     </>
+  );
+}
+
+/** Where a model's requests go when this node doesn't run it: a peer, Ollama, or another server (never its key). */
+function UpstreamChip({ upstream }: { upstream: NonNullable<ModelInfo['upstream']> }) {
+  const label = upstream.kind === 'peer' ? `peer: ${upstream.peer ?? upstream.url}` : upstream.kind === 'ollama' ? 'Ollama' : 'remote';
+  const title = upstream.kind === 'peer' ? `served by the LLM Manager node at ${upstream.url}` : upstream.kind === 'ollama' ? `served by Ollama at ${upstream.url}` : `proxied to ${upstream.url}`;
+  return (
+    <span className="chip chip-remote" title={title} data-upstream={upstream.kind}>
+      {label}
+    </span>
   );
 }
 
