@@ -9,6 +9,7 @@ import type { ScaleResult } from './phases/scale.js';
 import type { BurstRun } from './phases/bursts.js';
 import type { ReadinessResult } from './phases/readiness.js';
 import { swapAdded, swapCut, type SwapResult } from './phases/swap.js';
+import { peerAdded, type PeerHopResult } from './phases/peers.js';
 import { peerColdAdded, type PeerColdResult } from './peer.js';
 import { median, percentile, round } from './stats.js';
 import { TARGETS, type TargetName } from './targets.js';
@@ -39,6 +40,8 @@ export interface Raw {
   bursts?: BurstRun[];
   readiness?: ReadinessResult;
   swap?: SwapResult;
+  /** Through another LLM Manager node (peers:) against that node itself (#16). */
+  peers?: PeerHopResult;
   /** The peer column: llama-swap's binary (null: skipped, with the note) and its figures. */
   peer?: { name: string; bin: string | null; note: string; version: string | null };
   peerCold?: PeerColdResult;
@@ -146,6 +149,11 @@ export function figures(raw: Raw): Row[] {
     rows.push(atMost("readiness: added over the engine's ready moment, median, engine that says so", median(r.addedMs.hint), 'ms', 5));
     rows.push(atMost("readiness: added over the engine's ready moment, median, silent engine (binds when ready)", median(r.addedMs['silent-bind']), 'ms', 5));
     rows.push(info("readiness: added over the engine's ready moment, median, silent engine answering 503 while loading", median(r.addedMs['silent-503']), 'ms'));
+  }
+  if (raw.peers) {
+    rows.push(info('through a peer node, p50 c=1 (the node itself)', median(raw.peers.directP50Us) / 1000, 'ms'));
+    rows.push(atMost("latency added through a peer node, p50 c=1 (over the peer's own)", peerAdded(raw.peers), 'ms', 0.3));
+    rows.push(atMost('through a peer node: failed requests', raw.peers.errors, '', 0, '= 0'));
   }
   if (raw.swap) {
     const peerSwap = raw.peerSwap;

@@ -10,6 +10,7 @@ import { BOUND_MODEL, boundEngineFlags, boundMaxConnections, bursts } from './ph
 import { startFootprint } from './phases/footprint.js';
 import { readiness, readinessEngines } from './phases/readiness.js';
 import { swapPhase } from './phases/swap.js';
+import { peerHop } from './phases/peers.js';
 import { findLlamaSwap, peerColdStart, peerSwap, startLlamaSwap } from './peer.js';
 import { scaleStreams } from './phases/scale.js';
 import { formatSummary, summarize, type ProfileSummary } from './profile.js';
@@ -173,6 +174,12 @@ async function main(): Promise<number> {
       phase('swap');
     }
     if (swapPeer) await swapPeer.stop('SIGTERM', 10_000);
+
+    if (want('peers')) {
+      log(`[${elapsed()}] peers: c=1 to a node running the engine, directly and through a second node that has it under peers:`);
+      raw.peers = await peerHop(build, path.join(tmp, 'peers'), log);
+      phase('peers');
+    }
 
     if (want('scale')) {
       log(`[${elapsed()}] scale: ${settings.scaleStreams} concurrent streams through the router`);

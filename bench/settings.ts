@@ -7,8 +7,8 @@
 //   BENCH_KEEP_TMP=1       keep the temp folder (configs, nginx.conf, process logs)
 //   BENCH_ROUTER_ENTRY=F   run this built cli.js instead of building (A/B a patched copy; it must live
 //                          inside the repository so that node_modules resolve)
-//   BENCH_ONLY=a,b         run only these phases (latency, streaming, lifecycle, bursts, readiness, swap, scale,
-//                          footprint, profile); the figures of the others are left out
+//   BENCH_ONLY=a,b         run only these phases (latency, streaming, lifecycle, bursts, readiness, swap, peers,
+//                          scale, footprint, profile); the figures of the others are left out
 //   LLAMA_SWAP_BIN=F       llama-swap binary for the peer column (else `llama-swap` from PATH; none: skipped)
 //   BENCH_ROUTER_FLAGS=..  extra node flags for every router process (A/B a V8 flag, e.g. --max-semi-space-size=1)
 import os from 'node:os';
