@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FILE_TYPES, GgufError, parseSizeLabel, quantFromFileName, readGgufHeader, summarizeGguf } from '../../src-main/core/library/gguf.js';
-import { ggufBytes, modelKv, writeGguf, type GgufSpec } from '../helpers/gguf-writer.js';
+import { FILE_TYPES, GgufError, parseSizeLabel, quantFromFileName, readGgufHeader, summarizeGguf, summaryKeysRead } from '../../src-main/core/library/gguf.js';
+import { ggufBytes, ggufHeaderOnly, modelKv, qwen7bTensors, qwenSizedKv, writeGguf, type GgufKv, type GgufSpec } from '../helpers/gguf-writer.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-manager-gguf-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -113,6 +113,62 @@ describe('readGgufHeader', () => {
       expect(err, name).toBeInstanceOf(GgufError);
       expect((err as Error).message, name).toMatch(message);
     }
+  });
+
+  it("a real model's header (Qwen2.5 7B Q4_K_M: 151k tokens, 151k merges, 339 tensors) on a sparse 4.7 GB file: read to its end, no further", async () => {
+    const { header, dataBytes } = ggufHeaderOnly({ kv: qwenSizedKv(), tensors: qwen7bTensors() });
+    const p = path.join(dir, 'qwen2.5-7b-instruct-q4_k_m.gguf');
+    fs.writeFileSync(p, header);
+    fs.truncateSync(p, header.length + dataBytes);
+    const buffers: Buffer[] = [];
+    const h = await readGgufHeader(p, { buffers });
+    expect(h.metadata.get('tokenizer.ggml.tokens')).toEqual({ arrayOf: 'string', length: 151_936 });
+    expect(h.metadata.get('tokenizer.ggml.merges')).toEqual({ arrayOf: 'string', length: 151_387 });
+    expect(h.metadata.get('general.file_type')).toBe(15);
+    expect(h.stoppedBefore).toBeNull();
+    expect(h.bytesRead).toBeLessThan(header.length + 256 * 1024);
+    expect(buffers).toHaveLength(1); // the read buffer, given back for the next file
+    expect(summarizeGguf(h, path.basename(p), header.length + dataBytes)).toMatchObject({ parameters: 7_615_616_512, parametersSource: 'tensors', quantization: 'Q4_K_M', contextLength: 32_768 });
+    fs.truncateSync(p, header.length + dataBytes - 1);
+    await expect(readGgufHeader(p)).rejects.toThrow(/cut short/);
+  });
+
+  it('big-endian string arrays across many reads; a string length of 4 GB or more is corrupt', async () => {
+    const words = Array.from({ length: 60_000 }, (_, i) => `piece-${i}`.repeat(1 + (i % 3)));
+    const h = await readGgufHeader(file({ bigEndian: true, kv: [{ key: 'w', type: 'array', itemType: 'string', values: words }, { key: 'after', type: 'u32', value: 7 }] }));
+    expect(h.metadata.get('w')).toEqual({ arrayOf: 'string', length: 60_000 });
+    expect(h.metadata.get('after')).toBe(7);
+    const bytes = ggufBytes({ kv: [{ key: 'w', type: 'array', itemType: 'string', values: words }] });
+    // Item 3's length: after the header (24), the key (8 + 1), the types and count (4 + 4 + 8) and items 0-2.
+    const item3 = 24 + 9 + 16 + words.slice(0, 3).reduce((sum, w) => sum + 8 + w.length, 0);
+    bytes.writeUInt32LE(1, item3 + 4);
+    const p = path.join(dir, 'long-string.gguf');
+    fs.writeFileSync(p, bytes);
+    await expect(readGgufHeader(p)).rejects.toThrow(/w: item 3 is a string of \d+ bytes: corrupt/);
+  });
+
+  it('stopBefore: the read ends before the key it says, the tokenizer unread', async () => {
+    const kv = modelKv({ vocab: 20_000 });
+    kv.splice(4, 0, { key: 'general.file_type', type: 'u32', value: 15 }, { key: 'general.parameter_count', type: 'u64', value: 1_500_000_000 });
+    const p = file({ kv, tensors: [{ name: 't', dims: [4] }] });
+    const h = await readGgufHeader(p, { stopBefore: summaryKeysRead });
+    expect(h.stoppedBefore).toBe('tokenizer.ggml.model');
+    expect([...h.metadata.keys()]).toEqual(['general.architecture', 'general.name', 'llama.context_length', 'llama.block_count', 'general.file_type', 'general.parameter_count']);
+    expect(h.tensorElements).toBeNull();
+    expect(h.bytesRead).toBeLessThanOrEqual(64 * 1024); // the first read only: the tokenizer is ~400 KB
+    expect(summarizeGguf(h, 'x.gguf', fs.statSync(p).size)).toMatchObject({ architecture: 'llama', parameters: 1.5e9, parametersSource: 'metadata', quantization: 'Q4_K_M', contextLength: 4096 });
+  });
+
+  it('summaryKeysRead: only at the tokenizer, and only once architecture, file type, context length and parameter count are in', () => {
+    const md = new Map<string, number | string>([['general.architecture', 'qwen2'], ['general.file_type', 15], ['qwen2.context_length', 32768]]);
+    expect(summaryKeysRead('tokenizer.ggml.model', md)).toBe(false); // the parameter count is missing: the tensor infos are needed
+    md.set('general.parameter_count', 7e9);
+    expect(summaryKeysRead('qwen2.pooling_type', md)).toBe(false); // still before the tokenizer: read on
+    expect(summaryKeysRead('tokenizer.ggml.model', md)).toBe(true);
+    md.delete('qwen2.context_length');
+    expect(summaryKeysRead('tokenizer.ggml.model', md)).toBe(false);
+    const late: GgufKv[] = modelKv({ fileType: 15, extra: [{ key: 'general.parameter_count', type: 'u64', value: 1 }] });
+    expect(late.findIndex((k) => k.key === 'general.file_type')).toBeGreaterThan(late.findIndex((k) => k.key === 'tokenizer.ggml.tokens'));
   });
 });
 

@@ -218,6 +218,33 @@ Local-Models:
     });
   });
 
+  it("the tokenizer isn't walked when every key the library shows comes before it; it is when one comes after it", async () => {
+    const dir = folder();
+    const count: GgufKv = { key: 'general.parameter_count', type: 'u64', value: 1_500_000_000 };
+    const fileType: GgufKv = { key: 'general.file_type', type: 'u32', value: 7 };
+    const before = modelKv({ arch: 'qwen2', vocab: 20_000 });
+    before.splice(4, 0, fileType, count); // as convert_hf_to_gguf.py writes a Q8_0 file, with a parameter count
+    gguf(path.join(dir, 'before-q8_0.gguf'), before);
+    gguf(path.join(dir, 'after-q8_0.gguf'), [...modelKv({ arch: 'qwen2', vocab: 20_000 }), count, fileType]); // as llama-quantize leaves it
+    const noCount = modelKv({ arch: 'qwen2', vocab: 20_000 });
+    noCount.splice(4, 0, fileType);
+    gguf(path.join(dir, 'no-count-q8_0.gguf'), noCount, [{ name: 'a', dims: [8, 8] }]);
+    const cache: HeaderCache = new Map();
+    const { entries } = await scanLibrary(models(dir), { cache });
+    expect(entries.map((e) => [e.name, e.architecture, e.quantization, e.quantizationSource, e.contextLength, e.parameters, e.parametersSource, e.error])).toEqual([
+      ['after-q8_0.gguf', 'qwen2', 'Q8_0', 'header', 4096, 1.5e9, 'metadata', undefined],
+      ['before-q8_0.gguf', 'qwen2', 'Q8_0', 'header', 4096, 1.5e9, 'metadata', undefined],
+      ['no-count-q8_0.gguf', 'qwen2', 'Q8_0', 'header', 4096, 64, 'tensors', undefined],
+    ]);
+    const read = (name: string) => cache.get(path.join(dir, name))!.result.header!;
+    expect(read('before-q8_0.gguf')).toMatchObject({ stoppedBefore: 'tokenizer.ggml.model', tensorElements: null });
+    expect(read('before-q8_0.gguf').bytesRead).toBeLessThanOrEqual(64 * 1024);
+    for (const name of ['after-q8_0.gguf', 'no-count-q8_0.gguf']) {
+      expect(read(name).stoppedBefore, name).toBeNull();
+      expect(read(name).bytesRead, name).toBeGreaterThan(200_000); // the 20,000 tokens were walked
+    }
+  });
+
   it('200 small GGUF files: prints how long a scan takes, cold and warm', async () => {
     const dir = folder();
     for (let i = 0; i < 200; i++) gguf(path.join(dir, `org${i % 10}`, `model-${i}-q4_k_m.gguf`), modelKv({ name: `model ${i}`, fileType: 15, vocab: 1000 }), [{ name: 'a', dims: [64, 64] }, { name: 'b', dims: [64] }]);
