@@ -36,6 +36,8 @@ export interface FakeState {
   garbage?: string;
   exitCode?: number;
   stderr?: string;
+  /** As a driver that frees late: an engine's memory is still reported this long after it exited (as seen by earlier calls). */
+  freeLagMs?: number;
 }
 
 export interface FakeNvidiaSmi {

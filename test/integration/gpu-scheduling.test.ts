@@ -2,7 +2,10 @@
 // cards and memory each test controls (engines started with a `--fake-vram=…` flag show up as
 // using that memory while they run): the profile that fits is chosen and told its cards through
 // CUDA_VISIBLE_DEVICES, idle engines make room least recently used first, a busy engine finishes
-// its stream before it is stopped, and Disable_GPU_monitoring forces a start.
+// its stream before it is stopped, a stopped engine's memory counts as free once it has exited (an
+// engine that then meets a driver that frees late fails as any start), and Disable_GPU_monitoring
+// forces a start.
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { DevicesSnapshot } from '../../src-shared/contract.js';
 import { RTX_4060_TI, V100 } from '../helpers/gpu-fake.js';
@@ -162,6 +165,40 @@ describe.skipIf(process.platform !== 'linux')('making room', () => {
     expect((await readJson(res)).error.message).toMatch(/GPU: gpu0 needs 6000 MB, \d+ MB free \(long is answering requests\); gave up after waiting 500 ms \(start_timeout\)/);
     expect((await fx.info('long')).state).toBe('ready');
     await ac.cancel();
+  });
+
+  it("starts the next engine as soon as the stopped one has exited; when the driver frees its memory late, that start fails as any start, naming the out-of-memory line", async () => {
+    fake.set({ gpus: [CARD], freeLagMs: 1500 });
+    // Checks the card as a CUDA engine's allocation would, then runs the demo engine.
+    const text = [
+      '#!/bin/sh',
+      'free=$(nvidia-smi --query-gpu=memory.free --format=csv,noheader,nounits | head -n 1 | tr -d " ")',
+      'if [ "$free" -lt 6000 ]; then',
+      '  echo "ggml_backend_cuda_buffer_type_alloc_buffer: allocating 6000.00 MiB on device 0: cudaMalloc failed: out of memory" >&2',
+      '  exit 1',
+      'fi',
+      `exec "$NODE" "$ENGINE" --load-ms 100 ${fake.vram({ 0: 6000 })}`,
+      '',
+    ].join('\n');
+    const fx = await startGpuNode({
+      models: { a: needs(6000), b: { profiles: { GPU: { required_devices: ['gpu0'], memory_mb: { gpu0: 6000 }, script: { file: 'b.sh', text } } } } },
+      deviceMonitor: FAST,
+    });
+    expect((await postJson(`${fx.url}/v1/chat/completions`, chat('a'))).status).toBe(200);
+
+    const res = await postJson(`${fx.url}/v1/chat/completions`, chat('b'));
+    expect(res.status).toBe(503);
+    expect((await readJson(res)).error.message).toContain('cudaMalloc failed: out of memory');
+    expect(await fx.log('b')).toContain('stopping idle a to make room on gpu0');
+    const b = await fx.info('b');
+    expect(b.state).toBe('failed');
+    expect(b.lastError!.errorLines).toContain('ggml_backend_cuda_buffer_type_alloc_buffer: allocating 6000.00 MiB on device 0: cudaMalloc failed: out of memory');
+    expect((await fx.info('a')).state).toBe('stopped');
+
+    // Once the driver shows the memory free, b starts.
+    const cardFree = () => Number(execFileSync('nvidia-smi', ['--query-gpu=memory.free', '--format=csv,noheader,nounits'], { encoding: 'utf8' }).trim());
+    await waitFor(async () => cardFree() >= 6000, 10_000, 'the fake driver to free a\'s memory');
+    expect((await postJson(`${fx.url}/v1/chat/completions`, chat('b'))).status).toBe(200);
   });
 });
 
