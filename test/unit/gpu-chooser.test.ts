@@ -67,6 +67,8 @@ class FakeWorld implements DeviceSource {
   lag = 0;
   /** Used by processes that aren't ours (another user's job). */
   othersMb = 0;
+  /** As Windows (WDDM) drivers: the card can't say which process holds what. */
+  holdersUnknown = false;
   last: DeviceState | null = null;
   /** Process groups a stop left behind (see FakeEngine.leavesProcess). */
   leftBehind = new Set<number>();
@@ -98,7 +100,7 @@ class FakeWorld implements DeviceSource {
       id: 'gpu0', kind: 'gpu', vendor: 'nvidia', index: 0, name: 'NVIDIA GeForce RTX 3080', online: true, offlineReason: null,
       memory: { totalMb: TOTAL, usedMb: used, freeMb: TOTAL - used }, utilizationPct: 0, temperatureC: 40, powerW: 100, holders,
     };
-    const state: DeviceState = { at: Date.now(), doneAt: Date.now(), holdersKnown: new Set(['gpu0']), snapshot: { at: '', monitoringDisabled: false, devices: [gpu] } };
+    const state: DeviceState = { at: Date.now(), doneAt: Date.now(), holdersKnown: new Set(this.holdersUnknown ? [] : ['gpu0']), snapshot: { at: '', monitoringDisabled: false, devices: [gpu] } };
     this.last = state;
     for (const r of this.readers) r(state);
     return state;
@@ -240,6 +242,26 @@ describe('GPU-aware chooser', () => {
     const choice = await chooser(world, undefined, 2000).choose(model('next', 4000));
     expect(choice.profile.name).toBe('GPU');
     expect(idle.stops).toEqual([]);
+    expect(world.reads).toBe(2);
+  });
+
+  it("a recent reading from before an engine turned ready doesn't count its memory as the card's: where the card can't say whose memory is whose, its declaration stays reserved", async () => {
+    const world = new FakeWorld();
+    world.holdersUnknown = true;
+    const late = world.engine('late');
+    const next = world.engine('next');
+    const { choose } = chooser(world, undefined, 2000);
+    late.set({ currentState: 'starting' });
+    await choose(model('late', 6000)); // the reading taken here shows the card empty
+    await settle();
+    // late loads its 6000 MB and turns ready after that reading.
+    world.use('late', 6000);
+    late.set({ currentState: 'ready', lastActivityAt: 1 });
+    Object.assign(late, { info: () => ({ readyAt: new Date(Date.now() - 1).toISOString() }) });
+    next.set({ currentState: 'starting' });
+    await choose(model('next', 6000));
+    // On the old reading next would have "fitted" beside late; a new one was read, and late made room.
+    expect(late.stops).toEqual(['making room for next on gpu0']);
     expect(world.reads).toBe(2);
   });
 
