@@ -108,6 +108,16 @@ describe('several profiles fall through in file order', () => {
     expect(await n.spawnCount('qwen')).toBe(0);
   });
 
+  it('a local profile first whose device is not here: the remote after it answers', async () => {
+    const server = await fake();
+    const n = await startNode({ models: [{ name: 'qwen', profile: { upstream: { base_url: server.baseUrl } }, keys: { Local: { required_devices: ['gpu7'], command: process.execPath, args: ['-e', 'setTimeout(() => {}, 60000)'] } } }] });
+    expect((await chat(n.url, 'qwen')).status).toBe(200);
+    const info = await n.info('qwen');
+    expect(info).toMatchObject({ state: 'ready', profile: 'Test-Profile', upstream: { kind: 'openai' } });
+    expect(info.skippedProfiles.map((s) => s.profile)).toEqual(['Local']);
+    expect(await n.spawnCount('qwen')).toBe(0);
+  });
+
   it('every profile down: one 503 naming each one and why', async () => {
     const [a, b] = [await freePort(), await freePort()];
     const n = await startNode({ models: [{ name: 'qwen', profile: { upstream: { base_url: `http://127.0.0.1:${b}/v1` } }, keys: { First: { upstream: { base_url: `http://127.0.0.1:${a}/v1` } } } }] });

@@ -159,48 +159,50 @@ function OllamaPicker({ chosen, onChoose }: { chosen: string; onChoose: (m: Olla
     );
   }
   return (
-    <div className="table-wrap deploy-files" data-testid="ollama-models">
-      {data && <p className="muted small">Models of Ollama at <code className="mono">{data.baseUrl}</code>: requests go to its OpenAI-compatible API; Start loads the model, Stop unloads it.</p>}
-      <table className="table">
-        <thead>
-          <tr>
-            <th className="col-pick">
-              <span className="visually-hidden">Chosen</span>
-            </th>
-            <th>Model</th>
-            <th>Family</th>
-            <th className="num">Parameters</th>
-            <th>Quantisation</th>
-            <th className="num">Size</th>
-            <th>Used by</th>
-          </tr>
-        </thead>
-        <tbody>
-          {!data
-            ? [0, 1].map((i) => (
-                <tr key={i} className="skeleton-row">
-                  {Array.from({ length: 7 }, (_, c) => (
-                    <td key={c}>
-                      <Skeleton width="70%" />
+    <div data-testid="ollama-models">
+      {data && <p className="muted small ollama-note">Models of Ollama at <code className="mono">{data.baseUrl}</code>: requests go to its OpenAI-compatible API; Start loads the model, Stop unloads it.</p>}
+      <div className="table-wrap deploy-files">
+        <table className="table">
+          <thead>
+            <tr>
+              <th className="col-pick">
+                <span className="visually-hidden">Chosen</span>
+              </th>
+              <th>Model</th>
+              <th>Family</th>
+              <th className="num">Parameters</th>
+              <th>Quantisation</th>
+              <th className="num">Size</th>
+              <th>Used by</th>
+            </tr>
+          </thead>
+          <tbody>
+            {!data
+              ? [0, 1].map((i) => (
+                  <tr key={i} className="skeleton-row">
+                    {Array.from({ length: 7 }, (_, c) => (
+                      <td key={c}>
+                        <Skeleton width="70%" />
+                      </td>
+                    ))}
+                  </tr>
+                ))
+              : data.models.map((m) => (
+                  <tr key={m.name} className={m.name === chosen ? 'file-row is-chosen' : 'file-row'} onClick={() => onChoose(m, data.baseUrl)} data-ollama-model={m.name}>
+                    <td className="col-pick">
+                      <input type="radio" name="deploy-ollama" aria-label={`Use ${m.name}`} checked={m.name === chosen} onChange={() => onChoose(m, data.baseUrl)} />
                     </td>
-                  ))}
-                </tr>
-              ))
-            : data.models.map((m) => (
-                <tr key={m.name} className={m.name === chosen ? 'file-row is-chosen' : 'file-row'} onClick={() => onChoose(m, data.baseUrl)} data-ollama-model={m.name}>
-                  <td className="col-pick">
-                    <input type="radio" name="deploy-ollama" aria-label={`Use ${m.name}`} checked={m.name === chosen} onChange={() => onChoose(m, data.baseUrl)} />
-                  </td>
-                  <td className="file-name">{m.name}</td>
-                  <td>{m.family ?? DASH}</td>
-                  <td className="num">{m.parameterSize ?? DASH}</td>
-                  <td>{m.quantization ?? DASH}</td>
-                  <td className="num">{m.sizeBytes !== null ? formatMb(m.sizeBytes / MIB) : DASH}</td>
-                  <td>{m.usedBy.length > 0 ? m.usedBy.join(', ') : <span className="muted">{DASH}</span>}</td>
-                </tr>
-              ))}
-        </tbody>
-      </table>
+                    <td className="file-name">{m.name}</td>
+                    <td>{m.family ?? DASH}</td>
+                    <td className="num">{m.parameterSize ?? DASH}</td>
+                    <td>{m.quantization ?? DASH}</td>
+                    <td className="num">{m.sizeBytes !== null ? formatMb(m.sizeBytes / MIB) : DASH}</td>
+                    <td>{m.usedBy.length > 0 ? m.usedBy.join(', ') : <span className="muted">{DASH}</span>}</td>
+                  </tr>
+                ))}
+          </tbody>
+        </table>
+      </div>
     </div>
   );
 }
