@@ -1,9 +1,9 @@
 // The GPU-aware ProfileChooser: reads the devices, asks planStart what to do, and does it — stops
 // idle engines to make room (their memory counts as free once their processes have exited), waits
 // for busy ones to finish their requests, or fails with every profile's reason. Which reading a
-// decision uses is reading-policy.ts's rule. Starts that need devices are
-// decided one at a time, and what a start was promised stays reserved until its engine's own use
-// is measured, so two starts never count the same free memory.
+// decision uses is reading-policy.ts's rule. Starts that need devices are decided one at a time,
+// and what a start was promised stays reserved until its engine's own use is measured, so two
+// starts never count the same free memory.
 import type { LaunchProfile, ModelConfig } from '../../../src-shared/config.js';
 import type { DeviceReading, ModelState } from '../../../src-shared/contract.js';
 import { formatDuration } from '../../../src-shared/duration.js';
@@ -165,8 +165,8 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
       // Every process of theirs has exited: what they held is free, whatever the driver says yet.
       const trusted = plan(model, state, freedByExit(state?.snapshot.devices ?? [], gone));
       if (trusted.kind === 'start') {
-        // One reading after the fact, once this start is over and its first requests are answered (nvidia-smi
-        // shares no CPU with them): the next decision and the charts see the card as it is.
+        // One reading after the fact, once this start is over and its first requests answered (so
+        // nvidia-smi shares no CPU with them): the next decision and the charts see the card as it is.
         readWhenSettled(model.name);
         return commit(model, trusted);
       }
