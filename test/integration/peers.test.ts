@@ -81,6 +81,22 @@ describe('a peer', () => {
     expect((await chat(a.url, 'alpha')).status).toBe(200);
   });
 
+  it('two nodes that list each other show each other\'s own models only, and never loop', async () => {
+    const b = await startNode({ models: [{ name: 'beta' }], root: {}, nodeOptions: { peerPollMs: 50 } });
+    const a = await startNode({ models: [{ name: 'alpha' }], root: { peers: [{ name: 'b', url: b.url }] }, nodeOptions: { peerPollMs: 50 } });
+    // b learns of a through a config change (a's port is known only now).
+    const text = (await b.node.api.getConfig()).text;
+    expect((await b.node.api.saveConfig(`${text}peers:\n  - {name: a, url: "${a.url}"}\n`)).ok).toBe(true);
+    await until(() => listed(a), (l) => l.some((m) => m.id === 'beta'));
+    await until(() => listed(b), (l) => l.some((m) => m.id === 'alpha'));
+    // Some polls later, still each one's own plus the other's own: nothing came back round.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await listed(a)).map((m) => `${m.id} ${m.owned_by}`).sort()).toEqual(['alpha llm-manager', 'beta peer:b']);
+    expect((await listed(b)).map((m) => `${m.id} ${m.owned_by}`).sort()).toEqual(['alpha peer:a', 'beta llm-manager']);
+    expect((await chat(b.url, 'alpha')).status).toBe(200);
+    expect(await a.spawnCount('alpha')).toBe(1);
+  });
+
   it('a wrong key: nothing of the peer is listed', async () => {
     const b = await startNode({ models: [{ name: 'alpha' }], program: { api_keys: [KEY] } });
     const a = await startNode({ models: [], root: { peers: [{ name: 'desk', url: b.url, api_key: 'wrong-key-0123456789abcdef' }] }, nodeOptions: { peerPollMs: 50 } });
