@@ -44,6 +44,12 @@ export function modelNotFound(registry: ModelRegistry, name: string): ApiError {
   return new ApiError(404, 'model_not_found', `model "${name}" does not exist; ${available}`);
 }
 
+/** A person's Start or Stop of a peer's model goes to the peer (#16 item 3); its answer is shown at once. */
+async function askPeer(supervisor: ModelSupervisor, action: 'start' | 'stop'): Promise<void> {
+  const { peerModelAction, peerView } = await import('./upstreams/peers.js');
+  supervisor.setRemoteView(peerView(await peerModelAction(supervisor.remote!.spec, supervisor.name, action)));
+}
+
 export function createManagerApi(ctx: ApiContext): ManagerApi {
   const enrich = ctx.enrich ?? ((info: ModelInfo) => info);
   const find = (name: string): ModelSupervisor => {
@@ -90,11 +96,14 @@ export function createManagerApi(ctx: ApiContext): ManagerApi {
       await supervisor.ensureReady();
       // Starting a model that already runs is a warm-up: it stays alive_time from now.
       supervisor.touch();
+      // A peer's model: here it is only reachable; the peer starts its engine.
+      if (supervisor.remote?.spec.kind === 'peer') await askPeer(supervisor, 'start');
       return enrich(supervisor.info());
     },
     async stopModel(name) {
       const supervisor = find(name);
-      await supervisor.stop('stop requested');
+      if (supervisor.remote?.spec.kind === 'peer') await askPeer(supervisor, 'stop');
+      else await supervisor.stop('stop requested');
       return enrich(supervisor.info());
     },
     async stopAll() {

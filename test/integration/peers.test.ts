@@ -28,7 +28,8 @@ const modelOf = async (n: NodeFixture, name: string): Promise<ModelInfo | undefi
 async function twoNodes(peerEntry: Record<string, unknown> = {}) {
   const b = await startNode({ models: [{ name: 'alpha', aliases: ['a'] }, { name: 'shared' }], program: { api_keys: [KEY] } });
   const a = await startNode({ models: [{ name: 'shared' }], root: { peers: [{ name: 'desk', url: b.url, api_key: KEY, ...peerEntry }] }, nodeOptions: { peerPollMs: 50 } });
-  await until(() => listed(a), (l) => l.some((m) => m.id === 'alpha'));
+  // Listed once read; connected (its state the peer's) a moment later.
+  await until(() => listed(a), (l) => l.some((m) => m.id === 'alpha' && m.state !== 'starting'));
   return { a, b };
 }
 
@@ -54,6 +55,18 @@ describe('a peer', () => {
     // The peer's key is shown nowhere.
     expect(JSON.stringify(await a.node.api.listModels())).not.toContain(KEY);
     expect(JSON.stringify(models)).not.toContain(KEY);
+  });
+
+  it("Start and Stop of a peer's model (the window's buttons) start and stop it on the peer, shown at once", async () => {
+    const { a, b } = await twoNodes();
+    await until(() => modelOf(a, 'alpha'), (m) => m?.upstream?.peer === 'desk' && m.state === 'stopped');
+    expect(await a.node.api.startModel('alpha')).toMatchObject({ name: 'alpha', state: 'ready', upstream: { peer: 'desk' } });
+    expect((await b.info('alpha')).state).toBe('ready');
+    expect(await a.node.api.stopModel('alpha')).toMatchObject({ name: 'alpha', state: 'stopped' });
+    expect((await b.info('alpha')).state).toBe('stopped');
+    // Still reachable here: a request starts it on the peer again.
+    expect((await chat(a.url, 'alpha')).status).toBe(200);
+    expect(await b.spawnCount('alpha')).toBe(2);
   });
 
   it('prefer: peer sends a name both have to the peer, with the local engine as the fall-through', async () => {

@@ -3,11 +3,12 @@
 // /v1. A peer that stops answering is polled less and less often (backoff); its models fail with
 // the reason (greyed in the window) and come back by themselves once it answers again. Loaded
 // only when the config has peers.
-import type { LaunchProfile, ModelConfig, PeerConfig } from '../../../src-shared/config.js';
+import type { LaunchProfile, ModelConfig, PeerConfig, UpstreamSpec } from '../../../src-shared/config.js';
 import type { ModelInfo } from '../../../src-shared/contract.js';
 import type { Logger } from '../logger.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
-import { networkCause } from './remote.js';
+import { ApiError } from '../../../src-shared/errors.js';
+import { networkCause } from './network.js';
 
 export interface PeerDirectoryOptions {
   logger: Logger;
@@ -137,7 +138,7 @@ export class PeerDirectory {
     for (const info of models) {
       const supervisor = this.ours(state, info.name);
       if (!supervisor) continue;
-      supervisor.setRemoteView({ state: info.state, loading: info.loading ?? null, inFlight: info.inFlight, vramMb: info.vramMb });
+      supervisor.setRemoteView(peerView(info));
       // Back (or new): ready as soon as the peer's /v1 answers.
       if (supervisor.currentState === 'stopped' || supervisor.currentState === 'failed') supervisor.ensureReady().catch(() => undefined);
     }
@@ -197,4 +198,30 @@ function peerModel(info: ModelInfo, aliases: string[], peer: PeerConfig, profile
 function readModels(body: unknown): ModelInfo[] | null {
   if (!Array.isArray(body)) return null;
   return body.filter((m): m is ModelInfo => m !== null && typeof m === 'object' && typeof (m as ModelInfo).name === 'string' && typeof (m as ModelInfo).mode === 'string' && (m as ModelInfo).upstream?.kind !== 'peer').map((m) => ({ ...m, aliases: Array.isArray(m.aliases) ? m.aliases.filter((a) => typeof a === 'string') : [] }));
+}
+
+/** What a peer says of a model, as this node shows it for the peer's model. */
+export function peerView(info: ModelInfo): Pick<ModelInfo, 'state' | 'loading' | 'inFlight' | 'vramMb'> {
+  return { state: info.state, loading: info.loading ?? null, inFlight: info.inFlight, vramMb: info.vramMb };
+}
+
+/**
+ * A person's Start or Stop of a peer's model, done by the peer (POST /api/models/{name}/start|stop
+ * with its key): this node only proxies to it. Answers the peer's account of the model; a refusal
+ * keeps the peer's message.
+ */
+export async function peerModelAction(spec: UpstreamSpec, name: string, action: 'start' | 'stop', fetchImpl: typeof fetch = fetch): Promise<ModelInfo> {
+  const who = `the LLM Manager node "${spec.peer ?? spec.baseUrl}"`;
+  let res: Response;
+  try {
+    res = await fetchImpl(`${spec.baseUrl}/api/models/${encodeURIComponent(name)}/${action}`, { method: 'POST', headers: spec.apiKey !== null ? { authorization: `Bearer ${spec.apiKey}` } : {} });
+  } catch (err) {
+    throw new ApiError(503, 'peer_unreachable', `${who} at ${spec.baseUrl} is not reachable: ${networkCause(err)}`);
+  }
+  const body = (await res.json().catch(() => null)) as (ModelInfo & { error?: { message?: string; code?: string } }) | null;
+  if (!res.ok || !body || typeof body.state !== 'string') {
+    const said = body?.error?.message ?? `it answered ${res.status}`;
+    throw new ApiError(res.status >= 400 && res.status < 600 ? res.status : 502, body?.error?.code ?? 'peer_error', `${who} could not ${action} ${name}: ${said}`);
+  }
+  return body;
 }
