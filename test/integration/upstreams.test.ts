@@ -176,6 +176,18 @@ describe('engine: ollama', () => {
     expect(await n.node.api.listOllamaModels()).toEqual({ baseUrl: `http://127.0.0.1:${port}`, error: `Ollama is not running at http://127.0.0.1:${port} (ECONNREFUSED); start it with \`ollama serve\``, models: [] });
   });
 
+  it('a stop while Ollama loads the model unloads it once loaded, so nothing stays loaded with nobody to stop it', async () => {
+    const ollama = await fake({ ollama: { 'qwen2.5:7b': 1000 }, loadMs: 300 });
+    const n = await startNode({ models: [ollamaModel(ollama.origin)] });
+    const start = n.node.api.startModel('qwen-o').catch((err: Error) => err);
+    await until(async () => ollama.requests('/api/generate').length, (count) => count === 1);
+    await n.node.api.stopModel('qwen-o');
+    expect(await start).toBeInstanceOf(Error);
+    await until(async () => ollama.requests('/api/generate').map((r) => r.body?.['keep_alive']), (k) => k.join() === '-1,0');
+    expect(ollama.loaded.size).toBe(0);
+    expect((await n.info('qwen-o')).state).toBe('stopped');
+  });
+
   it('keep_alive as configured', async () => {
     const ollama = await fake({ ollama: { 'qwen2.5:7b': 1000 } });
     const n = await startNode({ models: [ollamaModel(ollama.origin, { keep_alive: '30m' })] });

@@ -839,7 +839,7 @@ export class ModelSupervisor {
    * left the start fails with every profile's reason.
    */
   private async connectUpstream(generation: number, model: ModelConfig, first: ProfileChoice): Promise<ProfileChoice | null> {
-    const { connectRemote, remoteRoute } = await import('../upstreams/remote.js');
+    const { connectRemote, disconnectRemote, remoteRoute } = await import('../upstreams/remote.js');
     const skipped = [...first.skipped];
     let choice = first;
     for (;;) {
@@ -849,7 +849,11 @@ export class ModelSupervisor {
       this.launchText = `${spec.kind === 'ollama' ? `ollama ${spec.model}` : spec.kind === 'peer' ? 'peer' : 'upstream'} at ${route.label}`;
       this.log.system(`connecting ${model.name} (profile ${choice.profile.name}): ${this.launchText}`);
       const reason = await connectRemote(spec, { fetch: this.deps.fetch, timeoutMs: model.startTimeoutMs });
-      if (generation !== this.generation) return null;
+      if (generation !== this.generation) {
+        // Stopped while Ollama loaded it: unloaded, or it would stay loaded (keep_alive) with nobody to stop it.
+        if (reason === null) void disconnectRemote(spec, { fetch: this.deps.fetch, timeoutMs: model.stopTimeoutMs });
+        return null;
+      }
       if (reason === null) {
         this.profileName = choice.profile.name;
         this.skipped = skipped;
