@@ -10,6 +10,7 @@ import type { BurstRun } from './phases/bursts.js';
 import type { ReadinessResult } from './phases/readiness.js';
 import { swapAdded, swapCut, type SwapResult } from './phases/swap.js';
 import { peerAdded, type PeerHopResult } from './phases/peers.js';
+import type { LibraryScanResult } from './phases/library.js';
 import { peerColdAdded, type PeerColdResult } from './peer.js';
 import { median, percentile, round } from './stats.js';
 import { TARGETS, type TargetName } from './targets.js';
@@ -42,6 +43,8 @@ export interface Raw {
   swap?: SwapResult;
   /** Through another LLM Manager node (peers:) against that node itself (#16). */
   peers?: PeerHopResult;
+  /** The models folder scan (#15 item 4). */
+  library?: LibraryScanResult;
   /** The peer column: llama-swap's binary (null: skipped, with the note) and its figures. */
   peer?: { name: string; bin: string | null; note: string; version: string | null };
   peerCold?: PeerColdResult;
@@ -149,6 +152,12 @@ export function figures(raw: Raw): Row[] {
     rows.push(atMost("readiness: added over the engine's ready moment, median, engine that says so", median(r.addedMs.hint), 'ms', 5));
     rows.push(atMost("readiness: added over the engine's ready moment, median, silent engine (binds when ready)", median(r.addedMs['silent-bind']), 'ms', 5));
     rows.push(info("readiness: added over the engine's ready moment, median, silent engine answering 503 while loading", median(r.addedMs['silent-503']), 'ms'));
+  }
+  if (raw.library) {
+    const l = raw.library;
+    const what = `${l.files} GGUF files, ${(l.headerBytes / 1e6).toFixed(1)} MB headers${l.sparse ? '' : ', header-only files'}`;
+    rows.push(atMost(`library scan, cold (no header cached), median: ${what}`, median(l.coldMs), 'ms', 1000));
+    rows.push(info(`library scan, warm (every header cached), median: ${what}`, median(l.warmMs), 'ms'));
   }
   if (raw.peers) {
     rows.push(info('through a peer node, p50 c=1 (the node itself)', median(raw.peers.directP50Us) / 1000, 'ms'));

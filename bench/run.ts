@@ -11,6 +11,7 @@ import { startFootprint } from './phases/footprint.js';
 import { readiness, readinessEngines } from './phases/readiness.js';
 import { swapPhase } from './phases/swap.js';
 import { peerHop } from './phases/peers.js';
+import { libraryScan } from './phases/library.js';
 import { findLlamaSwap, peerColdStart, peerSwap, startLlamaSwap } from './peer.js';
 import { scaleStreams } from './phases/scale.js';
 import { formatSummary, summarize, type ProfileSummary } from './profile.js';
@@ -179,6 +180,12 @@ async function main(): Promise<number> {
       log(`[${elapsed()}] peers: c=1 to a node running the engine, directly and through a second node that has it under peers:`);
       raw.peers = await peerHop(build, path.join(tmp, 'peers'), log);
       phase('peers');
+    }
+
+    if (want('library')) {
+      log(`[${elapsed()}] library: the models folder scan of 200 GGUF files with a Qwen2.5 tokenizer each, ${settings.libraryReps} times cold (a fresh Library) and warm`);
+      raw.library = await libraryScan(path.join(tmp, 'library'), log);
+      phase('library');
     }
 
     if (want('scale')) {

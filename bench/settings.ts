@@ -8,7 +8,8 @@
 //   BENCH_ROUTER_ENTRY=F   run this built cli.js instead of building (A/B a patched copy; it must live
 //                          inside the repository so that node_modules resolve)
 //   BENCH_ONLY=a,b         run only these phases (latency, streaming, lifecycle, bursts, readiness, swap, peers,
-//                          scale, footprint, profile); the figures of the others are left out
+//                          library, scale, footprint, profile); the figures of the others are left out
+//                          (library: the models folder scan of 200 GGUF files with real-sized headers)
 //   LLAMA_SWAP_BIN=F       llama-swap binary for the peer column (else `llama-swap` from PATH; none: skipped)
 //   BENCH_ROUTER_FLAGS=..  extra node flags for every router process (A/B a V8 flag, e.g. --max-semi-space-size=1)
 import os from 'node:os';
@@ -62,6 +63,8 @@ export const settings = {
   scaleDelayMs: 100,
   scaleTokens: quick ? 10 : 20,
   footprintModels: 20,
+  /** Library: cold and warm scans of the 200 files (a fresh Library each). */
+  libraryReps: quick ? 3 : 5,
   profile: isOn(env['BENCH_PROFILE']) || process.argv.includes('--profile'),
   only: new Set((env['BENCH_ONLY'] ?? '').split(',').map((s) => s.trim()).filter(Boolean)),
   profileS: quick ? 4 : 8,
