@@ -2,7 +2,7 @@
 // it still needs, and the memory it asks for against the chosen devices' free memory.
 import { describe, expect, it } from 'vitest';
 import type { DeviceReading } from '../../src-shared/contract.js';
-import { EMPTY_FORM, fitOf, missing, nameFromFile, nameFromHubId, specOf, type DeployForm } from '../../src-renderer/pages/deploy/form.js';
+import { EMPTY_FORM, fitOf, missing, nameFromFile, nameFromHubId, nameFromOllama, specOf, type DeployForm } from '../../src-renderer/pages/deploy/form.js';
 
 const form = (patch: Partial<DeployForm>): DeployForm => ({ ...EMPTY_FORM, ...patch });
 const gpu = (id: string, freeMb: number, totalMb = 24_000): DeviceReading => ({
@@ -33,6 +33,15 @@ describe('the Deploy form', () => {
     expect(missing(form({ source: 'hub-id', engine: 'vllm' }))).toBe('Enter a Hugging Face id (like Qwen/Qwen2.5-7B-Instruct) or a model folder.');
     expect(missing(form({ file: '/m/a.gguf' }))).toBe('Give the model a name.');
     expect(missing(form({ file: '/m/a.gguf', name: 'a' }))).toBeNull();
+  });
+
+  it('an Ollama model: its name, the server, no devices or memory (Ollama places it) (#16)', () => {
+    expect(nameFromOllama('qwen2.5:7b')).toBe('qwen2.5-7b');
+    expect(nameFromOllama('llama3.2:latest')).toBe('llama3.2');
+    expect(missing(form({ source: 'ollama', engine: 'ollama' }))).toBe('Choose a model Ollama has.');
+    expect(specOf(form({ source: 'ollama', engine: 'ollama', ollamaModel: 'qwen2.5:7b', ollamaUrl: 'http://box:11434', name: 'qwen', aliases: 'q', devices: ['gpu0'], memoryMb: '9000', file: '/m/ignored.gguf' }))).toEqual({
+      name: 'qwen', engine: 'ollama', model: 'qwen2.5:7b', baseUrl: 'http://box:11434', aliases: ['q'], mode: 'Chat',
+    });
   });
 
   it('splits the memory over the chosen GPUs and says whether it fits their free memory', () => {
