@@ -374,6 +374,8 @@ export function parseSizeLabel(label: string): number | null {
  * length and general.parameter_count (convert_hf_to_gguf.py writes the others it uses before the
  * tokenizer too). Without a parameter count the tensor infos, after everything, are needed, and so
  * are they for the check that the weights fit in the file (skipped for a file read this way).
+ * split.no/split.count, which gguf-split appends last, are not waited for: the scan groups a split
+ * model's parts by their file names.
  */
 export function summaryKeysRead(key: string, metadata: ReadonlyMap<string, GgufValue>): boolean {
   if (!key.startsWith('tokenizer.')) return false;
