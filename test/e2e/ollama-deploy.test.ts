@@ -1,6 +1,7 @@
 // Add model → Ollama (#16 item 2): the tab lists what an Ollama-shaped fake has (its /api/tags),
 // one is chosen and named, the entry shown is an engine: ollama profile, Save and start loads it
-// (keep_alive) and the Models page shows it Ready with its Ollama chip; screenshots of each.
+// (keep_alive) and the Models page shows it Ready with its Ollama chip, the Devices page its VRAM;
+// screenshots of each.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { closeEvery } from '../helpers/processes.js';
@@ -47,5 +48,10 @@ describe('Add model from Ollama', () => {
     await row.locator('.chip[data-upstream="ollama"]').getByText('Ollama').waitFor();
     expect(ollama.loaded.has('qwen2.5:7b')).toBe(true);
     await ui.screenshot('models-ollama');
+
+    // The Devices page: the card's memory bar has the Ollama model's segment (from Ollama's /api/ps).
+    await page.goto(`${node.url}/#/devices`);
+    await page.getByText('qwen2.5-7b', { exact: true }).first().waitFor();
+    await ui.screenshot('devices-ollama');
   });
 });

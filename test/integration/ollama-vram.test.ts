@@ -24,6 +24,15 @@ describe('attributing what a server holds for us', () => {
     attributeServedElsewhere(cards, [{ model: 'qwen-o', usedMb: 4000 }]);
     expect(cards[0]!.holders).toEqual([{ model: null, pid: 10, usedMb: 9000 }, { model: 'qwen-o', pid: 0, usedMb: 4000 }]);
   });
+
+  it('never gives it more than the card\'s use that no model of ours accounts for', () => {
+    const cards = [gpu('gpu0', [{ model: 'local', pid: 20, usedMb: 7000 }, { model: null, pid: 10, usedMb: 600 }])];
+    attributeServedElsewhere(cards, [{ model: 'qwen-o', usedMb: 4000 }]);
+    expect(cards[0]!.holders.at(-1)).toEqual({ model: 'qwen-o', pid: 0, usedMb: 2000 });
+    const full = [gpu('gpu0', [{ model: 'local', pid: 20, usedMb: 9000 }])];
+    attributeServedElsewhere(full, [{ model: 'qwen-o', usedMb: 4000 }]);
+    expect(full[0]!.holders).toEqual([{ model: 'local', pid: 20, usedMb: 9000 }]);
+  });
 });
 
 describe('a node with a ready Ollama model and a GPU', () => {

@@ -1,7 +1,8 @@
 // GPU memory of models a server we don't spawn holds for us (Ollama's /api/ps size_vram): its
 // process shows in nvidia-smi as someone else's. Each such model takes the unattributed process of
 // the closest size on the card where most memory is unattributed (relabelled: its pid stays real);
-// where none is close, it is added as a holder of its own, so the card's "other processes" shrink.
+// where none is close, it is added as a holder of its own (at most the card's use no model of ours
+// accounts for), so the card's "other processes" shrink.
 import type { DeviceReading } from '../../../src-shared/contract.js';
 
 export interface ServedElsewhere {
@@ -24,7 +25,13 @@ export function attributeServedElsewhere(gpus: DeviceReading[], served: readonly
       if (h.model !== null || h.usedMb === null || Math.abs(h.usedMb - usedMb) > usedMb * SAME_SIZE) return;
       if (closest < 0 || Math.abs(h.usedMb - usedMb) < Math.abs(gpu.holders[closest]!.usedMb! - usedMb)) closest = i;
     });
-    if (closest >= 0) gpu.holders[closest] = { ...gpu.holders[closest]!, model };
-    else gpu.holders.push({ model, pid: 0, usedMb });
+    if (closest >= 0) {
+      gpu.holders[closest] = { ...gpu.holders[closest]!, model };
+      continue;
+    }
+    // Never more than the card's use that no model of ours accounts for.
+    const ours = gpu.holders.reduce((sum, h) => sum + (h.model !== null ? h.usedMb ?? 0 : 0), 0);
+    const room = (gpu.memory?.usedMb ?? Infinity) - ours;
+    if (room > 0) gpu.holders.push({ model, pid: 0, usedMb: Math.min(usedMb, room) });
   }
 }
