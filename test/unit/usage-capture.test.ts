@@ -46,6 +46,9 @@ describe('UsageEventFilter', () => {
     const other = new UsageEventFilter();
     const text = 'data: {"choices":[{"delta":{}}],"usage":{"prompt_tokens":1}}\n\n';
     expect(other.feed(Buffer.from(text)).toString()).toBe(text);
+    // Mixed endings (a CRLF line, an LF blank line) still end an event.
+    const mixed = new UsageEventFilter();
+    expect(mixed.feed(Buffer.from('data: {"choices":[],"usage":{"prompt_tokens":1}}\r\n\ndata: {"a":1}\n\n')).toString()).toBe('data: {"a":1}\n\n');
     // An event never finished is passed on at the end.
     expect(other.feed(Buffer.from('data: {"x"')).toString()).toBe('');
     expect(other.flush().toString()).toBe('data: {"x"');

@@ -154,8 +154,24 @@ export class UsageEventFilter {
   }
 }
 
-/** The index past the blank line that ends the event starting at `from` (\n\n, \r\n\r\n, \r\r), or -1. */
+/** The index past the blank line that ends the event starting at `from` (\n\n, \r\n\r\n, \r\r, mixed), or -1. */
 function eventEnd(buf: Buffer, from: number): number {
+  // The usual endings, found natively (this runs on every event of a stream).
+  const lf = buf.indexOf(LFLF, from);
+  const crlf = buf.indexOf(CRLFCRLF, from);
+  if (lf >= 0 || crlf >= 0) {
+    const end = lf >= 0 && (crlf < 0 || lf + 2 <= crlf + 4) ? lf + 2 : crlf + 4;
+    // Any other line ending before it: walk the bytes instead.
+    if (buf.indexOf(CR, from) < 0 || buf.indexOf(CR, from) >= end || crlf + 4 === end) return end;
+  }
+  return eventEndByBytes(buf, from);
+}
+
+const LFLF = Buffer.from('\n\n', 'latin1');
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+const CR = 0x0d;
+
+function eventEndByBytes(buf: Buffer, from: number): number {
   for (let i = from; i < buf.length; i++) {
     const c = buf[i];
     if (c !== 0x0a && c !== 0x0d) continue;
@@ -170,14 +186,18 @@ function eventEnd(buf: Buffer, from: number): number {
   return -1;
 }
 
+const USAGE_KEY = Buffer.from('"usage"', 'latin1');
 const EMPTY_CHOICES = /"choices"\s*:\s*\[\s*\]/;
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
 function isUsageEvent(buf: Buffer, start: number, end: number): boolean {
-  // A data event only; cheap test first (usage events are short, a few hundred bytes).
+  // Usage events are short (a few hundred bytes) and name "usage": a native search rules out the rest.
   if (end - start > 8192) return false;
+  const key = buf.indexOf(USAGE_KEY, start);
+  if (key < 0 || key >= end) return false;
   const text = buf.toString('latin1', start, end);
-  return text.startsWith('data:') && EMPTY_CHOICES.test(text) && USAGE_OBJECT.test(text);
+  // One data line: never a usage event glued to another.
+  return text.startsWith('data:') && text.indexOf('data:', 5) < 0 && EMPTY_CHOICES.test(text) && USAGE_OBJECT.test(text);
 }
 
 /** The product of a User-Agent ("curl/8.5.0" → "curl", "OpenAI/Python 1.51.0" → "OpenAI/Python"), or ''. */
