@@ -116,20 +116,31 @@ export interface UsageReport {
   clientNames: string[];
 }
 
+/** One /v1 request as the router saw it (core/usage/record.ts), numbered by the ledger. */
 export interface UsageRequest {
   id: number;
+  /** Epoch ms when the request's first byte arrived. */
   startedAt: number;
+  /** The configured model's name ('' when no model matched: 400/404 before routing). */
   model: string;
+  /** The name the client asked for (an alias, or the model name itself). */
   requested: string;
+  /** '/v1/chat/completions', '/v1/embeddings', … */
   endpoint: string;
+  /** HTTP status the client got (0 when the client went away before an answer began). */
   status: number;
+  /** The OpenAI-shaped error code when we answered with an error ('engine_died', …), else null. */
   errorCode: string | null;
+  /** The API key's name when keys are used, else the User-Agent's product ('openai-python'), else ''. */
   client: string;
   promptTokens: number | null;
   completionTokens: number | null;
   cachedTokens: number | null;
+  /** Ms from the request's first byte to the answer's first body byte (first token when streamed). */
   ttftMs: number | null;
+  /** Ms from the request's first byte to the answer's end. */
   totalMs: number;
+  /** Generation speed: the engine's own timings when it sends them, else completion tokens over generation time. */
   tokensPerSecond: number | null;
   streamed: boolean;
 }

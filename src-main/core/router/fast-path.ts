@@ -17,7 +17,7 @@ import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 import { keyNameOfHeaders, type RequestGuard } from '../security/guard.js';
 import type { UsageSink } from '../usage/record.js';
-import { AnswerTail, errorCodeOf, knowsIncludeUsage, UsageEventFilter, usageRecord, userAgentProduct, withIncludeUsage, withoutChunkLines } from '../usage/capture.js';
+import { AnswerTail, answerText, knowsIncludeUsage, UsageEventFilter, usageRecord, userAgentProduct, withIncludeUsage } from '../usage/capture.js';
 import { CORS_HEADER_PREFIX, ENDPOINT_MODES, engineClosedError, engineDiedEvent, HOP_BY_HOP, isJsonType, modelOf, NOT_FORWARDED } from './openai.js';
 
 /** Larger requests (a long prompt, embeddings of a big batch) go to node:http. */
@@ -974,7 +974,7 @@ class Exchange {
         done = true;
       }
     } else if (this.framing === 'close' && piece.length > 0) {
-      piece = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`, 'latin1'), piece, Buffer.from('\r\n', 'latin1')]);
+      piece = asChunk(piece);
     }
     this.capture?.tail.push(piece);
     this.write(piece);
@@ -1112,17 +1112,15 @@ class Exchange {
     const capture = this.capture;
     if (!capture || !this.usage) return;
     const totalMs = performance.now() - capture.t0;
-    let tail = capture.tail.text();
-    if (!capture.filter && (this.framing === 'chunked' || this.framing === 'close')) tail = withoutChunkLines(tail);
-    const dropped = capture.filter?.dropped;
-    if (dropped) tail += dropped;
+    // A filtered stream's tail holds what passed the filter (no framing); else the relayed bytes.
+    const tail = answerText(capture.tail, capture.filter, !capture.filter && (this.framing === 'chunked' || this.framing === 'close'));
     const record = usageRecord({
       startedAt: capture.startedAt,
       model: this.supervisor.name,
       requested: capture.requested,
       endpoint: this.request.path,
       status,
-      errorCode: errorCode ?? (status >= 400 ? errorCodeOf(tail) : null),
+      errorCode,
       client: capture.client,
       streamed: this.streaming,
       ttftMs: capture.ttft,

@@ -10,7 +10,7 @@ import type { EngineSlotTable } from './engine-slots.js';
 import { quickModelOf, quickStreamInfo, withModel } from './json-model.js';
 import { keyNameOf } from '../security/guard.js';
 import type { UsageSink } from '../usage/record.js';
-import { AnswerTail, errorCodeOf, knowsIncludeUsage, UsageEventFilter, usageRecord, userAgentProduct, withIncludeUsage } from '../usage/capture.js';
+import { AnswerTail, answerText, knowsIncludeUsage, UsageEventFilter, usageRecord, userAgentProduct, withIncludeUsage } from '../usage/capture.js';
 import { untilReady } from './loading-stream.js';
 import { requestedModelSchema } from '../../../src-shared/proxied-request.js';
 import type { ModelRegistry } from '../models/registry.js';
@@ -97,8 +97,8 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
     const capture = options.usage ? startCapture(req, res, pathname, options.usage) : null;
     const answerError = capture ? (r: http.ServerResponse, err: unknown) => {
       capture.errorCode = err instanceof ApiError ? err.code : 'internal_error';
-      sendErrorAnswer(r, err);
-    } : sendErrorAnswer;
+      sendError(r, err);
+    } : sendError;
     if (req.method !== 'POST') return answerError(res, new ApiError(405, 'method_not_allowed', `use POST for ${pathname}`));
     const type = req.headers['content-type'];
     // No content type is read as JSON (some clients send none), and so is curl -d's default
@@ -215,7 +215,7 @@ async function forward(
       if (!answered && !res.headersSent) {
         const error = engineClosedError(supervisor);
         if (capture) capture.errorCode = error.code;
-        sendErrorAnswer(res, error);
+        sendError(res, error);
       } else {
         if (capture) capture.errorCode = 'engine_died';
         endBroken(res, supervisor, streaming);
@@ -243,12 +243,9 @@ function startCapture(req: http.IncomingMessage, res: http.ServerResponse, endpo
   res.once('close', () => {
     const totalMs = performance.now() - capture.t0;
     const status = res.headersSent ? res.statusCode : 0;
-    let tail = capture.tail.text();
-    const dropped = capture.filter?.dropped;
-    if (dropped) tail += dropped;
-    // The engine's own error answer names its code; ours set errorCode already.
-    const errorCode = capture.errorCode ?? (status >= 400 ? errorCodeOf(tail) : null);
-    usage.record(usageRecord({ ...capture, ttftMs: capture.ttft, status, errorCode, totalMs, tail }));
+    // undici hands over the body without its framing.
+    const tail = answerText(capture.tail, capture.filter, false);
+    usage.record(usageRecord({ ...capture, ttftMs: capture.ttft, status, totalMs, tail }));
   });
   return capture;
 }
@@ -391,10 +388,6 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
 }
 
 export function sendError(res: http.ServerResponse, err: unknown): void {
-  sendErrorAnswer(res, err);
-}
-
-function sendErrorAnswer(res: http.ServerResponse, err: unknown): void {
   const apiError = err instanceof ApiError ? err : new ApiError(500, 'internal_error', `internal error: ${(err as Error)?.message ?? String(err)}`);
   const headers: http.OutgoingHttpHeaders = apiError.retryAfter !== undefined ? { 'retry-after': String(apiError.retryAfter) } : {};
   sendJson(res, apiError.status, apiError.toBody(), headers);

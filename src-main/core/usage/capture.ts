@@ -30,6 +30,15 @@ export class AnswerTail {
   }
 }
 
+/**
+ * What is read for a record: the tail's text (chunk lines taken out when the relayed bytes were
+ * chunked) and, after it, the usage event a filter dropped.
+ */
+export function answerText(tail: AnswerTail, filter: UsageEventFilter | null, chunked: boolean): string {
+  const text = chunked ? withoutChunkLines(tail.text()) : tail.text();
+  return filter?.dropped ? text + filter.dropped : text;
+}
+
 /** A chunk-size line of HTTP/1.1 chunked framing between two chunks' data (JSON and SSE text never hold a bare CR LF). */
 const CHUNK_LINE = /\r\n[0-9A-Fa-f]+(?:;[^\r\n]*)?\r\n/g;
 
@@ -236,6 +245,7 @@ export function usageRecord(fields: {
   streamed: boolean;
   ttftMs: number | null;
   totalMs: number;
+  /** answerText(): what the usage and an engine's own error code are read from. */
   tail: string | null;
 }): UsageRecord {
   const usage = fields.tail !== null ? readUsage(fields.tail) : null;
@@ -245,7 +255,8 @@ export function usageRecord(fields: {
     requested: fields.requested,
     endpoint: fields.endpoint,
     status: fields.status,
-    errorCode: fields.errorCode,
+    // Ours when we answered with an error; else the engine's own error answer names it.
+    errorCode: fields.errorCode ?? (fields.status >= 400 && fields.tail !== null ? errorCodeOf(fields.tail) : null),
     client: fields.client,
     promptTokens: usage?.promptTokens ?? null,
     completionTokens: usage?.completionTokens ?? null,

@@ -2,32 +2,10 @@
 // counters and timestamps it already has and from the answer's tail (never by buffering a
 // stream); the ledger takes it off the request path (a push into an array) and batches it to disk.
 
-export interface UsageRecord {
-  /** Epoch ms when the request's first byte arrived. */
-  startedAt: number;
-  /** The configured model's name ('' when no model matched: 400/404 before routing). */
-  model: string;
-  /** The name the client asked for (an alias, or the model name itself). */
-  requested: string;
-  /** '/v1/chat/completions', '/v1/embeddings', … */
-  endpoint: string;
-  /** HTTP status the client got (0 when the client went away before an answer began). */
-  status: number;
-  /** The OpenAI-shaped error code when we answered with an error ('engine_died', …), else null. */
-  errorCode: string | null;
-  /** The API key's name when keys are used, else the User-Agent's product ('openai-python'), else ''. */
-  client: string;
-  promptTokens: number | null;
-  completionTokens: number | null;
-  cachedTokens: number | null;
-  /** Ms from the request's first byte to the answer's first body byte (first token when streamed). */
-  ttftMs: number | null;
-  /** Ms from the request's first byte to the answer's end. */
-  totalMs: number;
-  /** Generation speed: the engine's own timings when it sends them, else completion tokens over generation time. */
-  tokensPerSecond: number | null;
-  streamed: boolean;
-}
+import type { UsageRequest } from '../../../src-shared/usage.js';
+
+/** A recorded request before the ledger numbers it (its fields are described on UsageRequest). */
+export type UsageRecord = Omit<UsageRequest, 'id'>;
 
 /** Where the router hands records: cheap and synchronous, never throws. */
 export interface UsageSink {

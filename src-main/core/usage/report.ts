@@ -6,19 +6,8 @@ import type { CheckedUsageQuery, UsageClientRow, UsageModelRow, UsageMonth, Usag
 import { hourlyCost, localMonthStart, runMsWithin, TokenMeter } from './billing.js';
 import { SLICE_MS, type SliceRow, type UsageStore } from './store.js';
 
-interface Sums {
-  requests: number;
-  failed: number;
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number;
-  genTokens: number;
-  genSeconds: number;
-  totalMs: number;
-  ttftMs: number;
-  ttftCount: number;
-  cost: number;
-}
+/** A slice's counters summed over slices, with their cost. */
+type Sums = Omit<SliceRow, 'slice' | 'model' | 'client'> & { cost: number };
 
 const zero = (): Sums => ({ requests: 0, failed: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, genTokens: 0, genSeconds: 0, totalMs: 0, ttftMs: 0, ttftCount: 0, cost: 0 });
 
