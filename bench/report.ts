@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LatencyRound } from './phases/latency.js';
-import { pairedAddedTtfb, type StreamStats, type StreamTarget } from './phases/streaming.js';
+import { pairedAddedTtfb, type StreamStats, type StreamTarget, type UsageAB } from './phases/streaming.js';
 import type { BurstResult, ColdResult, StopResult } from './phases/lifecycle.js';
 import type { FootprintResult } from './phases/footprint.js';
 import type { ScaleResult } from './phases/scale.js';
@@ -33,6 +33,8 @@ export interface Row {
 export interface Raw {
   latency: LatencyRound[];
   streaming: Record<StreamTarget, StreamStats> | null;
+  /** The router's streams with usage on and off (usage capture's cost on the first byte). */
+  streamingUsage?: UsageAB | null;
   cold?: ColdResult;
   burst?: BurstResult;
   stop?: StopResult;
@@ -103,6 +105,8 @@ export function figures(raw: Raw): Row[] {
     rows.push(info('stream added TTFB (paired), bare Node proxy', pairedAddedTtfb(st, 'bare'), 'ms'));
     rows.push(info('stream added TTFB (paired), Node byte pipe, no HTTP', pairedAddedTtfb(st, 'pipe'), 'ms'));
     rows.push(withPeer(atMost('stream added TTFB (paired), router', pairedAddedTtfb(st, 'router'), 'ms', 0.3), peer((x) => pairedAddedTtfb(st, x))));
+    const ab = raw.streamingUsage;
+    if (ab && ab.onAddedMs.length > 0) rows.push(info('stream added TTFB by usage capture (paired, router − router with usage: off)', median(ab.onAddedMs) - median(ab.offAddedMs), 'ms'));
     for (const t of TARGETS) rows.push(withPeer(info(`stream chunk gap p50 / p99, ${t}`, median(st[t].gapsMs), `ms / ${percentile(st[t].gapsMs, 99).toFixed(2)} ms`), t === 'router' ? peer((x) => median(st[x].gapsMs)) : undefined));
     for (const t of TARGETS) rows.push(withPeer(info(`stream batched chunks, ${t}`, st[t].batched, ''), t === 'router' ? peer((x) => st[x].batched) : undefined));
     // Reads holding two send times also come from stalls of the engine or of this machine (the engine

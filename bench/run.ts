@@ -142,7 +142,9 @@ async function main(): Promise<number> {
 
     if (targets && want('streaming')) {
       log(`[${elapsed()}] streaming (${settings.streamTokens} tokens, ${settings.streamDelayMs} ms apart) with a raw socket, ${settings.streamRequests * settings.rounds} interleaved requests per target`);
-      raw.streaming = await streaming(targets, log);
+      const streamed = await streaming(targets, log, usageToggle);
+      raw.streaming = streamed.stats;
+      raw.streamingUsage = streamed.usageAB;
       phase('streaming');
     }
     if (targets) await targets.stopProxies();

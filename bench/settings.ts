@@ -42,6 +42,8 @@ export const settings = {
   /** Interleaved streaming requests per target and round. */
   streamRequests: quick ? 4 : 6,
   streamWarmup: quick ? 3 : 5,
+  /** Short streams (max_tokens 1, 16 at a time) through every target before any is measured: a JIT-compiled proxy in steady state, as wrk's warm-up gives the c=1 figures. */
+  streamJitWarmup: quick ? 1000 : 3000,
   streamTokens: 8,
   streamDelayMs: 20,
   coldReps: quick ? 3 : 5,

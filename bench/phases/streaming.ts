@@ -27,14 +27,27 @@ export type StreamTarget = TargetName | 'pipe';
 
 const body = () => ({ model: 'stream', messages: [{ role: 'user', content: 'Stream me a few tokens.' }], stream: true, max_tokens: settings.streamTokens });
 
-export async function streaming(targets: Targets, log: (line: string) => void): Promise<Record<StreamTarget, StreamStats>> {
+/** The router's streams with program.usage on and off, each paired with a direct request beside it. */
+export interface UsageAB {
+  /** Router TTFB − direct TTFB, per pair, with usage on and with usage off (blocks alternate). */
+  onAddedMs: number[];
+  offAddedMs: number[];
+}
+
+export async function streaming(
+  targets: Targets,
+  log: (line: string) => void,
+  usage?: { off(): Promise<void>; on(): Promise<void> },
+): Promise<{ stats: Record<StreamTarget, StreamStats>; usageAB: UsageAB | null }> {
   const STREAM_TARGETS: StreamTarget[] = [...targets.list, 'pipe'];
   const clients = {} as Record<StreamTarget, RawClient>;
   const stats = {} as Record<StreamTarget, StreamStats>;
+  let usageAB: UsageAB | null = null;
   try {
     for (const target of STREAM_TARGETS) {
       clients[target] = new RawClient(target === 'pipe' ? targets.pipePort : targets.port(target, 'stream'));
       stats[target] = { requests: 0, ttfbMs: [], firstEventMs: [], sentEvents: 0, receivedEvents: 0, batched: 0, gapsMs: [], errors: [] };
+      await jitWarmup(target === 'pipe' ? targets.pipePort : targets.port(target, 'stream'));
       for (let i = 0; i < settings.streamWarmup; i++) await clients[target].post('/v1/chat/completions', body());
     }
     const total = settings.streamRequests * settings.rounds;
@@ -51,6 +64,7 @@ export async function streaming(targets: Targets, log: (line: string) => void): 
         }
       }
     }
+    if (usage) usageAB = await usageBlocks(clients, usage);
   } finally {
     for (const c of Object.values(clients)) c.close();
   }
@@ -61,7 +75,65 @@ export async function streaming(targets: Targets, log: (line: string) => void): 
         `gap p50 ${median(s.gapsMs).toFixed(2)} ms, events ${s.receivedEvents}/${s.sentEvents}, batched ${s.batched}${s.errors.length ? `, errors ${s.errors.length}` : ''}`,
     );
   }
-  return stats;
+  if (usageAB) log(`  router usage on − off: added TTFB p50 ${median(usageAB.onAddedMs).toFixed(3)} ms with capture, ${median(usageAB.offAddedMs).toFixed(3)} ms with program.usage: off`);
+  return { stats, usageAB };
+}
+
+/**
+ * Usage capture's cost on a stream (the router asks the engine for usage and drops that event):
+ * blocks of direct/router pairs with usage off and on, alternating which comes first, a config
+ * reload between blocks (the engines keep running).
+ */
+async function usageBlocks(clients: Record<StreamTarget, RawClient>, usage: { off(): Promise<void>; on(): Promise<void> }): Promise<UsageAB> {
+  const ab: UsageAB = { onAddedMs: [], offAddedMs: [] };
+  const block = async (into: number[]) => {
+    // One stream first, unmeasured: the first after a reload pays for the reloaded pieces.
+    await clients.router.post('/v1/chat/completions', body());
+    for (let i = 0; i < settings.streamRequests; i++) {
+      if (i % 2 === 0) await awaitQuiet(500);
+      const pair = {} as Record<'direct' | 'router', number>;
+      for (const target of rotate(['direct', 'router'] as const, i)) {
+        const res = await clients[target].post('/v1/chat/completions', body());
+        pair[target] = res.status === 200 ? res.firstByteAt - res.sentAt : NaN;
+      }
+      into.push(pair.router - pair.direct);
+    }
+  };
+  try {
+    for (let r = 0; r < settings.rounds; r++) {
+      const offFirst = r % 2 === 0;
+      if (offFirst) await usage.off();
+      await block(offFirst ? ab.offAddedMs : ab.onAddedMs);
+      if (offFirst) await usage.on();
+      else await usage.off();
+      await block(offFirst ? ab.onAddedMs : ab.offAddedMs);
+      if (!offFirst) await usage.on();
+    }
+  } finally {
+    await usage.on();
+  }
+  return ab;
+}
+
+/**
+ * Short streams through a target, 16 at a time, until its hot code is compiled: the router's request
+ * path is JavaScript that V8 optimizes after some hundreds of calls (nginx and Node's own HTTP parser
+ * are native), and a handful of warm-up streams left it interpreted — measured on this VM, 0.5–0.8 ms
+ * added to the first byte instead of 0.2 ms. Every target gets the same.
+ */
+async function jitWarmup(port: number): Promise<void> {
+  const short = { ...body(), max_tokens: 1 };
+  const each = Math.ceil(settings.streamJitWarmup / 16);
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      const client = new RawClient(port);
+      try {
+        for (let i = 0; i < each; i++) await client.post('/v1/chat/completions', short);
+      } finally {
+        client.close();
+      }
+    }),
+  );
 }
 
 /** Median over the interleaved requests of (target's TTFB − the direct TTFB measured beside it). */
