@@ -1,6 +1,7 @@
 // The GPU-aware chooser's side of the work, with in-memory engines and readings: concurrent starts
 // don't count the same memory twice, a busy engine is waited for and then stopped, a recent reading
-// decides only a start that fits (stopping anybody takes a new one), a stopped engine's memory is
+// decides a start that fits and, on a steady card, the stop of idle engines (a card in flux takes a new
+// one), a stopped engine's memory is
 // free once its processes have exited (else once the card shows it), and every wait is bounded.
 import { describe, expect, it } from 'vitest';
 import type { LaunchProfile, ModelConfig } from '../../src-shared/config.js';
@@ -229,19 +230,51 @@ describe('GPU-aware chooser', () => {
     expect(world.engines[0]!.stops).toEqual([]);
   });
 
-  it('stops nobody on a recent reading: a new one is taken first, and when it shows room, nobody is stopped', async () => {
+  it('a recent reading on a steady card decides a swap: the idle engine is stopped on it, no new reading before', async () => {
+    const world = new FakeWorld();
+    const idle = world.engine('idle');
+    idle.set({ currentState: 'ready', lastActivityAt: 1 });
+    world.use('idle', 8000);
+    world.engine('next').set({ currentState: 'starting' });
+    const { choose } = chooser(world, undefined, 2000); // as in a node: there before the readings, it sees each
+    await world.read();
+    await settle();
+    await world.read(); // two readings, the same memory not ours in both: steady
+    await settle(); // the last is now 30 ms old: recent, not new
+    const choice = await choose(model('next', 4000));
+    expect(choice.profile.name).toBe('GPU');
+    expect(idle.stops).toEqual(['making room for next on gpu0']);
+    expect(world.reads).toBe(2);
+  });
+
+  it('a recent reading on a card in flux (memory not ours moved) stops nobody: a new one decides, and when it shows room, nobody is stopped', async () => {
     const world = new FakeWorld();
     const idle = world.engine('idle');
     idle.set({ currentState: 'ready', lastActivityAt: 1 });
     world.use('idle', 5000);
-    world.othersMb = 4000; // another user's job, gone by the time the new reading is taken
     world.engine('next').set({ currentState: 'starting' });
+    const { choose } = chooser(world, undefined, 2000);
     await world.read();
-    world.othersMb = 0;
-    await settle(); // the reading is now 30 ms old: recent, not new
-    const choice = await chooser(world, undefined, 2000).choose(model('next', 4000));
+    world.othersMb = 4000; // another program loading...
+    await world.read();
+    world.othersMb = 0; // ...and gone by the time the new reading is taken
+    await settle();
+    const choice = await choose(model('next', 4000));
     expect(choice.profile.name).toBe('GPU');
     expect(idle.stops).toEqual([]);
+    expect(world.reads).toBe(3);
+  });
+
+  it('with no reading before the recent one to compare, a swap takes a new reading first', async () => {
+    const world = new FakeWorld();
+    const idle = world.engine('idle');
+    idle.set({ currentState: 'ready', lastActivityAt: 1 });
+    world.use('idle', 8000);
+    world.engine('next').set({ currentState: 'starting' });
+    await world.read();
+    await settle();
+    await chooser(world, undefined, 2000).choose(model('next', 4000));
+    expect(idle.stops).toEqual(['making room for next on gpu0']);
     expect(world.reads).toBe(2);
   });
 

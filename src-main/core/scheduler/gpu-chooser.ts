@@ -11,7 +11,7 @@ import type { DeviceState } from '../devices/monitor.js';
 import type { Logger } from '../logger.js';
 import { profileClaims } from './device-match.js';
 import { cudaEnv, planStart, type DevicePick, type EngineView, type Placement } from './placement.js';
-import { freedByExit, needsNewReading, sawEngine } from './reading-policy.js';
+import { foreignUse, freedByExit, inFlux, needsNewReading, sawEngine } from './reading-policy.js';
 import { NoProfileError, type ProfileChoice, type ProfileChooser } from './profile.js';
 
 /** What the chooser needs of a model's supervisor (ModelSupervisor has all of it). */
@@ -120,12 +120,28 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
     return { profile: placement.profile, skipped: placement.skipped, env: cudaEnv(placement.profile, placement.picks) };
   };
 
-  /** The placement on a recent reading when it says start, else on a new one (reading-policy.ts). */
+  // The last readings' memory not ours, to tell a steady card from one in flux (reading-policy.ts).
+  const seen: { at: number; foreign: Record<string, number | null> }[] = [];
+  const note = (state: DeviceState): void => {
+    if (seen.some((e) => e.at === state.at)) return;
+    seen.push({ at: state.at, foreign: foreignUse(state.snapshot.devices, (holder) => holder !== null) });
+    seen.sort((a, b) => a.at - b.at);
+    if (seen.length > 3) seen.shift();
+  };
+  options.devices.onReading(note);
+  /** No reading before it known: taken as in flux (a new reading decides). */
+  const fluxAt = (state: DeviceState): boolean => {
+    note(state);
+    const i = seen.findIndex((e) => e.at === state.at);
+    return i <= 0 || inFlux(seen[i - 1]!.foreign, seen[i]!.foreign);
+  };
+
+  /** The placement on a recent reading when it says start (or stop idle engines, on a steady card), else on a new one (reading-policy.ts). */
   const place = async (model: ModelConfig): Promise<{ placement: Placement; state: DeviceState | null }> => {
     const began = now();
     const state = await reading(model, freshMs);
     const placement = plan(model, state);
-    if (!state || !needsNewReading(placement, state.at, began)) return { placement, state };
+    if (!state || !needsNewReading(placement, state.at, began, placement.kind === 'evict' && state.at < began && fluxAt(state))) return { placement, state };
     const fresh = await reading(model, 0);
     return { placement: plan(model, fresh), state: fresh };
   };
