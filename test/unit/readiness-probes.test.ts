@@ -25,15 +25,18 @@ interface Engine {
   probes: number[];
 }
 
+const newChild = () => Object.assign(new EventEmitter(), { pid: 4242, stdout: new PassThrough(), stderr: new PassThrough(), kill: () => true }) as unknown as Engine['child'];
+
 /** A supervisor whose engine turns ready at `readyAt` (fake ms after the start, or when it says so); before that its probes get `loading`. */
 function setup(readyAt: number | (() => boolean), loading: number | null): { supervisor: ModelSupervisor; engine: Engine; t0: number } {
-  const child = Object.assign(new EventEmitter(), { pid: 4242, stdout: new PassThrough(), stderr: new PassThrough(), kill: () => true }) as unknown as Engine['child'];
-  const engine: Engine = { child, probes: [] };
+  const engine: Engine = { child: newChild(), probes: [] };
   const t0 = Date.now();
+  let spawned = 0;
   const deps = processDeps({
     chooseProfile: async (model) => ({ profile: model.profiles[0]!, skipped: [], env: {} }),
     defaultCwd: '/',
-    spawn: () => child,
+    // Each start its own process (the first one is engine.child until then).
+    spawn: () => (spawned++ === 0 ? engine.child : (engine.child = newChild())),
     describeLaunch: () => 'engine',
     isPortInUse: async () => false,
     signalTree: () => undefined,
@@ -124,5 +127,70 @@ describe('readiness probes', () => {
     await ready;
     expect(engine.probes.length).toBe(before + 1);
     expect(Date.parse(supervisor.info().readyAt!) - t0).toBe(410);
+  });
+
+  it('probes an engine that binds late but says when it is ready calmly until its line, from its second start on, and still sees it at once', async () => {
+    let said = false;
+    const { supervisor, engine, t0 } = setup(() => said, null);
+    const say = () => {
+      said = true;
+      engine.child.stdout.write('main: server is listening on http://127.0.0.1:41999 - starting the main loop\n');
+    };
+    // First start: nothing known about it, the dense schedule for refused probes.
+    let ready = supervisor.ensureReady();
+    await vi.advanceTimersByTimeAsync(800);
+    const firstRun = engine.probes.length;
+    say();
+    await vi.advanceTimersByTimeAsync(0);
+    await ready;
+    expect(firstRun).toBeGreaterThan(150);
+    // Stopped, started again: its line woke the probe that found it ready, so now it is asked
+    // calmly (doubling to 1 s) while refused, and its line still wakes the probe at once.
+    const stopped = supervisor.stop('test');
+    engine.child.emit('exit', 0, null);
+    engine.child.emit('close', 0, null);
+    await vi.advanceTimersByTimeAsync(0);
+    await stopped;
+    said = false;
+    const began = Date.now() - t0;
+    engine.probes.length = 0;
+    ready = supervisor.ensureReady();
+    await vi.advanceTimersByTimeAsync(800);
+    const secondRun = engine.probes.length;
+    say();
+    await vi.advanceTimersByTimeAsync(0);
+    await ready;
+    expect(secondRun).toBeLessThan(12);
+    expect(Date.parse(supervisor.info().readyAt!) - t0 - began).toBe(800);
+  });
+
+  it('after the ready line, an engine that binds a moment later is probed densely again', async () => {
+    let bound = false;
+    let woken = false;
+    const { supervisor, engine, t0 } = setup(() => bound, null);
+    // Teach it that this engine says when it is ready (its line wakes the probe that finds it ready).
+    let ready = supervisor.ensureReady();
+    await vi.advanceTimersByTimeAsync(50);
+    bound = true;
+    engine.child.stdout.write('server is listening\n');
+    await vi.advanceTimersByTimeAsync(0);
+    await ready;
+    const stopped = supervisor.stop('test');
+    engine.child.emit('exit', 0, null);
+    engine.child.emit('close', 0, null);
+    await vi.advanceTimersByTimeAsync(0);
+    await stopped;
+    bound = false;
+    ready = supervisor.ensureReady();
+    await vi.advanceTimersByTimeAsync(500);
+    engine.child.stdout.write('server is listening\n'); // ...but binds 30 ms later
+    woken = true;
+    await vi.advanceTimersByTimeAsync(30);
+    bound = true;
+    const boundAt = Date.now() - t0;
+    await vi.advanceTimersByTimeAsync(10);
+    await ready;
+    expect(woken).toBe(true);
+    expect(Date.parse(supervisor.info().readyAt!) - t0 - boundAt).toBeLessThanOrEqual(4);
   });
 });

@@ -96,6 +96,8 @@ const PROBE_LOADING_MAX_MS = 500;
  * answering 200 means it serves. llama.cpp, vLLM and SGLang all have /health; others may not.
  */
 const FALLBACK_READY_PATH = '/v1/models';
+/** How old a "nobody listens on the model's port" may be when the spawn comes (see runStart). */
+const EARLY_PORT_CHECK_MS = 250;
 /** After the leader exits, how long leftover children get before we stop waiting for them. */
 const LEFTOVER_KILL_WAIT_MS = 5000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -473,6 +475,10 @@ export class ModelSupervisor {
     const model = this.config;
     // A failure before the spawn has no engine lines of its own: none of the last run's are shown.
     this.runFromSeq = Number.MAX_SAFE_INTEGER;
+    // The model's own port is checked while the profile is chosen (a swap stops another engine
+    // meanwhile): a "free" that is still recent when the choice comes is taken; anything else (a
+    // long wait, or "in use") is asked again then.
+    const early = model.port !== null ? { at: this.deps.now(), inUse: this.deps.isPortInUse(model.port) } : null;
     let choice;
     try {
       choice = await this.deps.chooseProfile(model);
@@ -505,7 +511,8 @@ export class ModelSupervisor {
     }
     this.runPort = port;
 
-    if (await this.deps.isPortInUse(port)) {
+    const freeEarly = early !== null && port === model.port && this.deps.now() - early.at <= EARLY_PORT_CHECK_MS && !(await early.inUse);
+    if (!freeEarly && (await this.deps.isPortInUse(port))) {
       return this.failStart(
         generation,
         `port ${port} is already in use by another process (not one LLM Manager started); stop that process or give ${model.name} another port`,
@@ -597,9 +604,12 @@ export class ModelSupervisor {
     this.lastStartProbe = null;
     let calm = PROBE_FAST_MS;
     this.wokenByHint = false;
+    /** Its ready line came in this start: from then on the usual schedule (it may bind a moment later). */
+    let heard = false;
     while (generation === this.generation && this.state === 'starting') {
       const woken = this.wokenByHint;
       this.wokenByHint = false;
+      heard ||= woken;
       const status = await this.deps.probeHealth(this.port, model.healthPath, undefined, this.engineKey);
       if (generation !== this.generation || this.state !== 'starting') return;
       if (status === 200) {
@@ -619,10 +629,12 @@ export class ModelSupervisor {
       if (this.wokenByHint) continue;
       const waited = this.deps.now() - began;
       let interval = waited < PROBE_FAST_WINDOW_MS ? PROBE_FAST_MS : PROBE_SLOW_MS;
-      // Listening and loading (it answered): an engine known to announce its readiness is asked
-      // less and less often; nothing listening yet (null) costs the engine no log line, so it is
-      // asked often (PROBE_REFUSED_SHARE).
-      if (status !== null && this.saysWhenReady) interval = calm = Math.min(calm * 2, PROBE_CALM_MAX_MS);
+      // An engine known to announce its readiness is asked less and less often until its line comes
+      // (which wakes the probe): refused connections cost it no log line, but dense probes share the
+      // CPU with its start (a swap measured 50 refused probes in B's first 220 ms, each an HTTP
+      // request object of ours). Otherwise, listening and loading (it answered 503) is asked by the
+      // time waited, and nothing listening yet (null) often (PROBE_REFUSED_SHARE).
+      if (this.saysWhenReady && (status !== null || !heard)) interval = calm = Math.min(calm * 2, PROBE_CALM_MAX_MS);
       else if (status === null) interval = Math.min(interval, Math.max(PROBE_REFUSED_MIN_MS, waited * PROBE_REFUSED_SHARE));
       else if (status === 503) interval = Math.min(PROBE_LOADING_MAX_MS, Math.max(PROBE_FAST_MS, waited * PROBE_LOADING_SHARE));
       await new Promise<void>((resolve) => {
