@@ -149,7 +149,16 @@ describe.runIf(linux)('EngineLedger', () => {
     ]);
     expect(fs.readdirSync(path.dirname(file))).toEqual(['state.json']); // no temp files left
     ledger.remove(engine.leader);
+    // A removal is written on the next turn (not in the way of a swap's next spawn)...
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).engines).toHaveLength(1);
+    await new Promise((resolve) => setImmediate(resolve));
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).engines).toEqual([]);
+    // ...and an add right after one writes both at once.
+    ledger.add({ model: 'again', pid: process.pid, command: 'x' });
+    ledger.remove(process.pid);
+    ledger.add({ model: 'third', pid: engine.leader, command: 'y' });
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).engines.map((e: { model: string }) => e.model)).toEqual(['third']);
+    ledger.remove(engine.leader);
     ledger.close();
     expect(fs.existsSync(file)).toBe(false);
   });

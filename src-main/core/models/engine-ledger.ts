@@ -116,14 +116,24 @@ export class EngineLedger {
     }
   }
 
+  /**
+   * Written a moment later (the next turn of the event loop), not at once: an engine that has exited
+   * is often the one a swap stopped, and the file's fsync would come before the next engine's spawn.
+   * Losing a removal in a crash is harmless (the next start finds the process gone); an add is
+   * written at once, and takes a pending removal with it.
+   */
   remove(pid: number): void {
     if (!this.engines.some((e) => e.pid === pid)) return;
     this.engines = this.engines.filter((e) => e.pid !== pid);
-    this.save();
+    this.pendingSave ??= setImmediate(() => this.save());
   }
+
+  private pendingSave: NodeJS.Immediate | null = null;
 
   /** Writes the (empty) record: this node is the owner now. */
   save(): void {
+    if (this.pendingSave) clearImmediate(this.pendingSave);
+    this.pendingSave = null;
     const data: LedgerFile = { version: 1, owner: this.owner, engines: this.engines };
     try {
       writeAtomic(this.file, `${JSON.stringify(data, null, 2)}\n`);
@@ -137,6 +147,8 @@ export class EngineLedger {
 
   /** Clean shutdown: every engine is stopped, nothing to remember. */
   close(): void {
+    if (this.pendingSave) clearImmediate(this.pendingSave);
+    this.pendingSave = null;
     // Engines whose exit was not yet noted (it is noted once their whole group is gone).
     this.engines = this.engines.filter((e) => treeAlive(e.pid));
     if (this.engines.length > 0) return this.save();
