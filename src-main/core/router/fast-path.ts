@@ -46,7 +46,6 @@ interface Capture {
   t0: number;
   ttft: number | null;
   requested: string;
-  client: string;
   status: number;
   tail: AnswerTail;
   /** Set when the router asked the engine for usage the client didn't: the event it drops. */
@@ -236,7 +235,7 @@ class ClientConnection {
     this.busy = true;
     this.fast.stats.served++;
     const capture: Capture | null = this.fast.options.usage
-      ? { startedAt, t0, ttft: null, requested: admitted.requested, client: keyNameOfHeaders(request.headers) ?? userAgentProduct(request.headers['user-agent']), status: 0, tail: new AnswerTail(), filter: admitted.askedUsage ? new UsageEventFilter() : null }
+      ? { startedAt, t0, ttft: null, requested: admitted.requested, status: 0, tail: new AnswerTail(), filter: admitted.askedUsage ? new UsageEventFilter() : null }
       : null;
     new Exchange(this, this.fast.engines, admitted.supervisor, admitted.engine, request, capture, this.fast.options.usage ?? null, () => {
       this.busy = false;
@@ -1121,7 +1120,8 @@ class Exchange {
       endpoint: this.request.path,
       status,
       errorCode,
-      client: capture.client,
+      // Worked out once the client has its answer, not on the way to the first byte.
+      client: keyNameOfHeaders(this.request.headers) ?? userAgentProduct(this.request.headers['user-agent']),
       streamed: this.streaming,
       ttftMs: capture.ttft,
       totalMs,
