@@ -63,6 +63,11 @@ export class TokenMeter {
     private readonly monthStart: (at: number) => number = localMonthStart,
   ) {}
 
+  /** `model` had used `tokens` in the month starting at `month` before the requests to be charged. */
+  seed(model: string, month: number, tokens: number): void {
+    this.used.set(model, { month, tokens });
+  }
+
   charge(use: TokenUse): number {
     const tiers = this.prices[use.model]?.tiers;
     if (!tiers || tiers.length === 0) return 0;

@@ -160,11 +160,15 @@ export function buildReport(input: ReportInput): UsageReport {
     }
   }
 
-  // Token tiers: every request of a priced model since its billing month began moves the tier position.
+  // Token tiers: every request of a priced model since its billing month began moves the tier
+  // position. Those before the range only move it: SQLite sums them (a report of today late in a
+  // busy month would otherwise read the month's every request); those in it are priced one by one.
   const monthStart = input.monthStart ?? localMonthStart;
   const tokenModels = Object.entries(input.prices).flatMap(([name, p]) => (p && p.tiers.length > 0 && (query.model === undefined || query.model === name) ? [name] : []));
   const meter = new TokenMeter(input.prices, monthStart);
-  for (const use of store.tokens(tokenModels, monthStart(from), to)) {
+  const firstMonth = monthStart(from);
+  for (const { model, tokens } of store.tokenSums(tokenModels, firstMonth, from)) meter.seed(model, firstMonth, tokens);
+  for (const use of store.tokens(tokenModels, from, to)) {
     const cost = meter.charge(use);
     if (use.at < from || cost === 0 || (query.client !== undefined && use.client !== query.client)) continue;
     all.cost += cost;

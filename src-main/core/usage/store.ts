@@ -214,6 +214,17 @@ export class UsageStore {
     yield* statement.iterate(...models, from, to) as Iterable<{ at: number; model: string; client: string; prompt: number; completion: number }>;
   }
 
+  /** Each of `models`' prompt + completion tokens in [from, to), summed in SQLite (the tier position before a range). */
+  tokenSums(models: readonly string[], from: number, to: number): { model: string; tokens: number }[] {
+    if (models.length === 0 || from >= to) return [];
+    return this.db
+      .prepare(
+        `SELECT model, SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)) AS tokens FROM requests
+         WHERE model IN (${models.map(() => '?').join(', ')}) AND started_at >= ? AND started_at < ? GROUP BY model`,
+      )
+      .all(...models, from, to) as unknown as { model: string; tokens: number }[];
+  }
+
   /** Engine runs that overlap [from, to). */
   runs(from: number, to: number): RunRow[] {
     return (this.db
