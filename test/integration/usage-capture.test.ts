@@ -101,10 +101,13 @@ describe('usage capture', () => {
     expect(rows[3]).toMatchObject({ status: 400, errorCode: 'invalid_json', model: '', requested: '' });
   });
 
-  it("llama-server's timings: its own tokens/s; once seen, streams are no longer asked for usage", async () => {
+  it.each([
+    ['the fast path', false],
+    ["node:http's path (a chunked upload)", true],
+  ])("llama-server's timings: its own tokens/s; once seen, streams are no longer asked for usage — %s", async (_path, chunked) => {
     const fx = await startNode({ models: [{ name: 'llama', flags: ['--load-ms', '0', '--timings', '--tokens-per-second', '0'] }] });
     await fx.node.api.startModel('llama');
-    const stream = async () => (await post(fx, { model: 'llama', stream: true, max_tokens: 4, messages: [{ role: 'user', content: 'one two three' }] })).text;
+    const stream = async () => (await post(fx, { model: 'llama', stream: true, max_tokens: 4, messages: [{ role: 'user', content: 'one two three' }] }, { chunked })).text;
     const first = await stream();
     // Asked for usage (the launch is not llama-server by name): the usage event, timings and all, was dropped.
     expect(first).not.toContain('"usage"');

@@ -76,6 +76,8 @@ interface Capture {
   streamed: boolean;
   tail: AnswerTail;
   filter: UsageEventFilter | null;
+  /** The model's supervisor once resolved: a finished stream tells it whether its engine sends timings. */
+  supervisor: ModelSupervisor | null;
 }
 
 export function isOpenAIPath(pathname: string): boolean {
@@ -116,7 +118,10 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
         if (capture) capture.requested = model;
         const supervisor = options.registry.resolve(model);
         if (!supervisor) throw modelNotFound(options.registry, model);
-        if (capture) capture.model = supervisor.name;
+        if (capture) {
+          capture.model = supervisor.name;
+          capture.supervisor = supervisor;
+        }
         if (!modes.includes(supervisor.model.mode)) {
           throw new ApiError(
             400,
@@ -239,13 +244,21 @@ function startCapture(req: http.IncomingMessage, res: http.ServerResponse, endpo
     streamed: false,
     tail: new AnswerTail(),
     filter: null,
+    supervisor: null,
   };
   res.once('close', () => {
     const totalMs = performance.now() - capture.t0;
     const status = res.headersSent ? res.statusCode : 0;
     // undici hands over the body without its framing.
     const tail = answerText(capture.tail, capture.filter, false);
-    usage.record(usageRecord({ ...capture, ttftMs: capture.ttft, status, totalMs, tail }));
+    const { supervisor, ...fields } = capture;
+    usage.record(usageRecord({ ...fields, ttftMs: capture.ttft, status, totalMs, tail }));
+    // As on the fast path: whether a whole stream carried llama-server's timings decides if the
+    // next one is asked for usage.
+    if (supervisor && capture.streamed && status >= 200 && status < 300 && capture.errorCode === null && knowsIncludeUsage(endpoint) && res.writableFinished) {
+      const timings = tail.includes('"timings"');
+      if (timings !== supervisor.sendsTimings) supervisor.noteTimings(timings);
+    }
   });
   return capture;
 }
