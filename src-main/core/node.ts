@@ -29,6 +29,7 @@ import { EngineLedger, ledgerPath, reapLeftoverEngines } from './models/engine-l
 import { EngineWatchdog } from './models/engine-watchdog.js';
 import { RequestGuard } from './security/guard.js';
 import { bindProblem, isLoopbackHost } from './security/host.js';
+import { servedElsewhere } from './upstreams/elsewhere.js';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_POLL_MS, DeviceMonitor, modelMemory, type DeviceMonitorOptions } from './devices/monitor.js';
 import { profileClaims } from './scheduler/device-match.js';
@@ -266,11 +267,13 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
     async set(on: boolean): Promise<void> {
       if (on !== (heldSince !== null)) {
         heldSince = on ? new Date().toISOString() : null;
-        logger.info(on ? 'models held: every engine stops, none starts on request until released' : 'models released');
+        logger.info(on ? 'models held: every engine on this computer stops, none starts on request until released' : 'models released');
         events.publish({ type: 'hold', heldSince });
         if (!on) void residents.check();
       }
-      if (on) await Promise.all(registry.list().map((s) => s.stop('models held')));
+      // A hold frees this computer: models served by a peer or by a server elsewhere use none of it
+      // (and stopping a peer's model would stop it on the peer), so they stay and keep answering.
+      if (on) await Promise.all(registry.list().filter((s) => !servedElsewhere(s)).map((s) => s.stop('models held')));
     },
   };
   // Resident models: started now, and again once their devices are free after they were made room for or held.

@@ -69,6 +69,30 @@ describe('a peer', () => {
     expect(await b.spawnCount('alpha')).toBe(2);
   });
 
+  it("Hold models stops this node's engines only: the peer's models stay, keep answering, and a stopped one starts on the peer", async () => {
+    const { a, b } = await twoNodes();
+    expect((await chat(a.url, 'a')).status).toBe(200); // alpha runs on the peer
+    expect((await chat(a.url, 'shared')).status).toBe(200); // shared runs here
+    await until(() => modelOf(a, 'alpha'), (m) => m?.state === 'ready');
+    await a.node.api.holdModels();
+    expect((await a.info('shared')).state).toBe('stopped');
+    // Not stopped here nor on the peer (a hold frees this computer), and still ready for requests.
+    expect((await a.node.api.modelLogs('alpha', 500)).map((l) => l.text).join('\n')).not.toContain('models held');
+    expect((await a.node.api.modelLogs('shared', 500)).map((l) => l.text).join('\n')).toContain('models held');
+    expect((await b.info('alpha')).state).toBe('ready');
+    expect((await modelOf(a, 'alpha'))!.state).toBe('ready');
+    expect((await chat(a.url, 'alpha')).status).toBe(200);
+    // A local model is not started while held; the peer's, stopped there by its own user, is.
+    const held = await chat(a.url, 'shared');
+    expect(held.status).toBe(503);
+    expect(((await held.json()) as { error: { code: string } }).error.code).toBe('models_held');
+    await b.node.api.stopModel('alpha');
+    await until(() => modelOf(a, 'alpha'), (m) => m?.state === 'stopped');
+    expect((await chat(a.url, 'alpha')).status).toBe(200);
+    expect(await b.spawnCount('alpha')).toBe(2);
+    expect(await a.spawnCount('shared')).toBe(1);
+  });
+
   it('prefer: peer sends a name both have to the peer, with the local engine as the fall-through', async () => {
     const { a, b } = await twoNodes({ prefer: 'peer' });
     await until(async () => a.node.registry.resolve('shared')?.latestConfig.profiles.map((p) => p.name), (names) => names?.join() === 'peer:desk,Test-Profile');

@@ -15,6 +15,7 @@ import { untilReady } from './loading-stream.js';
 import { requestedModelSchema } from '../../../src-shared/proxied-request.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
+import { servedElsewhere } from '../upstreams/elsewhere.js';
 
 /** Which model modes each proxied endpoint serves. */
 export const ENDPOINT_MODES: Record<string, readonly ModelMode[]> = {
@@ -131,7 +132,8 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
         }
         // The engine may know the model by another name (vLLM's --served-model-name).
         const served = supervisor.model.servedModelName;
-        if (supervisor.currentState !== 'ready' && options.held?.()) throw heldError(supervisor.name);
+        // Held: nothing starts on this computer; a peer's model or a server elsewhere still may.
+        if (supervisor.currentState !== 'ready' && options.held?.() && !servedElsewhere(supervisor)) throw heldError(supervisor.name);
         let sent = served !== null && served !== model ? withModel(body, served) : body;
         // A stream whose client didn't ask for usage: the engine is asked (its usage event is
         // dropped on the way back), unless its answers carry llama-server's timings anyway.
