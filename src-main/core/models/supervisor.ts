@@ -96,7 +96,7 @@ const PROBE_LOADING_MAX_MS = 500;
  * answering 200 means it serves. llama.cpp, vLLM and SGLang all have /health; others may not.
  */
 const FALLBACK_READY_PATH = '/v1/models';
-/** How old a "nobody listens on the model's port" may be when the spawn comes (see runStart). */
+/** How old the answer to "does anybody listen on the model's port?" may be when the spawn comes (see runStart). */
 const EARLY_PORT_CHECK_MS = 250;
 /** After the leader exits, how long leftover children get before we stop waiting for them. */
 const LEFTOVER_KILL_WAIT_MS = 5000;
@@ -476,8 +476,8 @@ export class ModelSupervisor {
     // A failure before the spawn has no engine lines of its own: none of the last run's are shown.
     this.runFromSeq = Number.MAX_SAFE_INTEGER;
     // The model's own port is checked while the profile is chosen (a swap stops another engine
-    // meanwhile): a "free" that is still recent when the choice comes is taken; anything else (a
-    // long wait, or "in use") is asked again then.
+    // meanwhile; no two models share a fixed port): an answer still recent when the choice comes is
+    // taken, an older one is asked again (one connection to a stranger on the port, not two).
     const early = model.port !== null ? { at: this.deps.now(), inUse: this.deps.isPortInUse(model.port) } : null;
     let choice;
     try {
@@ -511,8 +511,8 @@ export class ModelSupervisor {
     }
     this.runPort = port;
 
-    const freeEarly = early !== null && port === model.port && this.deps.now() - early.at <= EARLY_PORT_CHECK_MS && !(await early.inUse);
-    if (!freeEarly && (await this.deps.isPortInUse(port))) {
+    const recent = early !== null && port === model.port && this.deps.now() - early.at <= EARLY_PORT_CHECK_MS;
+    if (recent ? await early.inUse : await this.deps.isPortInUse(port)) {
       return this.failStart(
         generation,
         `port ${port} is already in use by another process (not one LLM Manager started); stop that process or give ${model.name} another port`,
