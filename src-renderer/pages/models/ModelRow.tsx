@@ -66,7 +66,9 @@ export function ModelRow({ model, vram, now, open, tabIndex, rowRef, onFocus, on
             </span>
             {/* Aliases that don't fit wrap under the name, not under the chevron. */}
             <span className="name-line">
-              <span className="model-name">{model.name}</span>
+              <span className="model-name" title={model.name}>
+                {model.name}
+              </span>
               {model.upstream && <UpstreamChip upstream={model.upstream} />}
               {model.aliases.map((alias) => (
                 <span key={alias} className="chip" title="alias">
