@@ -51,6 +51,15 @@ function setup(readyAt: number | (() => boolean), loading: number | null): { sup
   return { supervisor: new ModelSupervisor(modelConfig(), new ModelLog('m', null), deps), engine, t0 };
 }
 
+/** Stops the supervisor's engine (its fake process exits at once). */
+async function stopEngine(supervisor: ModelSupervisor, engine: Engine): Promise<void> {
+  const stopped = supervisor.stop('test');
+  engine.child.emit('exit', 0, null);
+  engine.child.emit('close', 0, null);
+  await vi.advanceTimersByTimeAsync(0);
+  await stopped;
+}
+
 const gaps = (times: number[], from: number, to: number) =>
   times
     .map((t, i) => (i > 0 ? t - times[i - 1]! : NaN))
@@ -146,11 +155,7 @@ describe('readiness probes', () => {
     expect(firstRun).toBeGreaterThan(150);
     // Stopped, started again: its line woke the probe that found it ready, so now it is asked
     // calmly (doubling to 1 s) while refused, and its line still wakes the probe at once.
-    const stopped = supervisor.stop('test');
-    engine.child.emit('exit', 0, null);
-    engine.child.emit('close', 0, null);
-    await vi.advanceTimersByTimeAsync(0);
-    await stopped;
+    await stopEngine(supervisor, engine);
     said = false;
     const began = Date.now() - t0;
     engine.probes.length = 0;
@@ -175,11 +180,7 @@ describe('readiness probes', () => {
     engine.child.stdout.write('server is listening\n');
     await vi.advanceTimersByTimeAsync(0);
     await ready;
-    const stopped = supervisor.stop('test');
-    engine.child.emit('exit', 0, null);
-    engine.child.emit('close', 0, null);
-    await vi.advanceTimersByTimeAsync(0);
-    await stopped;
+    await stopEngine(supervisor, engine);
     bound = false;
     ready = supervisor.ensureReady();
     await vi.advanceTimersByTimeAsync(500);
