@@ -1,9 +1,14 @@
 // Swap: model A runs and holds the GPU memory model B needs; B is requested. What a swap cannot
-// avoid is A's exit and B's load, measured on the same demo engine alone just before each swap
-// (paired, as the cold start is): SIGTERM → reaped, and spawn → ready. The figure is what the
-// router adds to those: B's first byte − the request − A's exit − B's load. Twice: with A idle,
-// and with a stream to A in flight when B is asked for (then counted from the end of A's stream,
-// which must finish whole: no request to A is cut).
+// avoid is A's exit and B's load. The figure is what the router adds to those: B's first byte − the
+// request − A's exit − B's load, where A's exit and B's load are this swap's own engines' (their
+// --times-file moments: A's SIGTERM → its exit event, B's process start → ready) plus what their
+// clocks can't see of an exit — the process teardown after the exit event, measured on the same
+// demo engine alone just before each swap. B's process creation (the router's fork and exec) is
+// counted against the router. (The figure until 2026-12-03 took both from the engine alone, spawn →
+// ready and SIGTERM → reaped: B's load alone varies by ±20 ms on this VM, and single swaps ranged
+// from −22 to +44 ms; it is still logged.) Twice: with A idle, and with a stream to A in flight when
+// B is asked for (then counted from the end of A's stream, which must finish whole: no request to A
+// is cut).
 //
 // The GPU is test/fixtures/fake-nvidia-smi (the bench runs without one): a 24 GB card, and demo
 // engines started with --fake-vram=TAG@0:16000 show up as using 16 GB of it while they run. Both
@@ -40,7 +45,12 @@ export interface SwapSample {
   /** The engine alone, just before: SIGTERM → reaped, and spawn → ready. */
   aExitMs: number;
   bLoadMs: number;
+  /** The engine alone: SIGTERM → reaped less SIGTERM → its exit event (the process teardown its clock can't see). */
+  teardownMs: number;
+  /** Router added: the request → B's first byte, less A's exit (its own + teardown alone) and B's own load. */
   addedMs: number;
+  /** The earlier figure: less A's exit and B's load measured alone (noisier: the engine's load varies). */
+  addedVsAloneMs: number;
   /** The engines' own moments in this swap (--times-file): A's SIGTERM → exit, B's process start → ready. */
   aOwnExitMs: number;
   bOwnLoadMs: number;
@@ -105,6 +115,7 @@ export async function measureSwap(port: number, files: { a: string; b: string },
     const aOwnExitMs = aTimes.exit! - aTimes.term!;
     const bOwnLoadMs = bTimes.ready! - bTimes.start!;
     const { exitMs: aExitMs, loadMs: bLoadMs } = alone;
+    const teardownMs = Math.max(0, alone.exitMs - alone.ownExitMs);
     // The demo engine sends a role chunk, one per token, a finish chunk and [DONE].
     const aWhole = !busy ? null : a !== null && a.status === 200 && a.reads.reduce((n, r) => n + r.events.length, 0) === settings.swapStreamTokens + 3 && a.body.includes('[DONE]');
     // Sanity: B must not have started before A was gone (the card has room for one of them).
@@ -116,7 +127,9 @@ export async function measureSwap(port: number, files: { a: string; b: string },
       waitedForAMs,
       aExitMs,
       bLoadMs,
-      addedMs: totalMs - waitedForAMs - aExitMs - bLoadMs,
+      teardownMs,
+      addedMs: totalMs - waitedForAMs - (aOwnExitMs + teardownMs) - bOwnLoadMs,
+      addedVsAloneMs: totalMs - waitedForAMs - aExitMs - bLoadMs,
       aOwnExitMs,
       bOwnLoadMs,
       aWhole,
@@ -129,7 +142,7 @@ export async function measureSwap(port: number, files: { a: string; b: string },
 }
 
 /** The swap engine on its own (pinned like the others): spawn → its ready moment, then SIGTERM → reaped. */
-async function engineAlone(timesFile: string): Promise<{ loadMs: number; exitMs: number }> {
+async function engineAlone(timesFile: string): Promise<{ loadMs: number; exitMs: number; ownExitMs: number }> {
   const port = await freePort();
   fs.writeFileSync(timesFile, '');
   const t0 = preciseNow();
@@ -140,7 +153,11 @@ async function engineAlone(timesFile: string): Promise<{ loadMs: number; exitMs:
     const t1 = preciseNow();
     process.kill(proc.pid, 'SIGTERM');
     await proc.exited;
-    return { loadMs: times.ready - t0, exitMs: preciseNow() - t1 };
+    const exitMs = preciseNow() - t1;
+    // Its own SIGTERM → exit event: the rest of exitMs is the process teardown its clock can't see.
+    const own = await waitEngineTimes(timesFile, ['term', 'exit']);
+    const ownExitMs = own.term !== undefined && own.exit !== undefined ? own.exit - own.term : exitMs;
+    return { loadMs: times.ready - t0, exitMs, ownExitMs };
   } finally {
     await proc.stop('SIGKILL', 1000);
   }
@@ -232,7 +249,10 @@ export function logSwaps(who: string, result: SwapResult, log: (line: string) =>
   const part = (busy: boolean) => {
     const s = result.samples.filter((x) => x.busy === busy);
     const m = (f: (x: SwapSample) => number) => median(s.map(f)).toFixed(1);
-    return `A ${busy ? 'busy' : 'idle'}: B answered in ${m((x) => x.totalMs)} ms = ${busy ? `A's stream ${m((x) => x.waitedForAMs)} + ` : ''}the engine's exit ${m((x) => x.aExitMs)} + its load ${m((x) => x.bLoadMs)} (alone) + added ${m((x) => x.addedMs)} ms`;
+    return (
+      `A ${busy ? 'busy' : 'idle'}: B answered in ${m((x) => x.totalMs)} ms = ${busy ? `A's stream ${m((x) => x.waitedForAMs)} + ` : ''}A's exit ${m((x) => x.aOwnExitMs)} + its teardown ${m((x) => x.teardownMs)} (alone) + B's load ${m((x) => x.bOwnLoadMs)} + added ${m((x) => x.addedMs)} ms` +
+      ` (over the engine alone, exit ${m((x) => x.aExitMs)} and load ${m((x) => x.bLoadMs)}: added ${m((x) => x.addedVsAloneMs)} ms)`
+    );
   };
   log(`  ${who}: ${part(false)}; ${part(true)}; A's streams cut: ${swapCut(result)}${result.errors.length ? `; errors: ${result.errors.join('; ')}` : ''}`);
   for (const busy of [false, true]) {
