@@ -124,7 +124,7 @@ export function createGpuChooser(options: GpuChooserOptions): GpuChooser {
   const seen: { at: number; foreign: Record<string, number | null> }[] = [];
   const note = (state: DeviceState): void => {
     if (seen.some((e) => e.at === state.at)) return;
-    seen.push({ at: state.at, foreign: foreignUse(state.snapshot.devices, (holder) => holder !== null) });
+    seen.push({ at: state.at, foreign: foreignUse(state.snapshot.devices, (model) => model !== null) });
     seen.sort((a, b) => a.at - b.at);
     if (seen.length > 3) seen.shift();
   };
