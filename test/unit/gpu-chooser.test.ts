@@ -129,6 +129,15 @@ function chooser(world: FakeWorld, settings = { headroomMb: 512, monitoringDisab
   });
 }
 const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
+/** A card with one idle engine using `mb`, and `next` starting. */
+function idleAndNext(mb: number): { world: FakeWorld; idle: FakeEngine } {
+  const world = new FakeWorld();
+  const idle = world.engine('idle');
+  idle.set({ currentState: 'ready', lastActivityAt: 1 });
+  world.use('idle', mb);
+  world.engine('next').set({ currentState: 'starting' });
+  return { world, idle };
+}
 
 describe('GPU-aware chooser', () => {
   it('two starts at once never share the same free memory; the second waits for the first, then stops it once idle', async () => {
@@ -231,11 +240,7 @@ describe('GPU-aware chooser', () => {
   });
 
   it('a recent reading on a steady card decides a swap: the idle engine is stopped on it, no new reading before', async () => {
-    const world = new FakeWorld();
-    const idle = world.engine('idle');
-    idle.set({ currentState: 'ready', lastActivityAt: 1 });
-    world.use('idle', 8000);
-    world.engine('next').set({ currentState: 'starting' });
+    const { world, idle } = idleAndNext(8000);
     const { choose } = chooser(world, undefined, 2000); // as in a node: there before the readings, it sees each
     await world.read();
     await settle();
@@ -248,11 +253,7 @@ describe('GPU-aware chooser', () => {
   });
 
   it('a recent reading on a card in flux (memory not ours moved) stops nobody: a new one decides, and when it shows room, nobody is stopped', async () => {
-    const world = new FakeWorld();
-    const idle = world.engine('idle');
-    idle.set({ currentState: 'ready', lastActivityAt: 1 });
-    world.use('idle', 5000);
-    world.engine('next').set({ currentState: 'starting' });
+    const { world, idle } = idleAndNext(5000);
     const { choose } = chooser(world, undefined, 2000);
     await world.read();
     world.othersMb = 4000; // another program loading...
@@ -266,11 +267,7 @@ describe('GPU-aware chooser', () => {
   });
 
   it('with no reading before the recent one to compare, a swap takes a new reading first', async () => {
-    const world = new FakeWorld();
-    const idle = world.engine('idle');
-    idle.set({ currentState: 'ready', lastActivityAt: 1 });
-    world.use('idle', 8000);
-    world.engine('next').set({ currentState: 'starting' });
+    const { world, idle } = idleAndNext(8000);
     await world.read();
     await settle();
     await chooser(world, undefined, 2000).choose(model('next', 4000));
