@@ -92,7 +92,7 @@ export function StatusStrip() {
   );
 }
 
-/** Hold models (for a game): stops every engine, starts none on request until released. */
+/** Hold models (for a game): stops every engine on this computer, starts none on request until released (a peer's models stay). */
 function HoldSwitch({ heldSince, disabled }: { heldSince: string | null; disabled: boolean }) {
   const client = useQueryClient();
   const [busy, setBusy] = useState(false);
@@ -103,7 +103,7 @@ function HoldSwitch({ heldSince, disabled }: { heldSince: string | null; disable
       .then(
         (health) => {
           client.setQueryData(queryKeys.health, health);
-          showToast(health.heldSince ? 'Models held: every engine is stopped, and requests start none until you release them.' : 'Released: requests start models again.', 'info', { key: 'hold' });
+          showToast(health.heldSince ? 'Models held: every engine on this computer is stopped, and requests start none until you release them.' : 'Released: requests start models again.', 'info', { key: 'hold' });
         },
         (err: unknown) => showToast(`${held ? "Couldn't release the models" : "Couldn't hold the models"}: ${errorText(err)}`, 'error', { key: 'hold' }),
       )
