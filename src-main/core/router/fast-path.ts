@@ -17,7 +17,7 @@ import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 import { keyNameOfHeaders, type RequestGuard } from '../security/guard.js';
 import type { UsageSink } from '../usage/record.js';
-import { AnswerTail, answerText, knowsIncludeUsage, UsageEventFilter, usageRecord, userAgentProduct, withIncludeUsage } from '../usage/capture.js';
+import { AnswerTail, answerText, knowsIncludeUsage, noteStreamTimings, UsageEventFilter, usageRecord, userAgentProduct, withIncludeUsage } from '../usage/capture.js';
 import { CORS_HEADER_PREFIX, ENDPOINT_MODES, engineClosedError, engineDiedEvent, HOP_BY_HOP, isJsonType, modelOf, NOT_FORWARDED } from './openai.js';
 
 /** Larger requests (a long prompt, embeddings of a big batch) go to node:http. */
@@ -1127,11 +1127,7 @@ class Exchange {
       totalMs,
       tail,
     });
-    // Whether a finished stream carried llama-server's timings decides if the next is asked for usage.
-    if (this.streaming && status >= 200 && status < 300 && errorCode === null && knowsIncludeUsage(this.request.path)) {
-      const timings = tail.includes('"timings"');
-      if (timings !== this.supervisor.sendsTimings) this.supervisor.noteTimings(timings);
-    }
+    if (this.streaming && errorCode === null) noteStreamTimings(this.supervisor, this.request.path, status, tail);
     this.usage.record(record);
   }
 

@@ -10,7 +10,7 @@ import type { EngineSlotTable } from './engine-slots.js';
 import { quickModelOf, quickStreamInfo, withModel } from './json-model.js';
 import { keyNameOf } from '../security/guard.js';
 import type { UsageSink } from '../usage/record.js';
-import { AnswerTail, answerText, knowsIncludeUsage, UsageEventFilter, usageRecord, userAgentProduct, withIncludeUsage } from '../usage/capture.js';
+import { AnswerTail, answerText, knowsIncludeUsage, noteStreamTimings, UsageEventFilter, usageRecord, userAgentProduct, withIncludeUsage } from '../usage/capture.js';
 import { untilReady } from './loading-stream.js';
 import { requestedModelSchema } from '../../../src-shared/proxied-request.js';
 import type { ModelRegistry } from '../models/registry.js';
@@ -255,12 +255,7 @@ function startCapture(req: http.IncomingMessage, res: http.ServerResponse, endpo
     const tail = answerText(capture.tail, capture.filter, false);
     const { supervisor, ...fields } = capture;
     usage.record(usageRecord({ ...fields, ttftMs: capture.ttft, status, totalMs, tail }));
-    // As on the fast path: whether a whole stream carried llama-server's timings decides if the
-    // next one is asked for usage.
-    if (supervisor && capture.streamed && status >= 200 && status < 300 && capture.errorCode === null && knowsIncludeUsage(endpoint) && res.writableFinished) {
-      const timings = tail.includes('"timings"');
-      if (timings !== supervisor.sendsTimings) supervisor.noteTimings(timings);
-    }
+    if (supervisor && capture.streamed && capture.errorCode === null && res.writableFinished) noteStreamTimings(supervisor, endpoint, status, tail);
   });
   return capture;
 }

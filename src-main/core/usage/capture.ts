@@ -104,6 +104,14 @@ function lastNumber(text: string, field: string): number | null {
   }
 }
 
+/**
+ * After a whole stream answered 2xx on an endpoint that knows include_usage: tells the engine's
+ * supervisor whether it carried llama-server's `timings` (then the next stream isn't asked for usage).
+ */
+export function noteStreamTimings(engine: { noteTimings(seen: boolean): void }, endpoint: string, status: number, tail: string): void {
+  if (status >= 200 && status < 300 && knowsIncludeUsage(endpoint)) engine.noteTimings(tail.includes('"timings"'));
+}
+
 /** The endpoints whose streams know `stream_options.include_usage`. */
 const INCLUDE_USAGE_ENDPOINTS: ReadonlySet<string> = new Set(['/v1/chat/completions', '/v1/completions']);
 
