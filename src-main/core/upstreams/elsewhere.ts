@@ -8,14 +8,12 @@ import type { RemoteRoute } from './remote.js';
 export function profileElsewhere(profile: Pick<LaunchProfile, 'upstream'>): boolean {
   const spec = profile.upstream;
   if (!spec) return false;
-  if (spec.kind === 'peer') return true;
-  return !isLoopbackHost(hostOf(spec.baseUrl));
+  return spec.kind === 'peer' || !isLoopbackHost(hostOf(spec.baseUrl));
 }
 
 /** Served from elsewhere: through such a route now, or (not running) every profile it has is such. */
 export function servedElsewhere(model: { readonly remote: RemoteRoute | null; readonly model: { readonly profiles: readonly Pick<LaunchProfile, 'upstream'>[] } }): boolean {
-  const remote = model.remote;
-  if (remote !== null) return remote.spec.kind === 'peer' || !isLoopbackHost(hostOf(remote.origin));
+  if (model.remote !== null) return profileElsewhere({ upstream: model.remote.spec });
   return model.model.profiles.length > 0 && model.model.profiles.every(profileElsewhere);
 }
 
