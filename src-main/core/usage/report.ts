@@ -170,7 +170,7 @@ export function buildReport(input: ReportInput): UsageReport {
   for (const { model, tokens } of store.tokenSums(tokenModels, firstMonth, from)) meter.seed(model, firstMonth, tokens);
   for (const use of store.tokens(tokenModels, from, to)) {
     const cost = meter.charge(use);
-    if (use.at < from || cost === 0 || (query.client !== undefined && use.client !== query.client)) continue;
+    if (cost === 0 || (query.client !== undefined && use.client !== query.client)) continue;
     all.cost += cost;
     const m = modelOf(use.model);
     m.cost += cost;
