@@ -86,12 +86,34 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const configPath = resolveConfigPath({ cliPath: values.config, env: process.env, cwd: process.cwd() });
-  let node: LlmNode;
+  // The handlers go in before anything starts: a SIGTERM (docker stop, systemd, a test that saw the
+  // banner) that arrives while the node is starting or right after the banner must still stop the
+  // engines and exit 0, not end the process by the signal's default action.
+  let node: LlmNode | null = null;
+  let stopRequested: string | null = null;
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  const stop = (): void => {
+    process.stderr.write(`\n${stopRequested}: stopping every engine...\n`);
+    node!.close().then(stopped, stopped);
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopRequested) {
+      process.stderr.write('Still stopping engines; press Ctrl+C again in a moment to force.\n');
+      process.once(signal, () => process.exit(130));
+      return;
+    }
+    stopRequested = signal;
+    if (node) stop(); // else: stopped as soon as the node is up
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.on(signal, onSignal);
   try {
     const { created } = ensureConfigFile(configPath, join(appRoot(), 'config.example.yaml'));
     if (created) process.stderr.write(`No config found: created ${configPath} from config.example.yaml — edit it to add your models.\n`);
     node = await createNode({ configPath, host: values.host, port, extraApiKeys: envKeys.keys });
   } catch (err) {
+    for (const signal of signals) process.off(signal, onSignal);
     if (err instanceof ConfigError || err instanceof ListenError) {
       process.stderr.write(`${err.message}\n`);
       return 1;
@@ -99,23 +121,9 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
 
-  printBanner(node);
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const shutdown = (signal: string) => {
-      if (stopping) {
-        process.stderr.write('Still stopping engines; press Ctrl+C again in a moment to force.\n');
-        process.once(signal, () => process.exit(130));
-        return;
-      }
-      stopping = true;
-      process.stderr.write(`\n${signal}: stopping every engine...\n`);
-      node.close().then(resolve, resolve);
-    };
-    process.on('SIGINT', () => shutdown('SIGINT'));
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
-    process.on('SIGHUP', () => shutdown('SIGHUP'));
-  });
+  if (stopRequested) stop();
+  else printBanner(node);
+  await done;
   process.stderr.write('All engines stopped. Bye.\n');
   return 0;
 }

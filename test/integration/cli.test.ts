@@ -114,6 +114,19 @@ describe('llm-manager serve', () => {
     expect(await cli.exited).toBe(0);
   });
 
+  it('a SIGTERM while the node is still starting is not fatal: it stops the node once it is up and exits 0', async () => {
+    const dir = tempDir();
+    const [port] = await freePorts(1);
+    const configPath = path.join(dir, 'config.yaml');
+    const cli = serve(['--config', configPath, '--port', String(port)], REPO);
+    // Written just before the node is created: the signal lands while it starts.
+    await waitFor(() => cli.output().includes('No config found'), 20_000, 'the first line');
+    cli.proc.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+    expect(cli.output()).toContain('SIGTERM: stopping every engine...');
+    expect(cli.output()).toContain('All engines stopped');
+  });
+
   it.each(['--config', 'LLM_MANAGER_CONFIG'])('refuses a config path (%s) whose folder does not exist with a clear message and exit 1, instead of serving the demo', (how) => {
     const dir = tempDir();
     const configPath = path.join(dir, 'no-such-folder', 'config.yaml');

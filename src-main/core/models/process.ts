@@ -226,6 +226,8 @@ export function engineSpawnOptions(launch: LaunchCommand, options: SpawnOptions,
 
 /** Signals every process of the engine: its group on POSIX, its tree on Windows. */
 export function signalTree(pid: number, signal: NodeJS.Signals): void {
+  // kill(-0) and kill(-1) would reach our own group or every process we may signal.
+  if (!Number.isInteger(pid) || pid <= 1) return;
   if (process.platform === 'win32') {
     treeKill(pid, signal, () => undefined);
     return;
