@@ -6,7 +6,6 @@ import net from 'node:net';
 import { delimiter, extname, isAbsolute, join } from 'node:path';
 import treeKill from 'tree-kill';
 import type { LaunchProfile } from '../../../src-shared/config.js';
-import { http } from '../node-http.js';
 import { installHint } from '../engines/index.js';
 import { readProcStat } from './proc-stat.js';
 
@@ -285,15 +284,47 @@ export function isPortInUse(port: number, host = '127.0.0.1', timeoutMs = 500): 
  * GET http://127.0.0.1:port/path → status code, or null when nothing answers. `key`: the engine's
  * own (program.engine_keys). Each probe on its own connection, closed after it: a kept-alive probe
  * connection would hold one of llama-server's HTTP threads for good (each is bound to a connection).
+ * Written on a plain socket and answered at the status line: a start is probed often, and a node:http
+ * request (its agent, parser and request object) cost a millisecond of the moment an engine turns
+ * ready, measured in the swap bench. The rest of the answer is read and dropped until the engine
+ * closes the connection (Connection: close), so it never writes into a reset socket.
  */
 export function probeHealth(port: number, path: string, timeoutMs = 2000, key: string | null = null): Promise<number | null> {
   return new Promise((resolve) => {
-    const headers: Record<string, string> = { connection: 'close', ...(key ? { authorization: `Bearer ${key}` } : {}) };
-    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs, headers }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? null);
+    const target = path.replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(c));
+    const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    let head = '';
+    let status: number | null | undefined;
+    const settle = (value: number | null) => {
+      if (status !== undefined) return;
+      status = value;
+      resolve(value);
+    };
+    socket.setTimeout(timeoutMs, () => {
+      settle(null);
+      socket.destroy();
     });
-    req.once('timeout', () => req.destroy());
-    req.once('error', () => resolve(null));
+    socket.once('error', () => settle(null));
+    socket.once('close', () => settle(null));
+    socket.once('end', () => socket.destroy());
+    socket.once('connect', () => {
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n${key ? `Authorization: Bearer ${key}\r\n` : ''}\r\n`);
+    });
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      if (status !== undefined) return; // the body, dropped
+      head += chunk;
+      const eol = head.indexOf('\r\n');
+      if (eol === -1) {
+        if (head.length > 4096) {
+          settle(null);
+          socket.destroy();
+        }
+        return;
+      }
+      const answer = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(head.slice(0, eol));
+      settle(answer ? Number(answer[1]) : null);
+      if (!answer) socket.destroy();
+    });
   });
 }
