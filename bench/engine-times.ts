@@ -9,6 +9,9 @@ export interface EngineTimes {
   /** Once ready: its first connection, and its first 200 to GET /health going out. */
   'ready-connection'?: number;
   'ready-health'?: number;
+  /** Its first model request (chat, completion …): arrived, and its answer written out. */
+  'first-request'?: number;
+  'first-answer'?: number;
   term?: number;
   exit?: number;
 }

@@ -27,7 +27,8 @@
 //   --times-file PATH         for benchmarks: append to PATH the moments (epoch ms, fractional) the process started,
 //                             turned ready, got SIGTERM and exited, a line each: "start T", "ready T", "term T", "exit T";
 //                             and, once ready, when its first connection came ("ready-connection T") and its first
-//                             200 to GET /health went out ("ready-health T"): the engine's own time to answer it
+//                             200 to GET /health went out ("ready-health T"): the engine's own time to answer it;
+//                             its first model request's arrival and answer ("first-request T", "first-answer T")
 //   --echo                    a chat answer is the last user message itself, whitespace and all (a word a token, up
 //                             to max_tokens), instead of "Echo: <first words> token1 …"; env DEMO_ECHO=1
 //   --quiet                   no log line per request; env DEMO_QUIET=1
@@ -74,7 +75,7 @@ const CRASH_EXIT_CODE = 3;
 const TOKENS_BEFORE_CRASH = 2;
 
 const config = readConfig(process.argv.slice(2), process.env);
-const state = { ready: false, modelRequests: 0, nextId: 0, created: nowSeconds(), markedConnection: false, markedHealth: false };
+const state = { ready: false, modelRequests: 0, nextId: 0, created: nowSeconds(), markedConnection: false, markedHealth: false, markedRequest: false };
 
 const ROUTES = {
   'GET /health': handleHealth,
@@ -228,6 +229,13 @@ function pathOf(url = '/') {
 // Wraps a POST handler: reads the JSON body, counts the request and plays the --crash-after crash.
 function modelRequest(handler) {
   return (req, res) => {
+    // Its first model request: arrived (head read), and its answer handed to the kernel (a plain
+    // answer is written by the time the handler returns; a stream when it finishes).
+    const first = config.timesFile !== undefined && !state.markedRequest;
+    if (first) {
+      state.markedRequest = true;
+      mark('first-request');
+    }
     if (config.apiKey !== undefined && req.headers.authorization !== `Bearer ${config.apiKey}`) {
       req.resume();
       return sendError(res, 401, 'Invalid API Key', 'authentication_error');
@@ -239,7 +247,11 @@ function modelRequest(handler) {
       state.modelRequests += 1;
       const crashing = config.crashAfter !== undefined && state.modelRequests > config.crashAfter;
       if (crashing && body.stream !== true) return crash();
-      return handler(body, res, crashing);
+      handler(body, res, crashing);
+      if (first) {
+        if (res.writableEnded) mark('first-answer');
+        else res.once('finish', () => mark('first-answer'));
+      }
     });
   };
 }

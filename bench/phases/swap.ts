@@ -3,8 +3,9 @@
 // request − A's exit − B's load, where A's exit and B's load are this swap's own engines' (their
 // --times-file moments: A's SIGTERM → its exit event, B's process start → ready) plus what their
 // clocks can't see of an exit — the process teardown after the exit event, measured on the same
-// demo engine alone just before each swap. B's process creation (the router's fork and exec) is
-// counted against the router. (The figure until 2026-12-03 took both from the engine alone, spawn →
+// demo engine alone just before each swap — and B's own time to answer its first request (head in →
+// answer written, also measured alone after a GET /health as any proxy sends first: a fresh
+// engine's first answer runs cold code, whoever sends it). B's process creation (the router's fork and exec) is counted against the router. (The figure until 2026-12-03 took both from the engine alone, spawn →
 // ready and SIGTERM → reaped: B's load alone varies by ±20 ms on this VM, and single swaps ranged
 // from −22 to +44 ms; it is still logged.) Twice: with A idle, and with a stream to A in flight when
 // B is asked for (then counted from the end of A's stream, which must finish whole: no request to A
@@ -47,7 +48,9 @@ export interface SwapSample {
   bLoadMs: number;
   /** The engine alone: SIGTERM → reaped less SIGTERM → its exit event (the process teardown its clock can't see). */
   teardownMs: number;
-  /** Router added: the request → B's first byte, less A's exit (its own + teardown alone) and B's own load. */
+  /** The engine alone: its first request's head in → its answer written (its own clock). */
+  firstAnswerMs: number;
+  /** Router added: the request → B's first byte, less A's exit (its own + teardown alone), B's own load and B's first answer (alone). */
   addedMs: number;
   /** The earlier figure: less A's exit and B's load measured alone (noisier: the engine's load varies). */
   addedVsAloneMs: number;
@@ -56,8 +59,8 @@ export interface SwapSample {
   bOwnLoadMs: number;
   /** With A busy: A's stream arrived whole (every token and [DONE]). */
   aWhole: boolean | null;
-  /** Epoch ms: B's request sent, A's stream ended (busy), B's first byte. */
-  at: { sent: number; aDone: number | null; firstByte: number };
+  /** Epoch ms: B's request sent, A's stream ended (busy), B's first byte; B's own: its first request in, its answer written. */
+  at: { sent: number; aDone: number | null; firstByte: number; bRequest: number; bAnswer: number };
   /** The router's own account of the swap, from its model logs (router only). */
   steps?: SwapSteps;
 }
@@ -72,8 +75,12 @@ export interface SwapSteps {
   confirm: number;
   /** "starting B" → "B is ready", less B's own process start → ready (process creation is in here). */
   spawnAndReadiness: number;
-  /** "B is ready" → B's first byte at the client. */
-  answer: number;
+  /** "B is ready" → B's first request arriving at B (the router forwarding the request that waited). */
+  forward: number;
+  /** B's own first answer in this swap: head in → answer written (its clock; for comparison with the one alone). */
+  bAnswer: number;
+  /** B's answer written → its first byte at the client. */
+  relay: number;
 }
 
 export interface SwapResult {
@@ -91,7 +98,7 @@ const chatBody = (model: string, stream: boolean) => ({ model, messages: [{ role
  * idle and B stopped; then B is requested (with a stream to A in flight first when `busy`).
  */
 export async function measureSwap(port: number, files: { a: string; b: string }, names: { a: string; b: string }, busy: boolean, prepare: () => Promise<void>): Promise<SwapSample> {
-  const alone = await engineAlone(path.join(path.dirname(files.a), 'alone.times'));
+  const alone = await engineAlone(path.join(path.dirname(files.a), 'alone.times'), names.b);
   await prepare();
   fs.writeFileSync(files.a, '');
   fs.writeFileSync(files.b, '');
@@ -109,12 +116,12 @@ export async function measureSwap(port: number, files: { a: string; b: string },
     // A stream cut short (the connection closed mid-answer) counts as cut, not as a failed swap.
     const a = aStream ? await aStream.catch(() => null) : null;
     const aTimes = await waitEngineTimes(files.a, ['term', 'exit']);
-    const bTimes = await waitEngineTimes(files.b, ['start', 'ready']);
+    const bTimes = await waitEngineTimes(files.b, ['start', 'ready', 'first-request', 'first-answer']);
     const totalMs = b.firstByteAt - b.sentAt;
     const waitedForAMs = a ? Math.max(0, a.doneAt - b.sentAt) : 0;
     const aOwnExitMs = aTimes.exit! - aTimes.term!;
     const bOwnLoadMs = bTimes.ready! - bTimes.start!;
-    const { exitMs: aExitMs, loadMs: bLoadMs } = alone;
+    const { exitMs: aExitMs, loadMs: bLoadMs, firstAnswerMs } = alone;
     const teardownMs = Math.max(0, alone.exitMs - alone.ownExitMs);
     // The demo engine sends a role chunk, one per token, a finish chunk and [DONE].
     const aWhole = !busy ? null : a !== null && a.status === 200 && a.reads.reduce((n, r) => n + r.events.length, 0) === settings.swapStreamTokens + 3 && a.body.includes('[DONE]');
@@ -128,12 +135,13 @@ export async function measureSwap(port: number, files: { a: string; b: string },
       aExitMs,
       bLoadMs,
       teardownMs,
-      addedMs: totalMs - waitedForAMs - (aOwnExitMs + teardownMs) - bOwnLoadMs,
+      firstAnswerMs,
+      addedMs: totalMs - waitedForAMs - (aOwnExitMs + teardownMs) - bOwnLoadMs - firstAnswerMs,
       addedVsAloneMs: totalMs - waitedForAMs - aExitMs - bLoadMs,
       aOwnExitMs,
       bOwnLoadMs,
       aWhole,
-      at: { sent: epoch(b.sentAt), aDone: a ? epoch(a.doneAt) : null, firstByte: epoch(b.firstByteAt) },
+      at: { sent: epoch(b.sentAt), aDone: a ? epoch(a.doneAt) : null, firstByte: epoch(b.firstByteAt), bRequest: bTimes['first-request']!, bAnswer: bTimes['first-answer']! },
     };
   } finally {
     toA.close();
@@ -141,8 +149,8 @@ export async function measureSwap(port: number, files: { a: string; b: string },
   }
 }
 
-/** The swap engine on its own (pinned like the others): spawn → its ready moment, then SIGTERM → reaped. */
-async function engineAlone(timesFile: string): Promise<{ loadMs: number; exitMs: number; ownExitMs: number }> {
+/** The swap engine on its own (pinned like the others): spawn → its ready moment, its first answer (its own clock), then SIGTERM → reaped. */
+async function engineAlone(timesFile: string, model: string): Promise<{ loadMs: number; exitMs: number; ownExitMs: number; firstAnswerMs: number }> {
   const port = await freePort();
   fs.writeFileSync(timesFile, '');
   const t0 = preciseNow();
@@ -150,6 +158,17 @@ async function engineAlone(timesFile: string): Promise<{ loadMs: number; exitMs:
   try {
     const times = await waitEngineTimes(timesFile, ['ready'], 10_000);
     if (times.ready === undefined) throw new Error('the swap engine alone did not turn ready');
+    // As any proxy would: its health answered first (readiness confirmed), then the request.
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    await health.arrayBuffer();
+    const client = new RawClient(port);
+    try {
+      const answer = await client.post('/v1/chat/completions', chatBody(model, false), 10_000);
+      if (answer.status !== 200) throw new Error(`the swap engine alone answered ${answer.status}`);
+    } finally {
+      client.close();
+    }
+    const served = await waitEngineTimes(timesFile, ['first-request', 'first-answer']);
     const t1 = preciseNow();
     process.kill(proc.pid, 'SIGTERM');
     await proc.exited;
@@ -157,7 +176,7 @@ async function engineAlone(timesFile: string): Promise<{ loadMs: number; exitMs:
     // Its own SIGTERM → exit event: the rest of exitMs is the process teardown its clock can't see.
     const own = await waitEngineTimes(timesFile, ['term', 'exit']);
     const ownExitMs = own.term !== undefined && own.exit !== undefined ? own.exit - own.term : exitMs;
-    return { loadMs: times.ready - t0, exitMs, ownExitMs };
+    return { loadMs: times.ready - t0, exitMs, ownExitMs, firstAnswerMs: served['first-answer']! - served['first-request']! };
   } finally {
     await proc.stop('SIGKILL', 1000);
   }
@@ -208,7 +227,9 @@ export async function swapPhase(build: RouterBuild, dir: string, log: (line: str
         stopOverhead: stopped - stopping - sample.aOwnExitMs,
         confirm: starting - stopped,
         spawnAndReadiness: ready - starting - sample.bOwnLoadMs,
-        answer: sample.at.firstByte - ready,
+        forward: sample.at.bRequest - ready,
+        bAnswer: sample.at.bAnswer - sample.at.bRequest,
+        relay: sample.at.firstByte - sample.at.bAnswer,
       };
     };
     await runSwaps(router.port, files, { a: SWAP_A, b: SWAP_B }, async () => {
@@ -250,7 +271,7 @@ export function logSwaps(who: string, result: SwapResult, log: (line: string) =>
     const s = result.samples.filter((x) => x.busy === busy);
     const m = (f: (x: SwapSample) => number) => median(s.map(f)).toFixed(1);
     return (
-      `A ${busy ? 'busy' : 'idle'}: B answered in ${m((x) => x.totalMs)} ms = ${busy ? `A's stream ${m((x) => x.waitedForAMs)} + ` : ''}A's exit ${m((x) => x.aOwnExitMs)} + its teardown ${m((x) => x.teardownMs)} (alone) + B's load ${m((x) => x.bOwnLoadMs)} + added ${m((x) => x.addedMs)} ms` +
+      `A ${busy ? 'busy' : 'idle'}: B answered in ${m((x) => x.totalMs)} ms = ${busy ? `A's stream ${m((x) => x.waitedForAMs)} + ` : ''}A's exit ${m((x) => x.aOwnExitMs)} + its teardown ${m((x) => x.teardownMs)} (alone) + B's load ${m((x) => x.bOwnLoadMs)} + B's first answer ${m((x) => x.firstAnswerMs)} (alone) + added ${m((x) => x.addedMs)} ms` +
       ` (over the engine alone, exit ${m((x) => x.aExitMs)} and load ${m((x) => x.bLoadMs)}: added ${m((x) => x.addedVsAloneMs)} ms)`
     );
   };
@@ -261,7 +282,8 @@ export function logSwaps(who: string, result: SwapResult, log: (line: string) =>
     const m = (k: keyof SwapSteps) => median(steps.map((x) => x[k])).toFixed(1);
     log(
       `    ${who}'s added, A ${busy ? 'busy' : 'idle'}, from its log (medians): deciding (a new device reading) ${m('decide')} ms, stopping A beyond A's own exit ${m('stopOverhead')} ms, ` +
-        `A stopped → B starting ${m('confirm')} ms, spawn and readiness beyond B's own load ${m('spawnAndReadiness')} ms, B ready → its first byte ${m('answer')} ms`,
+        `A stopped → B starting ${m('confirm')} ms, spawn and readiness beyond B's own load ${m('spawnAndReadiness')} ms, B ready → the request at B ${m('forward')} ms, ` +
+        `B's own first answer ${m('bAnswer')} ms (alone: ${median(result.samples.filter((x) => x.busy === busy).map((x) => x.firstAnswerMs)).toFixed(1)}), B's answer → its first byte ${m('relay')} ms`,
     );
   }
 }
