@@ -101,11 +101,15 @@ describe('llm-manager serve', () => {
     expect(await cli.exited).toBe(0);
   });
 
-  it('creates a missing config from config.example.yaml in a folder that exists, and says so', async () => {
-    const dir = tempDir();
+  /** serve on a config path that does not exist yet (it is created from config.example.yaml). */
+  async function serveNewConfig() {
     const [port] = await freePorts(1);
-    const configPath = path.join(dir, 'config.yaml');
-    const cli = serve(['--config', configPath, '--port', String(port)], REPO);
+    const configPath = path.join(tempDir(), 'config.yaml');
+    return { configPath, cli: serve(['--config', configPath, '--port', String(port)], REPO) };
+  }
+
+  it('creates a missing config from config.example.yaml in a folder that exists, and says so', async () => {
+    const { configPath, cli } = await serveNewConfig();
     await waitFor(() => cli.output().includes('Press Ctrl+C to stop'), 20_000, 'the banner');
     expect(cli.output()).toContain(`No config found: created ${configPath} from config.example.yaml`);
     expect(cli.output()).toMatch(/demo \(aliases: gpt-3\.5-turbo, demo-chat\)/);
@@ -115,10 +119,7 @@ describe('llm-manager serve', () => {
   });
 
   it('a SIGTERM while the node is still starting is not fatal: it stops the node once it is up and exits 0', async () => {
-    const dir = tempDir();
-    const [port] = await freePorts(1);
-    const configPath = path.join(dir, 'config.yaml');
-    const cli = serve(['--config', configPath, '--port', String(port)], REPO);
+    const { cli } = await serveNewConfig();
     // Written just before the node is created: the signal lands while it starts.
     await waitFor(() => cli.output().includes('No config found'), 20_000, 'the first line');
     cli.proc.kill('SIGTERM');
