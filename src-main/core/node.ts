@@ -18,10 +18,11 @@ import { renderMetrics } from './metrics.js';
 import { fastPathStats } from './router/fast-path.js';
 import { ModelLog } from './logs/model-log.js';
 import { engineFallbackEncoding } from './logs/engine-text.js';
-import { launchProblem, treeAlive } from './models/process.js';
+import { launchCommandFor, launchProblem, treeAlive } from './models/process.js';
 import { ModelRegistry } from './models/registry.js';
 import { ModelSupervisor, processDeps, type SupervisorDeps } from './models/supervisor.js';
 import { PortPool } from './models/port-pool.js';
+import { SpareSpawner } from './models/spare-spawner.js';
 import { START_TIMES_FILE, StartTimes } from './models/start-times.js';
 import { DEFAULT_ENGINE_PORTS } from '../../src-shared/config.js';
 import { applyServerTimeouts, createRouterServer } from './router/server.js';
@@ -230,7 +231,10 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
       ...(routerPort !== null ? [routerPort] : []),
     ],
   });
+  // Engines start in a process made ahead of time where that gives what a spawn gives (spare-spawner.ts).
+  const spares = new SpareSpawner();
   const deps = processDeps({
+    spawn: (profile, env, cwd) => spares.spawn(launchCommandFor(profile), { env, cwd }),
     chooseProfile,
     defaultCwd: loaded.dir,
     ledger: engineRecords,
@@ -250,6 +254,8 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
       events.publish({ type: 'model', model: enrichModel(model) });
       // The operator of a headless node reads what happened in its log: every failure, once.
       if (model.state === 'failed' && lastState !== 'failed') logger.error(`${model.name} failed: ${model.lastError?.message ?? 'unknown reason'}`);
+      // A start is over: the next engine's process can be made now, off any start's way.
+      if (lastState === 'starting' && model.state !== 'starting') spares.settled();
       lastState = model.state;
     });
     log.onLine((line) => {
@@ -482,6 +488,7 @@ export async function createNode(options: NodeOptions): Promise<LlmNode> {
         for (const supervisor of registry.list()) supervisor.log.close();
         ledger.close();
         await watchdog.close();
+        await spares.close();
         server.closeAllConnections();
       })();
       return closing;
