@@ -5,8 +5,8 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fastPathStats, idleEngineConnections } from '../../src-main/core/router/fast-path.js';
 import { chat, postJson, waitFor } from '../helpers/http.js';
-import { converse, ODD_ENGINE, request } from '../helpers/raw-wire.js';
-import { closeAllNodes, startNode, type NodeFixture } from '../helpers/node-fixture.js';
+import { converse, ODD_ENGINE, parseAnswers, request } from '../helpers/raw-wire.js';
+import { closeAllNodes, startNode, waitForState, type NodeFixture } from '../helpers/node-fixture.js';
 
 
 afterEach(closeAllNodes);
@@ -285,5 +285,108 @@ describe('the fast path', () => {
     const [ok] = await converse(fx.routerPort, [request(chat('demo'), { Authorization: `Bearer ${key}` })], 1);
     expect(ok!.status).toBe(200);
     expect(stats(fx).served).toBe(served + 1);
+  });
+});
+
+/** One raw connection: write a request, read its answer, and again; the answers so far. */
+async function connection(port: number) {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  const chunks: Buffer[] = [];
+  let closed = false;
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.on('close', () => (closed = true));
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const answers = () => {
+    try {
+      return parseAnswers(Buffer.concat(chunks));
+    } catch {
+      return null;
+    }
+  };
+  return {
+    socket,
+    get closed() {
+      return closed;
+    },
+    async ask(text: string, count: number) {
+      socket.write(text);
+      await waitFor(() => (answers()?.length ?? 0) >= count, 10_000, `answer ${count}`, 5);
+      return answers()!;
+    },
+  };
+}
+
+describe('a request that waits for its model to start', () => {
+  it('waits on the fast path and is served there, on its kept-alive connection', async () => {
+    const fx = await startNode({ models: [{ name: 'cold', flags: ['--load-ms', '100', '--quiet'] }] });
+    const before = { ...stats(fx) };
+    const client = await connection(fx.routerPort);
+    const [first] = await client.ask(request(chat('cold')), 1);
+    expect(first!.status).toBe(200);
+    expect(JSON.parse(first!.body).choices[0].message.content).toMatch(/^Echo: hello/);
+    const second = await client.ask(request(chat('cold', { stream: true })), 2);
+    expect(second[1]!.status).toBe(200);
+    expect(second[1]!.body).toContain('data: [DONE]');
+    expect(client.closed).toBe(false);
+    client.socket.destroy();
+    expect(stats(fx)).toEqual({ served: before.served + 2, handedOff: before.handedOff });
+    expect(await fx.spawnCount('cold')).toBe(1);
+    await waitFor(async () => (await fx.info('cold')).inFlight === 0, 2000, 'nothing in flight');
+  });
+
+  it("a start that fails: the waiting request gets node:http's 503, recorded the same, and its connection goes on", async () => {
+    const fx = await startNode({
+      models: [
+        { name: 'broken', flags: ['--load-ms', '300', '--exit-before-ready', '3'] },
+        { name: 'demo', flags: ['--load-ms', '20', '--quiet'] },
+      ],
+    });
+    await fx.node.api.startModel('demo');
+    const before = { ...stats(fx) };
+    const client = await connection(fx.routerPort);
+    const waiting = client.ask(request(chat('broken')), 1);
+    await waitForState(fx, 'broken', 'starting');
+    // The same start waited for on node:http's path (a chunked upload goes there).
+    const body = JSON.stringify(chat('broken'));
+    const chunkedAnswer = converse(
+      fx.routerPort,
+      [`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`],
+      1,
+    );
+    const [fast] = await waiting;
+    const [slow] = await chunkedAnswer;
+    expect(fast!.status).toBe(503);
+    expect(fast!.status).toBe(slow!.status);
+    expect(JSON.parse(fast!.body)).toEqual(JSON.parse(slow!.body));
+    expect(JSON.parse(fast!.body).error.code).toBe('model_start_failed');
+    expect(fast!.headers['content-type']).toBe(slow!.headers['content-type']);
+    expect(fast!.headers['retry-after']).toBe(slow!.headers['retry-after']);
+    expect(stats(fx).handedOff).toBe(before.handedOff + 1);
+    // The connection is still good: the next request on it is answered.
+    const answers = await client.ask(request(chat('demo')), 2);
+    expect(answers[1]!.status).toBe(200);
+    client.socket.destroy();
+    const rows = (await fx.node.api.listUsageRequests({ limit: 10 })).requests.filter((r) => r.model === 'broken');
+    expect(rows.map((r) => [r.status, r.errorCode, r.requested])).toEqual([
+      [503, 'model_start_failed', 'broken'],
+      [503, 'model_start_failed', 'broken'],
+    ]);
+    expect((await fx.info('broken')).inFlight).toBe(0);
+  });
+
+  it('goes to node:http when it asks for loading progress, or models are held', async () => {
+    const fx = await startNode({ models: [{ name: 'cold', flags: ['--load-ms', '100', '--quiet'] }] });
+    const before = stats(fx).handedOff;
+    const [progress] = await converse(fx.routerPort, [request(chat('cold', { stream: true }), { 'X-LLM-Manager-Loading': 'stream', Connection: 'close' })], 1);
+    expect(progress!.status).toBe(200);
+    expect(progress!.body).toMatch(/^: loading cold/);
+    expect(stats(fx).handedOff).toBe(before + 1);
+    await fx.node.api.stopModel('cold');
+    await fx.node.api.holdModels();
+    const [held] = await converse(fx.routerPort, [request(chat('cold'), { Connection: 'close' })], 1);
+    expect(held!.status).toBe(503);
+    expect(JSON.parse(held!.body).error.code).toBe('models_held');
+    expect(stats(fx).handedOff).toBe(before + 2);
   });
 });

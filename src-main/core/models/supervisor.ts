@@ -342,6 +342,16 @@ export class ModelSupervisor {
   }
 
   /**
+   * Whether ensureReady({ queueLimit }) would wait (or start) now rather than refuse at once: the
+   * crowd waiting on a start is below the limit and no restart pause holds a stopped or failed model.
+   */
+  takesWaiter(queueLimit?: number): boolean {
+    if (queueLimit !== undefined && this.waiting >= queueLimit) return false;
+    if ((this.state === 'stopped' || this.state === 'failed') && this.crashLoop.remaining(this.deps.now()) > 0) return false;
+    return true;
+  }
+
+  /**
    * Someone asked for the running model without a request (an explicit start of a ready one, a
    * warm-up before a batch): its idle countdown starts over, as after a request.
    */

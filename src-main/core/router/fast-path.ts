@@ -3,10 +3,13 @@
 // about 0.3 ms per request on a machine that has been idle (measured: the same relay behind
 // http.createServer adds 0.55 ms to the first streamed byte, this one 0.26 ms, a bare byte pipe
 // 0.23 ms). It takes only the plainest requests: a complete HTTP/1.1 POST to a known endpoint with
-// a Content-Length body of JSON, no Origin, admitted by the guard, for a model that is ready.
-// Anything else — a browser's request, a chunked or large upload, bad input, a model to start, a
-// slow client — is given to node:http with the bytes read so far, and that connection stays there;
-// its answers (errors included) come from one place.
+// a Content-Length body of JSON, no Origin, admitted by the guard, for a model that is ready — or
+// that is starting or can be started, which such a request waits for here (held, then sent on a
+// fresh engine socket: a swap's or cold start's first answer doesn't go through a new undici pool).
+// Anything else — a browser's request, a chunked or large upload, bad input, a start with loading
+// progress, a hold, a slow client — is given to node:http with the bytes read so far, and that
+// connection stays there; its answers (errors included) come from one place. The one error of our
+// own besides an engine's 502: a start a request waited for failed (the 503 node:http would send).
 import net from 'node:net';
 import type { Server } from 'node:http';
 import { http } from '../node-http.js';
@@ -16,6 +19,8 @@ import type { EngineSlots, EngineSlotTable } from './engine-slots.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 import { keyNameOfHeaders, type RequestGuard } from '../security/guard.js';
+import { ApiError } from '../../../src-shared/errors.js';
+import { LOADING_HEADER } from './loading-stream.js';
 import type { UsageSink } from '../usage/record.js';
 import { AnswerTail, answerText, knowsIncludeUsage, noteStreamTimings, UsageEventFilter, usageRecord, userAgentProduct, withIncludeUsage } from '../usage/capture.js';
 import { CORS_HEADER_PREFIX, ENDPOINT_MODES, engineClosedError, engineDiedEvent, HOP_BY_HOP, isJsonType, modelOf, NOT_FORWARDED } from './openai.js';
@@ -38,6 +43,10 @@ export interface FastPathOptions {
   slots: EngineSlotTable;
   /** Where each answered request's usage record goes (core/usage); absent: nothing is read. */
   usage?: UsageSink;
+  /** True while models are held off: a request for one not ready goes to node:http (its 503). */
+  held?: () => boolean;
+  /** Requests that may wait for one model's start (program.max_queued_requests). */
+  queueLimit?: () => number;
 }
 
 /** What an exchange keeps for its usage record. */
@@ -114,6 +123,7 @@ export class FastPath {
     socket.once('close', () => {
       this.connections.delete(connection);
       connection.exchange?.onClientClose();
+      connection.stopWaiting();
     });
   }
 
@@ -165,6 +175,10 @@ class ClientConnection {
    * on time), or the next request of a kept-alive connection.
    */
   private waitingFor: 'request' | 'next' | null = null;
+  /** The request at the buffer's start waits for its model's start: how to let go of it. */
+  private waiting: { stop(): void } | null = null;
+  /** It has waited (its arrival, for the usage record); it is served now or goes to node:http, never waits twice. */
+  private waited: { startedAt: number; t0: number } | null = null;
 
   constructor(
     readonly socket: net.Socket,
@@ -194,6 +208,7 @@ class ClientConnection {
     this.clearTimer();
     if (this.busy) {
       this.exchange?.onClientClose();
+      this.stopWaiting();
       this.buffer = null;
       this.socket.end();
       return;
@@ -226,10 +241,12 @@ class ClientConnection {
     // llhttp reads every request of a read before any is answered: when a pipelined one after this
     // is malformed, node:http answers only its 400. So such a buffer is node:http's, whole.
     if (request.length < this.buffer.length && !restParses(this.buffer.subarray(request.length))) return this.giveAway();
-    const startedAt = Date.now();
-    const t0 = performance.now();
+    const startedAt = this.waited?.startedAt ?? Date.now();
+    const t0 = this.waited?.t0 ?? performance.now();
     const admitted = this.admit(request);
+    this.waited = null;
     if (!admitted) return this.giveAway();
+    if (admitted.engine === null) return this.waitForStart(request, admitted.supervisor, admitted.requested, startedAt, t0);
     this.clearTimer();
     this.buffer = request.length === this.buffer.length ? null : this.buffer.subarray(request.length);
     this.busy = true;
@@ -245,8 +262,11 @@ class ClientConnection {
     });
   }
 
-  /** The model the request goes to and an engine connection for it, when everything about it is plain and it is ready now. */
-  private admit(request: ParsedRequest): { supervisor: ModelSupervisor; engine: EngineConnection; requested: string; askedUsage: boolean } | null {
+  /**
+   * The model the request goes to and an engine connection for it, when everything about it is plain
+   * and it is ready now; engine null: it may wait here for the model's start; null: node:http's.
+   */
+  private admit(request: ParsedRequest): { supervisor: ModelSupervisor; engine: EngineConnection | null; requested: string; askedUsage: boolean } | null {
     const { options } = this.fast;
     if (request.body.length > options.bodyLimitBytes()) return null;
     if (request.otherType !== undefined && !isJsonType(request.otherType)) return null;
@@ -263,7 +283,8 @@ class ClientConnection {
     }
     const supervisor = options.registry.resolve(model);
     // An upstream model's server is not ours on 127.0.0.1 (upstreams/remote.ts): node:http proxies it.
-    if (!supervisor || supervisor.currentState !== 'ready' || supervisor.remote !== null || !ENDPOINT_MODES[request.path]!.includes(supervisor.model.mode)) return null;
+    if (!supervisor || supervisor.remote !== null || !ENDPOINT_MODES[request.path]!.includes(supervisor.model.mode)) return null;
+    if (supervisor.currentState !== 'ready') return this.mayWait(request, supervisor) ? { supervisor, engine: null, requested: model, askedUsage: false } : null;
     // Every connection slot of the engine in use: node:http queues it.
     const engine = this.fast.engines.take(supervisor.port, supervisor.connectionLimit);
     if (engine === null) return null;
@@ -274,6 +295,109 @@ class ClientConnection {
     const askedUsage = stream && knowsIncludeUsage(request.path) && !supervisor.sendsTimings && options.usage?.wantsUsage?.() === true;
     if (askedUsage) request.body = withIncludeUsage(request.body);
     return { supervisor, engine, requested: model, askedUsage };
+  }
+
+  /**
+   * Whether the request may wait here for its model's start: once only, and only when node:http
+   * would do nothing but wait either (no hold, no loading progress asked for, no refusal due now:
+   * queue full, restart pause).
+   */
+  private mayWait(request: ParsedRequest, supervisor: ModelSupervisor): boolean {
+    const { options } = this.fast;
+    if (this.waited !== null || options.held?.()) return false;
+    // Loading progress is node:http's (loading-stream.ts): asked for, or maybe wanted by the model
+    // (a stream; a body the quick scanner can't read may be one).
+    if (request.headers[LOADING_HEADER] !== undefined) return false;
+    if (supervisor.model.loadingStream && (quickModelOf(request.body) === undefined || quickStreamInfo.stream)) return false;
+    return supervisor.takesWaiter(options.queueLimit?.());
+  }
+
+  /**
+   * Holds the request (its connection reads nothing more) until its model is ready, then serves it
+   * as any (from its arrival, for the usage record); a failed start is answered with its 503. The
+   * request counts as in flight meanwhile, as node:http's waiting one does.
+   */
+  private waitForStart(request: ParsedRequest, supervisor: ModelSupervisor, requested: string, startedAt: number, t0: number): void {
+    this.clearTimer();
+    this.busy = true;
+    const release = supervisor.acquire();
+    let over = false;
+    const end = (): boolean => {
+      if (over) return false;
+      over = true;
+      this.waiting = null;
+      return true;
+    };
+    this.waiting = {
+      stop: () => {
+        if (!end()) return;
+        release();
+        // As node:http records a request whose client left while it waited: no status.
+        this.record(request, supervisor, requested, startedAt, t0, 0, null);
+      },
+    };
+    const queueLimit = this.fast.options.queueLimit?.();
+    supervisor.ensureReady(queueLimit === undefined ? {} : { queueLimit }).then(
+      () => {
+        if (!end()) return;
+        this.busy = false;
+        this.waited = { startedAt, t0 };
+        // Its exchange (or node:http's request) holds the model in flight before this one lets go.
+        this.next();
+        this.waited = null;
+        release();
+      },
+      (err: unknown) => {
+        if (!end()) return;
+        release();
+        this.answerFailedStart(request, supervisor, requested, startedAt, t0, err);
+      },
+    );
+  }
+
+  /** The client left (or reset) while its request waited for a start. */
+  stopWaiting(): void {
+    this.waiting?.stop();
+  }
+
+  /** node:http's answer to a request whose start failed (sendError's JSON and retry-after); the connection goes on. */
+  private answerFailedStart(request: ParsedRequest, supervisor: ModelSupervisor, requested: string, startedAt: number, t0: number, err: unknown): void {
+    const error = err instanceof ApiError ? err : new ApiError(500, 'internal_error', `internal error: ${(err as Error)?.message ?? String(err)}`);
+    const body = JSON.stringify(error.toBody());
+    const socket = this.socket;
+    this.busy = false;
+    this.buffer = request.length === this.buffer?.length ? null : (this.buffer?.subarray(request.length) ?? null);
+    if (socket.writable) {
+      socket.write(
+        `${statusLine(error.status)}content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+          `${error.retryAfter !== undefined ? `retry-after: ${error.retryAfter}\r\n` : ''}${request.close ? 'connection: close\r\n\r\n' : KEEP_ALIVE_LINES}${body}`,
+      );
+    }
+    this.record(request, supervisor, requested, startedAt, t0, error.status, error.code);
+    if (request.close) return void socket.end();
+    this.socket.resume();
+    this.next();
+  }
+
+  /** A usage record for a request answered here without an exchange. */
+  private record(request: ParsedRequest, supervisor: ModelSupervisor, requested: string, startedAt: number, t0: number, status: number, errorCode: string | null): void {
+    const usage = this.fast.options.usage;
+    if (!usage) return;
+    usage.record(
+      usageRecord({
+        startedAt,
+        model: supervisor.name,
+        requested,
+        endpoint: request.path,
+        status,
+        errorCode,
+        client: keyNameOfHeaders(request.headers) ?? userAgentProduct(request.headers['user-agent']),
+        streamed: false,
+        ttftMs: null,
+        totalMs: performance.now() - t0,
+        tail: null,
+      }),
+    );
   }
 
   /** node:http takes the connection from here on, starting with the bytes read so far. */
@@ -366,7 +490,7 @@ const READ_VALUE = 2;
 const HAND_OFF_REQUEST = 3;
 /** passed on, and checked to be JSON (once). */
 const CONTENT_TYPE = 4;
-/** passed on, and its value read (the usage record's client). */
+/** passed on, and its (first) value read: the usage record's client, a loading-progress request. */
 const FORWARD_READ = 5;
 type Use = typeof FORWARD | typeof DROP | typeof READ_VALUE | typeof HAND_OFF_REQUEST | typeof CONTENT_TYPE | typeof FORWARD_READ;
 
@@ -377,6 +501,7 @@ const HAND_OFF = ['transfer-encoding', 'expect', 'upgrade'];
 const REQUEST_NAMES = byLength<Use>([
   ['content-type', CONTENT_TYPE],
   ['user-agent', FORWARD_READ],
+  [LOADING_HEADER, FORWARD_READ],
   ...READ.map((n) => [n, READ_VALUE] as const),
   ...HAND_OFF.map((n) => [n, HAND_OFF_REQUEST] as const),
   ...[...NOT_FORWARDED].filter((n) => !READ.includes(n) && !HAND_OFF.includes(n)).map((n) => [n, DROP] as const),
@@ -586,7 +711,7 @@ function parseRequest(buf: Buffer): ParsedRequest | typeof PARTIAL_HEAD | typeof
       if (headers[name] !== undefined) return null; // repeated: node:http decides what it means
       headers[name] = valueOf(buf, colon + 1, end);
     } else if (use === FORWARD_READ) {
-      headers['user-agent'] ??= valueOf(buf, colon + 1, end);
+      headers[known![1]] ??= valueOf(buf, colon + 1, end);
       use = FORWARD;
     } else if (use === CONTENT_TYPE) {
       if (sawType) return null;

@@ -115,6 +115,8 @@ export function createRouterServer(options: RouterOptions): Server {
     headerTimeoutMs: () => limits?.().headerTimeoutMs ?? 30_000,
     slots,
     ...(options.usage ? { usage: options.usage } : {}),
+    ...(options.held ? { held: options.held } : {}),
+    ...(limits ? { queueLimit: () => limits().maxQueuedRequests } : {}),
   });
   server.once('close', () => {
     fast.closeAll();
