@@ -6,6 +6,7 @@ import { MAX_LOG_TAIL } from '../../src-shared/contract.js';
 import { useStore } from '../lib/store.js';
 import { recordDevices, seedDeviceHistory } from '../pages/devices/history.js';
 import { noteModel } from './actions.js';
+import { ModelEvents } from './model-events.js';
 import { eventsConnected, manager } from './manager.js';
 
 export const queryKeys = {
@@ -33,8 +34,12 @@ export function useModels() {
   return useQuery({ queryKey: queryKeys.models, queryFn: fetchModels, refetchInterval: live ? 15_000 : 3_000 });
 }
 
+/** Each model's last event: it wins over a list fetched while it came (model-events.ts). */
+const modelEvents = new ModelEvents();
+
 async function fetchModels(): Promise<ModelInfo[]> {
-  const list = await manager.listModels();
+  const began = modelEvents.mark();
+  const list = modelEvents.merge(await manager.listModels(), began);
   for (const model of list) noteModel(model);
   return list;
 }
@@ -147,6 +152,7 @@ export function useModelLogs(model: string | null) {
 /** Replaces one model in the cached list (or adds it), keeping the configured order. */
 export function patchModel(client: QueryClient, model: ModelInfo): void {
   noteModel(model);
+  modelEvents.note(model);
   client.setQueryData<ModelInfo[]>(queryKeys.models, (list) => {
     if (!list) return list;
     const i = list.findIndex((m) => m.name === model.name);
