@@ -47,6 +47,8 @@ export interface FastPathOptions {
   held?: () => boolean;
   /** Requests that may wait for one model's start (program.max_queued_requests). */
   queueLimit?: () => number;
+  /** Called when a request waits here for a start: gets node:http's engine pools ready (undici loads lazily). */
+  preloadFullPath?: () => void;
 }
 
 /** What an exchange keeps for its usage record. */
@@ -320,6 +322,9 @@ class ClientConnection {
   private waitForStart(request: ParsedRequest, supervisor: ModelSupervisor, requested: string, startedAt: number, t0: number): void {
     this.clearTimer();
     this.busy = true;
+    // Those of a crowd past the engine's connection limit are node:http's once it is ready: its pool
+    // loads meanwhile (100-250 ms of undici's first import, measured in the cold burst).
+    this.fast.options.preloadFullPath?.();
     const release = supervisor.acquire();
     let over = false;
     const end = (): boolean => {

@@ -161,7 +161,7 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
         answerError(res, err);
       });
   };
-  return Object.assign(handleOpenAI, { close: () => upstream.close() });
+  return Object.assign(handleOpenAI, { close: () => upstream.close(), preload: () => upstream.preload() });
 }
 
 async function forward(

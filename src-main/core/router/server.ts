@@ -117,6 +117,8 @@ export function createRouterServer(options: RouterOptions): Server {
     ...(options.usage ? { usage: options.usage } : {}),
     ...(options.held ? { held: options.held } : {}),
     ...(limits ? { queueLimit: () => limits().maxQueuedRequests } : {}),
+    // A start's crowd may be more than the engine's connections: the rest go to node:http's pool.
+    preloadFullPath: () => openai.preload(),
   });
   server.once('close', () => {
     fast.closeAll();
