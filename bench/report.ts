@@ -172,7 +172,10 @@ export function figures(raw: Raw): Row[] {
     const peerSwap = raw.peerSwap;
     rows.push(withPeer(atMost("swap added p50, A idle (over A's exit + B's load)", swapAdded(raw.swap, false), 'ms', 10), peerSwap ? swapAdded(peerSwap, false) : undefined));
     rows.push(withPeer(atMost("swap added p50, A busy (from the end of A's stream)", swapAdded(raw.swap, true), 'ms', 10), peerSwap ? swapAdded(peerSwap, true) : undefined));
-    // The earlier figure: over A's exit and B's load measured on the engine alone (its load varies by ±20 ms here).
+    // Earlier figures: B's process start (exec, dynamic loading) counted as the router's (until 2026-12-03),
+    // and over A's exit and B's load measured on the engine alone (its load varies by ±20 ms here).
+    const withExec = (r: SwapResult, busy: boolean) => median(r.samples.filter((x) => x.busy === busy).map((x) => x.addedWithExecMs ?? NaN));
+    rows.push(withPeer(info("swap added p50 with B's exec counted, A idle / A busy", withExec(raw.swap, false), `ms / ${withExec(raw.swap, true).toFixed(1)} ms`), peerSwap ? withExec(peerSwap, false) : undefined));
     const vsAlone = (r: SwapResult, busy: boolean) => median(r.samples.filter((x) => x.busy === busy).map((x) => x.addedVsAloneMs ?? NaN));
     rows.push(withPeer(info('swap added p50 over the engine alone, A idle / A busy', vsAlone(raw.swap, false), `ms / ${vsAlone(raw.swap, true).toFixed(1)} ms`), peerSwap ? vsAlone(peerSwap, false) : undefined));
     rows.push(withPeer(atMost("swap: A's streams cut", swapCut(raw.swap), '', 0, '= 0'), peerSwap ? swapCut(peerSwap) : undefined));

@@ -2,14 +2,19 @@
 // avoid is A's exit and B's load. The figure is what the router adds to those: B's first byte − the
 // request − A's exit − B's load, where A's exit and B's load are this swap's own engines' (their
 // --times-file moments: A's SIGTERM → its exit event, B's process start → ready) plus what their
-// clocks can't see of an exit — the process teardown after the exit event, measured on the same
-// demo engine alone just before each swap — and B's own time to answer its first request (head in →
-// answer written, also measured alone after a GET /health as any proxy sends first: a fresh
-// engine's first answer runs cold code, whoever sends it). B's process creation (the router's fork and exec) is counted against the router. (The figure until 2026-12-03 took both from the engine alone, spawn →
-// ready and SIGTERM → reaped: B's load alone varies by ±20 ms on this VM, and single swaps ranged
-// from −22 to +44 ms; it is still logged.) Twice: with A idle, and with a stream to A in flight when
-// B is asked for (then counted from the end of A's stream, which must finish whole: no request to A
-// is cut).
+// clocks can't see, measured on the same demo engine alone just before each swap:
+// - of A's exit, the process teardown after its exit event;
+// - of B's load, the start of its process before its clock begins: exec, dynamic loading and the
+//   runtime's own start (3–4 ms for Node here), timed from the moment a waiting shell on the same CPU
+//   is told to exec it (how the router launches an engine, models/spare-spawner.ts; how any launcher
+//   pays it). What comes before that moment — deciding, stopping A, a fork — is the router's;
+// - B's own time to answer its first request (head in → answer written, after a GET /health as any
+//   proxy sends first: a fresh engine's first answer runs cold code, whoever sends it).
+// Logged beside it: the figure that counts B's process start against the router (as until
+// 2026-12-03), and the one over A's exit and B's load measured alone (until 2026-12-02: B's load
+// alone varies by ±20 ms on this VM, single swaps ranged from −22 to +44 ms). Twice: with A idle, and
+// with a stream to A in flight when B is asked for (then counted from the end of A's stream, which
+// must finish whole: no request to A is cut).
 //
 // The GPU is test/fixtures/fake-nvidia-smi (the bench runs without one): a 24 GB card, and demo
 // engines started with --fake-vram=TAG@0:16000 show up as using 16 GB of it while they run. Both
@@ -50,8 +55,12 @@ export interface SwapSample {
   teardownMs: number;
   /** The engine alone: its first request's head in → its answer written (its own clock). */
   firstAnswerMs: number;
-  /** Router added: the request → B's first byte, less A's exit (its own + teardown alone), B's own load and B's first answer (alone). */
+  /** The engine alone: a waiting shell told to exec it → its process start (its clock's origin). */
+  execMs: number;
+  /** Router added: the request → B's first byte, less A's exit (its own + teardown alone), B's load (its own + its exec alone) and B's first answer (alone). */
   addedMs: number;
+  /** As addedMs, with B's process start (exec, dynamic loading) counted against the router. */
+  addedWithExecMs: number;
   /** The earlier figure: less A's exit and B's load measured alone (noisier: the engine's load varies). */
   addedVsAloneMs: number;
   /** The engines' own moments in this swap (--times-file): A's SIGTERM → exit, B's process start → ready. */
@@ -121,7 +130,7 @@ export async function measureSwap(port: number, files: { a: string; b: string },
     const waitedForAMs = a ? Math.max(0, a.doneAt - b.sentAt) : 0;
     const aOwnExitMs = aTimes.exit! - aTimes.term!;
     const bOwnLoadMs = bTimes.ready! - bTimes.start!;
-    const { exitMs: aExitMs, loadMs: bLoadMs, firstAnswerMs } = alone;
+    const { exitMs: aExitMs, loadMs: bLoadMs, firstAnswerMs, execMs } = alone;
     const teardownMs = Math.max(0, alone.exitMs - alone.ownExitMs);
     // The demo engine sends a role chunk, one per token, a finish chunk and [DONE].
     const aWhole = !busy ? null : a !== null && a.status === 200 && a.reads.reduce((n, r) => n + r.events.length, 0) === settings.swapStreamTokens + 3 && a.body.includes('[DONE]');
@@ -136,7 +145,9 @@ export async function measureSwap(port: number, files: { a: string; b: string },
       bLoadMs,
       teardownMs,
       firstAnswerMs,
-      addedMs: totalMs - waitedForAMs - (aOwnExitMs + teardownMs) - bOwnLoadMs - firstAnswerMs,
+      execMs,
+      addedMs: totalMs - waitedForAMs - (aOwnExitMs + teardownMs) - (execMs + bOwnLoadMs) - firstAnswerMs,
+      addedWithExecMs: totalMs - waitedForAMs - (aOwnExitMs + teardownMs) - bOwnLoadMs - firstAnswerMs,
       addedVsAloneMs: totalMs - waitedForAMs - aExitMs - bLoadMs,
       aOwnExitMs,
       bOwnLoadMs,
@@ -149,12 +160,20 @@ export async function measureSwap(port: number, files: { a: string; b: string },
   }
 }
 
-/** The swap engine on its own (pinned like the others): spawn → its ready moment, its first answer (its own clock), then SIGTERM → reaped. */
-async function engineAlone(timesFile: string, model: string): Promise<{ loadMs: number; exitMs: number; ownExitMs: number; firstAnswerMs: number }> {
+/**
+ * The swap engine on its own (pinned like the others): launched → its ready moment, its first answer
+ * (its own clock), then SIGTERM → reaped. Launched as the router launches one: a shell made first
+ * (here on the same CPU), waiting for its script, told to exec the engine; launched → the engine's
+ * process start is its exec.
+ */
+async function engineAlone(timesFile: string, model: string): Promise<{ loadMs: number; exitMs: number; ownExitMs: number; firstAnswerMs: number; execMs: number }> {
   const port = await freePort();
   fs.writeFileSync(timesFile, '');
+  const proc = start('swap-engine-alone', '/bin/sh', ['-s'], { cpu: settings.serverCpu, stdio: ['pipe', 'ignore', 'ignore'] });
+  await waitReading(proc.pid);
   const t0 = preciseNow();
-  const proc = start('swap-engine-alone', process.execPath, [settings.engineScript, '--quiet', '--port', String(port), ...swapEngineFlags(timesFile)], { cpu: settings.serverCpu });
+  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+  proc.child.stdin!.end(`exec ${[process.execPath, settings.engineScript, '--quiet', '--port', String(port), ...swapEngineFlags(timesFile)].map(quote).join(' ')} </dev/null\n`);
   try {
     const times = await waitEngineTimes(timesFile, ['ready'], 10_000);
     if (times.ready === undefined) throw new Error('the swap engine alone did not turn ready');
@@ -176,9 +195,26 @@ async function engineAlone(timesFile: string, model: string): Promise<{ loadMs: 
     // Its own SIGTERM → exit event: the rest of exitMs is the process teardown its clock can't see.
     const own = await waitEngineTimes(timesFile, ['term', 'exit']);
     const ownExitMs = own.term !== undefined && own.exit !== undefined ? own.exit - own.term : exitMs;
-    return { loadMs: times.ready - t0, exitMs, ownExitMs, firstAnswerMs: served['first-answer']! - served['first-request']! };
+    return { loadMs: times.ready - t0, exitMs, ownExitMs, firstAnswerMs: served['first-answer']! - served['first-request']!, execMs: times.start! - t0 };
   } finally {
     await proc.stop('SIGKILL', 1000);
+  }
+}
+
+/** Until `pid` is the shell (taskset has exec'd it), asleep: waiting for its script. */
+async function waitReading(pid: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (cmd.startsWith('/bin/sh\0') && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'S') return;
+    } catch {
+      // not there yet (or no /proc: the figure then includes the shell's own start)
+      if (!fs.existsSync('/proc/self')) return;
+    }
+    if (Date.now() > deadline) throw new Error('the shell for the engine alone did not start');
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
 
@@ -271,8 +307,8 @@ export function logSwaps(who: string, result: SwapResult, log: (line: string) =>
     const s = result.samples.filter((x) => x.busy === busy);
     const m = (f: (x: SwapSample) => number) => median(s.map(f)).toFixed(1);
     return (
-      `A ${busy ? 'busy' : 'idle'}: B answered in ${m((x) => x.totalMs)} ms = ${busy ? `A's stream ${m((x) => x.waitedForAMs)} + ` : ''}A's exit ${m((x) => x.aOwnExitMs)} + its teardown ${m((x) => x.teardownMs)} (alone) + B's load ${m((x) => x.bOwnLoadMs)} + B's first answer ${m((x) => x.firstAnswerMs)} (alone) + added ${m((x) => x.addedMs)} ms` +
-      ` (over the engine alone, exit ${m((x) => x.aExitMs)} and load ${m((x) => x.bLoadMs)}: added ${m((x) => x.addedVsAloneMs)} ms)`
+      `A ${busy ? 'busy' : 'idle'}: B answered in ${m((x) => x.totalMs)} ms = ${busy ? `A's stream ${m((x) => x.waitedForAMs)} + ` : ''}A's exit ${m((x) => x.aOwnExitMs)} + its teardown ${m((x) => x.teardownMs)} (alone) + B's exec ${m((x) => x.execMs)} (alone) + B's load ${m((x) => x.bOwnLoadMs)} + B's first answer ${m((x) => x.firstAnswerMs)} (alone) + added ${m((x) => x.addedMs)} ms` +
+      ` (with B's exec counted as the router's: ${m((x) => x.addedWithExecMs)} ms; over the engine alone, exit ${m((x) => x.aExitMs)} and load ${m((x) => x.bLoadMs)}: added ${m((x) => x.addedVsAloneMs)} ms)`
     );
   };
   log(`  ${who}: ${part(false)}; ${part(true)}; A's streams cut: ${swapCut(result)}${result.errors.length ? `; errors: ${result.errors.join('; ')}` : ''}`);
