@@ -333,6 +333,8 @@ describe('a request that waits for its model to start', () => {
     expect(stats(fx)).toEqual({ served: before.served + 2, handedOff: before.handedOff });
     expect(await fx.spawnCount('cold')).toBe(1);
     await waitFor(async () => (await fx.info('cold')).inFlight === 0, 2000, 'nothing in flight');
+    // Each request counted once (its wait and its exchange are one request).
+    expect(fx.node.registry.resolve('cold')!.counters.requests).toBe(2);
   });
 
   it("a start that fails: the waiting request gets node:http's 503, recorded the same, and its connection goes on", async () => {
@@ -373,6 +375,7 @@ describe('a request that waits for its model to start', () => {
       [503, 'model_start_failed', 'broken'],
     ]);
     expect((await fx.info('broken')).inFlight).toBe(0);
+    expect(fx.node.registry.resolve('broken')!.counters.requests).toBe(2);
   });
 
   it('goes to node:http when it asks for loading progress, or models are held', async () => {
@@ -388,5 +391,22 @@ describe('a request that waits for its model to start', () => {
     expect(held!.status).toBe(503);
     expect(JSON.parse(held!.body).error.code).toBe('models_held');
     expect(stats(fx).handedOff).toBe(before + 2);
+  });
+});
+
+describe("Node's fetch (the JS SDKs' client)", () => {
+  it('its requests take the fast path, Sec-Fetch-Mode passed on; a browser-shaped one goes to node:http', async () => {
+    const fx = await readyNode();
+    const before = { ...stats(fx) };
+    const body = { model: 'odd', mode: 'echo-head', messages: [{ role: 'user', content: 'x' }] };
+    const res = await postJson(`${fx.url}/v1/chat/completions`, body);
+    expect(res.status).toBe(201);
+    const lines = ((await res.json()) as { head: string }).head.split('\r\n');
+    expect(lines).toContain('sec-fetch-mode: cors');
+    expect(stats(fx)).toEqual({ served: before.served + 1, handedOff: before.handedOff });
+    // With another Sec-* (a browser sends several, and Origin), node:http and its guard decide.
+    const [browser] = await converse(fx.routerPort, [request(body, { 'Sec-Fetch-Mode': 'cors', 'Sec-Fetch-Site': 'same-origin', Connection: 'close' })], 1);
+    expect(browser!.status).toBe(201);
+    expect(stats(fx).handedOff).toBe(before.handedOff + 1);
   });
 });

@@ -393,9 +393,9 @@ export class ModelSupervisor {
    * Marks a request in flight: an engine with one is never stopped for idleness. Call before
    * ensureReady so the idle timer can't fire between "ready" and the request reaching the engine.
    */
-  acquire(announce = true): () => void {
+  acquire(announce = true, counts = true): () => void {
     this.inFlight++;
-    this.tally.requests++;
+    if (counts) this.tally.requests++;
     this.lastUsed = this.deps.now();
     // The idle timer is left armed: when it fires it finds a request in flight and does nothing
     // (the release arms it again), so a request costs no timer change here.
@@ -412,6 +412,11 @@ export class ModelSupervisor {
       }
       this.emitSoon();
     };
+  }
+
+  /** Counts a request that held the engine with acquire(_, false) and ended before going on (it left, its start failed). */
+  countRequest(): void {
+    this.tally.requests++;
   }
 
   /**

@@ -325,7 +325,8 @@ class ClientConnection {
     // Those of a crowd past the engine's connection limit are node:http's once it is ready: its pool
     // loads meanwhile (100-250 ms of undici's first import, measured in the cold burst).
     this.fast.options.preloadFullPath?.();
-    const release = supervisor.acquire();
+    // In flight while it waits; counted as a request where it goes on (its exchange, node:http) or ends here.
+    const release = supervisor.acquire(true, false);
     let over = false;
     const end = (): boolean => {
       if (over) return false;
@@ -336,6 +337,7 @@ class ClientConnection {
     this.waiting = {
       stop: () => {
         if (!end()) return;
+        supervisor.countRequest();
         release();
         // As node:http records a request whose client left while it waited: no status.
         this.record(request, supervisor, requested, startedAt, t0, 0, null);
@@ -354,6 +356,7 @@ class ClientConnection {
       },
       (err: unknown) => {
         if (!end()) return;
+        supervisor.countRequest();
         release();
         this.answerFailedStart(request, supervisor, requested, startedAt, t0, err);
       },
@@ -491,7 +494,7 @@ const FORWARD = 0;
 const DROP = 1;
 /** not passed on, and its value read (a repeat sends the request to node:http); */
 const READ_VALUE = 2;
-/** framed or meant otherwise (an upload in chunks, Expect, Upgrade, a browser's Sec-*): node:http's business. */
+/** framed or meant otherwise (an upload in chunks, Expect, Upgrade, a browser's Sec-*, but for Sec-Fetch-Mode alone): node:http's business. */
 const HAND_OFF_REQUEST = 3;
 /** passed on, and checked to be JSON (once). */
 const CONTENT_TYPE = 4;
@@ -507,6 +510,9 @@ const REQUEST_NAMES = byLength<Use>([
   ['content-type', CONTENT_TYPE],
   ['user-agent', FORWARD_READ],
   [LOADING_HEADER, FORWARD_READ],
+  // The one Sec-* header of Node's fetch (undici; the OpenAI and other JS SDKs use it): passed on, as
+  // node:http passes it. A browser's request carries Origin (handed on for the guard) and more Sec-*.
+  ['sec-fetch-mode', FORWARD_READ],
   ...READ.map((n) => [n, READ_VALUE] as const),
   ...HAND_OFF.map((n) => [n, HAND_OFF_REQUEST] as const),
   ...[...NOT_FORWARDED].filter((n) => !READ.includes(n) && !HAND_OFF.includes(n)).map((n) => [n, DROP] as const),
