@@ -77,8 +77,8 @@ function splitAnswers(raw: Buffer): Answer[] {
   return out;
 }
 
-/** Writes `pieces` on one socket (a pause between them) and reads until the server closes it or `count` answers are complete. */
-export async function converse(port: number, pieces: (string | Buffer)[], count: number, gapMs = 0): Promise<Answer[]> {
+/** One raw connection, kept open: what it has read, and whether the server closed it. */
+export async function rawConnection(port: number) {
   const socket = net.connect({ port, host: '127.0.0.1' });
   const chunks: Buffer[] = [];
   let closed = false;
@@ -86,20 +86,41 @@ export async function converse(port: number, pieces: (string | Buffer)[], count:
   socket.on('close', () => (closed = true));
   socket.on('error', () => undefined);
   await new Promise((resolve) => socket.once('connect', resolve));
-  for (const piece of pieces) {
-    socket.write(piece);
-    if (gapMs) await new Promise((resolve) => setTimeout(resolve, gapMs));
-  }
-  const complete = () => {
+  const bytes = () => Buffer.concat(chunks);
+  /** The complete answers read so far, or null while one is unfinished. */
+  const answers = (): Answer[] | null => {
     try {
-      return parseAnswers(Buffer.concat(chunks)).length >= count;
+      return parseAnswers(bytes());
     } catch {
-      return false;
+      return null;
     }
   };
-  await waitFor(() => closed || complete(), 10_000, `${count} answers`, 10);
-  socket.destroy();
-  return parseAnswers(Buffer.concat(chunks));
+  return {
+    socket,
+    bytes,
+    answers,
+    get closed() {
+      return closed;
+    },
+    /** Writes `text` and waits until `count` answers have come on this connection; all of them. */
+    async ask(text: string, count: number): Promise<Answer[]> {
+      socket.write(text);
+      await waitFor(() => (answers()?.length ?? 0) >= count, 10_000, `answer ${count}`, 5);
+      return answers()!;
+    },
+  };
+}
+
+/** Writes `pieces` on one socket (a pause between them) and reads until the server closes it or `count` answers are complete. */
+export async function converse(port: number, pieces: (string | Buffer)[], count: number, gapMs = 0): Promise<Answer[]> {
+  const connection = await rawConnection(port);
+  for (const piece of pieces) {
+    connection.socket.write(piece);
+    if (gapMs) await new Promise((resolve) => setTimeout(resolve, gapMs));
+  }
+  await waitFor(() => connection.closed || (connection.answers()?.length ?? 0) >= count, 10_000, `${count} answers`, 10);
+  connection.socket.destroy();
+  return parseAnswers(connection.bytes());
 }
 
 export const request = (body: unknown, headers: Record<string, string> = {}, target = '/v1/chat/completions') => {

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fastPathStats, idleEngineConnections } from '../../src-main/core/router/fast-path.js';
 import { chat, postJson, waitFor } from '../helpers/http.js';
-import { converse, ODD_ENGINE, parseAnswers, request } from '../helpers/raw-wire.js';
+import { converse, ODD_ENGINE, rawConnection, request } from '../helpers/raw-wire.js';
 import { closeAllNodes, startNode, waitForState, type NodeFixture } from '../helpers/node-fixture.js';
 
 
@@ -288,40 +288,11 @@ describe('the fast path', () => {
   });
 });
 
-/** One raw connection: write a request, read its answer, and again; the answers so far. */
-async function connection(port: number) {
-  const socket = net.connect({ port, host: '127.0.0.1' });
-  const chunks: Buffer[] = [];
-  let closed = false;
-  socket.on('data', (c: Buffer) => chunks.push(c));
-  socket.on('close', () => (closed = true));
-  socket.on('error', () => undefined);
-  await new Promise((resolve) => socket.once('connect', resolve));
-  const answers = () => {
-    try {
-      return parseAnswers(Buffer.concat(chunks));
-    } catch {
-      return null;
-    }
-  };
-  return {
-    socket,
-    get closed() {
-      return closed;
-    },
-    async ask(text: string, count: number) {
-      socket.write(text);
-      await waitFor(() => (answers()?.length ?? 0) >= count, 10_000, `answer ${count}`, 5);
-      return answers()!;
-    },
-  };
-}
-
 describe('a request that waits for its model to start', () => {
   it('waits on the fast path and is served there, on its kept-alive connection', async () => {
     const fx = await startNode({ models: [{ name: 'cold', flags: ['--load-ms', '100', '--quiet'] }] });
     const before = { ...stats(fx) };
-    const client = await connection(fx.routerPort);
+    const client = await rawConnection(fx.routerPort);
     const [first] = await client.ask(request(chat('cold')), 1);
     expect(first!.status).toBe(200);
     expect(JSON.parse(first!.body).choices[0].message.content).toMatch(/^Echo: hello/);
@@ -346,7 +317,7 @@ describe('a request that waits for its model to start', () => {
     });
     await fx.node.api.startModel('demo');
     const before = { ...stats(fx) };
-    const client = await connection(fx.routerPort);
+    const client = await rawConnection(fx.routerPort);
     const waiting = client.ask(request(chat('broken')), 1);
     await waitForState(fx, 'broken', 'starting');
     // The same start waited for on node:http's path (a chunked upload goes there).
