@@ -14,7 +14,8 @@
 // 2026-12-03), and the one over A's exit and B's load measured alone (until 2026-12-02: B's load
 // alone varies by ±20 ms on this VM, single swaps ranged from −22 to +44 ms). Twice: with A idle, and
 // with a stream to A in flight when B is asked for (then counted from the end of A's stream, which
-// must finish whole: no request to A is cut).
+// must finish whole: no request to A is cut). The first swap after the router's start is logged
+// apart, not in the medians: with no earlier device reading to compare, it reads the card anew.
 //
 // The GPU is test/fixtures/fake-nvidia-smi (the bench runs without one): a 24 GB card, and demo
 // engines started with --fake-vram=TAG@0:16000 show up as using 16 GB of it while they run. Both
@@ -95,6 +96,12 @@ export interface SwapSteps {
 export interface SwapResult {
   samples: SwapSample[];
   errors: string[];
+  /**
+   * The first swap after the router started, A idle, kept out of the samples: the router has no
+   * earlier device reading to compare its last one with, so it reads the card anew (scheduler/
+   * reading-policy.ts), once per run; a user meets it only when a swap comes within seconds of a start.
+   */
+  first?: SwapSample;
 }
 
 export const swapAdded = (r: SwapResult | undefined, busy: boolean) => median((r?.samples ?? []).filter((s) => s.busy === busy).map((s) => s.addedMs));
@@ -288,6 +295,12 @@ export async function runSwaps(
   result: SwapResult,
   explain?: (sample: SwapSample) => Promise<void>,
 ): Promise<void> {
+  await awaitQuiet(500);
+  try {
+    result.first = await measureSwap(port, files, names, false, prepare);
+  } catch (err) {
+    result.errors.push(`first: ${(err as Error).message}`);
+  }
   for (let i = 0; i < settings.swapReps; i++) {
     for (const busy of [false, true]) {
       await awaitQuiet(500);
@@ -312,6 +325,7 @@ export function logSwaps(who: string, result: SwapResult, log: (line: string) =>
     );
   };
   log(`  ${who}: ${part(false)}; ${part(true)}; A's streams cut: ${swapCut(result)}${result.errors.length ? `; errors: ${result.errors.join('; ')}` : ''}`);
+  if (result.first) log(`    ${who}'s first swap after its start (not in the medians): added ${result.first.addedMs.toFixed(1)} ms`);
   for (const busy of [false, true]) {
     const steps = result.samples.filter((x) => x.busy === busy && x.steps).map((x) => x.steps!);
     if (steps.length === 0) continue;
