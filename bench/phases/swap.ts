@@ -31,6 +31,8 @@ import { median } from '../stats.js';
 import { preciseNow, waitEngineTimes } from '../engine-times.js';
 import { modelLogs, startModel, startRouter, stopModel, writeRouterConfig, type LogLine, type RouterBuild } from '../targets.js';
 import { ROOT, settings } from '../settings.js';
+import { readProcStat } from '../../src-main/core/models/proc-stat.js';
+import { quote } from '../../src-main/core/models/spare-spawner.js';
 
 export const SWAP_A = 'swap-a';
 export const SWAP_B = 'swap-b';
@@ -179,7 +181,6 @@ async function engineAlone(timesFile: string, model: string): Promise<{ loadMs: 
   const proc = start('swap-engine-alone', '/bin/sh', ['-s'], { cpu: settings.serverCpu, stdio: ['pipe', 'ignore', 'ignore'] });
   await waitReading(proc.pid);
   const t0 = preciseNow();
-  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
   proc.child.stdin!.end(`exec ${[process.execPath, settings.engineScript, '--quiet', '--port', String(port), ...swapEngineFlags(timesFile)].map(quote).join(' ')} </dev/null\n`);
   try {
     const times = await waitEngineTimes(timesFile, ['ready'], 10_000);
@@ -214,8 +215,7 @@ async function waitReading(pid: number): Promise<void> {
   for (;;) {
     try {
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (cmd.startsWith('/bin/sh\0') && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'S') return;
+      if (cmd.startsWith('/bin/sh\0') && readProcStat(pid)?.state === 'S') return;
     } catch {
       // not there yet (or no /proc: the figure then includes the shell's own start)
       if (!fs.existsSync('/proc/self')) return;

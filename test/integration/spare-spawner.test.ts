@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SpareSpawner, spareScript } from '../../src-main/core/models/spare-spawner.js';
 import type { LaunchCommand } from '../../src-main/core/models/process.js';
+import { readProcStat } from '../../src-main/core/models/proc-stat.js';
 import { waitFor } from '../helpers/http.js';
 import { isProcessRunning } from '../helpers/processes.js';
 import { closeAllNodes, startNode, waitForState } from '../helpers/node-fixture.js';
@@ -174,9 +175,7 @@ describe.runIf(posix)('spare spawner', () => {
         .filter((e) => /^\d+$/.test(e))
         .filter((pid) => {
           try {
-            const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-            const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-            return ppid === process.pid && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') === '/bin/sh\0-s\0';
+            return readProcStat(pid)?.ppid === process.pid && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') === '/bin/sh\0-s\0';
           } catch {
             return false;
           }

@@ -19,7 +19,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { engineSpawnOptions, findExecutable, signalTree, type LaunchCommand, type SpawnOptions } from './process.js';
+import { findExecutable, signalTree, spawnEngine, type LaunchCommand, type SpawnOptions } from './process.js';
 
 /** What a shell keeps in the environment it passes on: a portable name. */
 const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -46,12 +46,12 @@ export interface SpareStats {
 interface Spare {
   child: ChildProcess;
   env: NodeJS.ProcessEnv;
-  gone: boolean;
   exited: Promise<void>;
 }
 
 export class SpareSpawner {
   readonly stats: SpareStats = { spare: 0, spawned: 0, made: 0 };
+  /** The spare waiting for its script; cleared when it is used or has gone. */
   private spare: Spare | null = null;
   private wanted = false;
   private closed = false;
@@ -72,14 +72,14 @@ export class SpareSpawner {
 
   /** The waiting spare's pid, or null when there is none. */
   get sparePid(): number | null {
-    return this.spare && !this.spare.gone ? (this.spare.child.pid ?? null) : null;
+    return this.spare?.child.pid ?? null;
   }
 
   /** An engine process for `launch`: the spare when it gives the same result, else a spawn. */
   spawn(launch: LaunchCommand, options: SpawnOptions): ChildProcess {
     this.wanted = true;
     const spare = this.spare;
-    if (spare && !spare.gone && spare.child.stdin?.writable) {
+    if (spare && spare.child.stdin?.writable) {
       const script = spareScript(launch, options, spare.env, this.platform);
       if (script !== null) {
         this.spare = null;
@@ -89,13 +89,12 @@ export class SpareSpawner {
       }
     }
     this.stats.spawned++;
-    return spawn(launch.file, launch.args, engineSpawnOptions(launch, options, this.platform));
+    return spawnEngine(launch, options);
   }
 
   /** A start is over (ready or failed): the next spare is made shortly, if engines are started here. */
   settled(): void {
-    if (!this.wanted || this.closed || this.broken || this.platform === 'win32' || this.timer) return;
-    if (this.spare && !this.spare.gone) return;
+    if (!this.wanted || this.closed || this.broken || this.platform === 'win32' || this.timer || this.spare) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.make();
@@ -110,13 +109,13 @@ export class SpareSpawner {
     this.timer = null;
     const spare = this.spare;
     this.spare = null;
-    if (!spare || spare.gone) return;
+    if (!spare) return;
     signalTree(spare.child.pid ?? -1, 'SIGKILL');
     await spare.exited;
   }
 
   private make(): void {
-    if (this.closed || (this.spare && !this.spare.gone)) return;
+    if (this.closed || this.spare) return;
     const env = { ...this.baseEnv() };
     let child: ChildProcess;
     try {
@@ -125,16 +124,14 @@ export class SpareSpawner {
       this.broken = true;
       return;
     }
-    const spare: Spare = { child, env, gone: false, exited: Promise.resolve() };
+    const spare: Spare = { child, env, exited: Promise.resolve() };
     spare.exited = new Promise((resolve) => {
       child.once('exit', () => {
-        spare.gone = true;
         if (this.spare === spare) this.spare = null;
         resolve();
       });
       child.once('error', () => {
         // No shell there (or no processes left to make): spawns from now on.
-        spare.gone = true;
         if (this.spare === spare) this.spare = null;
         if (child.pid === undefined) {
           this.broken = true;
@@ -157,11 +154,12 @@ export class SpareSpawner {
 export function spareScript(launch: LaunchCommand, options: SpawnOptions, spareEnv: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string | null {
   if (platform === 'win32' || launch.windowsVerbatimArguments) return null;
   const env = options.env;
-  for (const name of Object.keys(env)) if (env[name] !== undefined && !SHELL_NAME.test(name)) return null;
+  for (const name of Object.keys(env)) {
+    const value = env[name];
+    if (value !== undefined && (!SHELL_NAME.test(name) || value.includes('\0'))) return null;
+  }
   for (const name of Object.keys(spareEnv)) if (spareEnv[name] !== undefined && !SHELL_NAME.test(name)) return null;
-  const words = [launch.file, ...launch.args, options.cwd];
-  if (words.some((w) => w.includes('\0'))) return null;
-  for (const name of Object.keys(env)) if (env[name]?.includes('\0')) return null;
+  if ([launch.file, ...launch.args, options.cwd].some((w) => w.includes('\0'))) return null;
   // Where the spawn looks: a name on the engine's PATH; a path as it is, from the cwd.
   const hasDir = launch.file.includes('/');
   if (hasDir && !isAbsolute(launch.file)) return null;

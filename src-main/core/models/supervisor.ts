@@ -313,10 +313,8 @@ export class ModelSupervisor {
    */
   async ensureReady(options: { queueLimit?: number } = {}): Promise<void> {
     if (this.currentState === 'ready') return;
-    // A crowd waiting on one start is bounded: past the limit, callers are told to come back.
-    if (options.queueLimit !== undefined && this.waiting >= options.queueLimit) {
-      throw new ApiError(503, 'model_queue_full', `${this.waiting} requests are already waiting for ${this.config.name} to start; retry shortly`, 'service_unavailable', 2);
-    }
+    const refused = this.refusalNow(options.queueLimit);
+    if (refused) throw refused;
     this.waiting++;
     try {
       for (;;) {
@@ -330,8 +328,8 @@ export class ModelSupervisor {
             continue;
           case 'stopped':
           case 'failed': {
-            const pause = this.crashLoop.remaining(this.deps.now());
-            if (pause > 0) throw this.backoffError(pause);
+            const paused = this.pauseRefusal();
+            if (paused) throw paused;
             return await this.beginStart();
           }
         }
@@ -346,9 +344,22 @@ export class ModelSupervisor {
    * crowd waiting on a start is below the limit and no restart pause holds a stopped or failed model.
    */
   takesWaiter(queueLimit?: number): boolean {
-    if (queueLimit !== undefined && this.waiting >= queueLimit) return false;
-    if ((this.state === 'stopped' || this.state === 'failed') && this.crashLoop.remaining(this.deps.now()) > 0) return false;
-    return true;
+    return this.refusalNow(queueLimit) === null;
+  }
+
+  /** What ensureReady({ queueLimit }) refuses with at once, or null. */
+  private refusalNow(queueLimit: number | undefined): ApiError | null {
+    // A crowd waiting on one start is bounded: past the limit, callers are told to come back.
+    if (queueLimit !== undefined && this.waiting >= queueLimit) {
+      return new ApiError(503, 'model_queue_full', `${this.waiting} requests are already waiting for ${this.config.name} to start; retry shortly`, 'service_unavailable', 2);
+    }
+    return this.state === 'stopped' || this.state === 'failed' ? this.pauseRefusal() : null;
+  }
+
+  /** The restart pause's refusal while the crash-loop guard holds a stopped or failed model back, or null. */
+  private pauseRefusal(): ApiError | null {
+    const pause = this.crashLoop.remaining(this.deps.now());
+    return pause > 0 ? this.backoffError(pause) : null;
   }
 
   /**

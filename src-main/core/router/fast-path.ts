@@ -19,11 +19,10 @@ import type { EngineSlots, EngineSlotTable } from './engine-slots.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 import { keyNameOfHeaders, type RequestGuard } from '../security/guard.js';
-import { ApiError } from '../../../src-shared/errors.js';
 import { LOADING_HEADER } from './loading-stream.js';
-import type { UsageSink } from '../usage/record.js';
+import type { UsageRecord, UsageSink } from '../usage/record.js';
 import { AnswerTail, answerText, knowsIncludeUsage, noteStreamTimings, UsageEventFilter, usageRecord, userAgentProduct, withIncludeUsage } from '../usage/capture.js';
-import { CORS_HEADER_PREFIX, ENDPOINT_MODES, engineClosedError, engineDiedEvent, HOP_BY_HOP, isJsonType, modelOf, NOT_FORWARDED } from './openai.js';
+import { asApiError, CORS_HEADER_PREFIX, ENDPOINT_MODES, engineClosedError, engineDiedEvent, HOP_BY_HOP, isJsonType, modelOf, NOT_FORWARDED } from './openai.js';
 
 /** Larger requests (a long prompt, embeddings of a big batch) go to node:http. */
 const MAX_HEAD = 16 * 1024;
@@ -370,7 +369,7 @@ class ClientConnection {
 
   /** node:http's answer to a request whose start failed (sendError's JSON and retry-after); the connection goes on. */
   private answerFailedStart(request: ParsedRequest, supervisor: ModelSupervisor, requested: string, startedAt: number, t0: number, err: unknown): void {
-    const error = err instanceof ApiError ? err : new ApiError(500, 'internal_error', `internal error: ${(err as Error)?.message ?? String(err)}`);
+    const error = asApiError(err);
     const body = JSON.stringify(error.toBody());
     const socket = this.socket;
     this.busy = false;
@@ -389,23 +388,7 @@ class ClientConnection {
 
   /** A usage record for a request answered here without an exchange. */
   private record(request: ParsedRequest, supervisor: ModelSupervisor, requested: string, startedAt: number, t0: number, status: number, errorCode: string | null): void {
-    const usage = this.fast.options.usage;
-    if (!usage) return;
-    usage.record(
-      usageRecord({
-        startedAt,
-        model: supervisor.name,
-        requested,
-        endpoint: request.path,
-        status,
-        errorCode,
-        client: keyNameOfHeaders(request.headers) ?? userAgentProduct(request.headers['user-agent']),
-        streamed: false,
-        ttftMs: null,
-        totalMs: performance.now() - t0,
-        tail: null,
-      }),
-    );
+    this.fast.options.usage?.record(fastUsageRecord(request, supervisor, requested, startedAt, { status, errorCode, streamed: false, ttftMs: null, totalMs: performance.now() - t0, tail: null }));
   }
 
   /** node:http takes the connection from here on, starting with the bytes read so far. */
@@ -960,6 +943,27 @@ function engineRequest(request: ParsedRequest, port: number, key: string | null 
   );
 }
 
+/**
+ * The usage record of a request the fast path answered: its client (the key's name, else the user
+ * agent's product) is worked out here, once the client has its answer, not on the way to the first byte.
+ */
+function fastUsageRecord(
+  request: ParsedRequest,
+  supervisor: ModelSupervisor,
+  requested: string,
+  startedAt: number,
+  outcome: { status: number; errorCode: string | null; streamed: boolean; ttftMs: number | null; totalMs: number; tail: string | null },
+): UsageRecord {
+  return usageRecord({
+    startedAt,
+    model: supervisor.name,
+    requested,
+    endpoint: request.path,
+    client: keyNameOfHeaders(request.headers) ?? userAgentProduct(request.headers['user-agent']),
+    ...outcome,
+  });
+}
+
 /** One request relayed to the engine and its answer back, byte for byte where the framing allows. */
 class Exchange {
   private head: Buffer | null = null;
@@ -1249,20 +1253,7 @@ class Exchange {
     const totalMs = performance.now() - capture.t0;
     // A filtered stream's tail holds what passed the filter (no framing); else the relayed bytes.
     const tail = answerText(capture.tail, capture.filter, !capture.filter && (this.framing === 'chunked' || this.framing === 'close'));
-    const record = usageRecord({
-      startedAt: capture.startedAt,
-      model: this.supervisor.name,
-      requested: capture.requested,
-      endpoint: this.request.path,
-      status,
-      errorCode,
-      // Worked out once the client has its answer, not on the way to the first byte.
-      client: keyNameOfHeaders(this.request.headers) ?? userAgentProduct(this.request.headers['user-agent']),
-      streamed: this.streaming,
-      ttftMs: capture.ttft,
-      totalMs,
-      tail,
-    });
+    const record = fastUsageRecord(this.request, this.supervisor, capture.requested, capture.startedAt, { status, errorCode, streamed: this.streaming, ttftMs: capture.ttft, totalMs, tail });
     if (this.streaming && errorCode === null) noteStreamTimings(this.supervisor, this.request.path, status, tail);
     this.usage.record(record);
   }

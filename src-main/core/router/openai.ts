@@ -397,8 +397,13 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.end(text);
 }
 
+/** `err` as the ApiError it is answered with: itself, or a 500 internal_error that names it. */
+export function asApiError(err: unknown): ApiError {
+  return err instanceof ApiError ? err : new ApiError(500, 'internal_error', `internal error: ${(err as Error)?.message ?? String(err)}`);
+}
+
 export function sendError(res: http.ServerResponse, err: unknown): void {
-  const apiError = err instanceof ApiError ? err : new ApiError(500, 'internal_error', `internal error: ${(err as Error)?.message ?? String(err)}`);
+  const apiError = asApiError(err);
   const headers: http.OutgoingHttpHeaders = apiError.retryAfter !== undefined ? { 'retry-after': String(apiError.retryAfter) } : {};
   sendJson(res, apiError.status, apiError.toBody(), headers);
 }
