@@ -5,6 +5,8 @@ import fs from 'node:fs';
 
 export interface EngineTimes {
   start?: number;
+  /** Not a moment: its process id, written at its start. */
+  pid?: number;
   ready?: number;
   /** Once ready: its first connection, and its first 200 to GET /health going out. */
   'ready-connection'?: number;

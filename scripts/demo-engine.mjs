@@ -95,6 +95,8 @@ main();
 function main() {
   if (config.timesFile !== undefined) {
     mark('start', performance.timeOrigin);
+    // Which process to watch for its exit (bench/exit-watch.ts): its last mark comes before its teardown.
+    mark('pid', process.pid);
     process.on('exit', () => mark('exit'));
   }
   log(`loading model ${config.model} (${config.loadMs} ms)`);

@@ -1,9 +1,13 @@
 // Swap: model A runs and holds the GPU memory model B needs; B is requested. What a swap cannot
 // avoid is A's exit and B's load. The figure is what the router adds to those: B's first byte − the
-// request − A's exit − B's load, where A's exit and B's load are this swap's own engines' (their
-// --times-file moments: A's SIGTERM → its exit event, B's process start → ready) plus what their
-// clocks can't see, measured on the same demo engine alone just before each swap:
-// - of A's exit, the process teardown after its exit event;
+// request − A's exit − B's load, where A's exit and B's load are this swap's own engines':
+// - A's exit: from its SIGTERM (its --times-file moment) until its process has exited, seen from
+//   outside (bench/exit-watch.ts: /proc says zombie or gone, read every ~50 µs). Its own clock stops
+//   at its exit event, before its runtime's teardown and the kernel's (6–10 ms here, and as varied);
+//   until 2026-12-03 that teardown was measured on the engine alone and subtracted, which left each
+//   swap ±3 ms of another process's teardown. (Where /proc can't tell, it still is.)
+// - B's load: its --times-file moments, process start → ready, plus what its clock can't see,
+//   measured on the same demo engine alone just before each swap:
 // - of B's load, the start of its process before its clock begins: exec, dynamic loading and the
 //   runtime's own start (3–4 ms for Node here), timed from the moment a waiting shell on the same CPU
 //   is told to exec it (how the router launches an engine, models/spare-spawner.ts; how any launcher
@@ -28,7 +32,8 @@ import { RawClient, type RawResponse } from '../raw-client.js';
 import { awaitQuiet } from '../quiet.js';
 import { freePort, freePorts, start } from '../procs.js';
 import { median } from '../stats.js';
-import { preciseNow, waitEngineTimes } from '../engine-times.js';
+import { preciseNow, readEngineTimes, waitEngineTimes } from '../engine-times.js';
+import { canWatchExits, watchExit } from '../exit-watch.js';
 import { modelLogs, startModel, startRouter, stopModel, writeRouterConfig, type LogLine, type RouterBuild } from '../targets.js';
 import { ROOT, settings } from '../settings.js';
 import { readProcStat } from '../../src-main/core/models/proc-stat.js';
@@ -56,11 +61,15 @@ export interface SwapSample {
   bLoadMs: number;
   /** The engine alone: SIGTERM → reaped less SIGTERM → its exit event (the process teardown its clock can't see). */
   teardownMs: number;
+  /** This swap's A: its SIGTERM → its process exited, seen from outside (null where /proc can't tell). */
+  aGoneMs: number | null;
+  /** This swap's A: its exit event → its process exited (its teardown; null where /proc can't tell). */
+  aTeardownMs: number | null;
   /** The engine alone: its first request's head in → its answer written (its own clock). */
   firstAnswerMs: number;
   /** The engine alone: a waiting shell told to exec it → its process start (its clock's origin). */
   execMs: number;
-  /** Router added: the request → B's first byte, less A's exit (its own + teardown alone), B's load (its own + its exec alone) and B's first answer (alone). */
+  /** Router added: the request → B's first byte, less A's exit (this swap's, SIGTERM → exited; else its own + teardown alone), B's load (its own + its exec alone) and B's first answer (alone). */
   addedMs: number;
   /** As addedMs, with B's process start (exec, dynamic loading) counted against the router. */
   addedWithExecMs: number;
@@ -81,7 +90,7 @@ export interface SwapSample {
 export interface SwapSteps {
   /** B's request (or the end of A's stream) → "stopping A": deciding (a new device reading: nobody is stopped on an older one). */
   decide: number;
-  /** "stopping A" → "A stopped", less A's own SIGTERM → exit (its --times-file: process teardown is in here). */
+  /** "stopping A" → "A stopped", less A's SIGTERM → exited (seen from outside; else its own SIGTERM → exit event, and its process teardown is in here). */
   stopOverhead: number;
   /** "A stopped" → "starting B": A's memory counts as free once its processes are gone (no reading waited for). */
   confirm: number;
@@ -118,6 +127,9 @@ const chatBody = (model: string, stream: boolean) => ({ model, messages: [{ role
 export async function measureSwap(port: number, files: { a: string; b: string }, names: { a: string; b: string }, busy: boolean, prepare: () => Promise<void>): Promise<SwapSample> {
   const alone = await engineAlone(path.join(path.dirname(files.a), 'alone.times'), names.b);
   await prepare();
+  // A's process, watched until it has exited (it wrote its pid at its start).
+  const aPid = readEngineTimes(files.a).pid;
+  const aWatch = aPid !== undefined && canWatchExits() ? await watchExit(aPid) : null;
   fs.writeFileSync(files.a, '');
   fs.writeFileSync(files.b, '');
   const toA = new RawClient(port);
@@ -126,9 +138,12 @@ export async function measureSwap(port: number, files: { a: string; b: string },
     let aStream: Promise<RawResponse> | null = null;
     if (busy) {
       aStream = toA.post('/v1/chat/completions', chatBody(names.a, true));
+      // A is stopped only after its stream: the watch begins when the stream's end has come.
+      void aStream.finally(() => aWatch?.begin());
       // Well into A's stream (its first tokens are out) before B is asked for.
       await new Promise((resolve) => setTimeout(resolve, settings.swapStreamDelayMs * 3));
     }
+    if (!busy) aWatch?.begin();
     const b = await toB.post('/v1/chat/completions', chatBody(names.b, false), 60_000);
     if (b.status !== 200) throw new Error(`${names.b} → ${b.status}: ${b.body.slice(0, 300)}`);
     // A stream cut short (the connection closed mid-answer) counts as cut, not as a failed swap.
@@ -141,6 +156,11 @@ export async function measureSwap(port: number, files: { a: string; b: string },
     const bOwnLoadMs = bTimes.ready! - bTimes.start!;
     const { exitMs: aExitMs, loadMs: bLoadMs, firstAnswerMs, execMs } = alone;
     const teardownMs = Math.max(0, alone.exitMs - alone.ownExitMs);
+    // A has exited by now (B started after it): the watch has seen it, or never will.
+    const gone = aWatch ? await Promise.race([aWatch.done, new Promise<null>((resolve) => setTimeout(resolve, 5000, null))]) : null;
+    const aGoneMs = gone?.at != null ? gone.at - aTimes.term! : null;
+    const aTeardownMs = gone?.at != null ? gone.at - aTimes.exit! : null;
+    const aExit = aGoneMs ?? aOwnExitMs + teardownMs;
     // The demo engine sends a role chunk, one per token, a finish chunk and [DONE].
     const aWhole = !busy ? null : a !== null && a.status === 200 && a.reads.reduce((n, r) => n + r.events.length, 0) === settings.swapStreamTokens + 3 && a.body.includes('[DONE]');
     // Sanity: B must not have started before A was gone (the card has room for one of them).
@@ -153,10 +173,12 @@ export async function measureSwap(port: number, files: { a: string; b: string },
       aExitMs,
       bLoadMs,
       teardownMs,
+      aGoneMs,
+      aTeardownMs,
       firstAnswerMs,
       execMs,
-      addedMs: totalMs - waitedForAMs - (aOwnExitMs + teardownMs) - (execMs + bOwnLoadMs) - firstAnswerMs,
-      addedWithExecMs: totalMs - waitedForAMs - (aOwnExitMs + teardownMs) - bOwnLoadMs - firstAnswerMs,
+      addedMs: totalMs - waitedForAMs - aExit - (execMs + bOwnLoadMs) - firstAnswerMs,
+      addedWithExecMs: totalMs - waitedForAMs - aExit - bOwnLoadMs - firstAnswerMs,
       addedVsAloneMs: totalMs - waitedForAMs - aExitMs - bLoadMs,
       aOwnExitMs,
       bOwnLoadMs,
@@ -164,6 +186,7 @@ export async function measureSwap(port: number, files: { a: string; b: string },
       at: { sent: epoch(b.sentAt), aDone: a ? epoch(a.doneAt) : null, firstByte: epoch(b.firstByteAt), bRequest: bTimes['first-request']!, bAnswer: bTimes['first-answer']! },
     };
   } finally {
+    aWatch?.stop();
     toA.close();
     toB.close();
   }
@@ -267,7 +290,7 @@ export async function swapPhase(build: RouterBuild, dir: string, log: (line: str
       const from = sample.at.aDone !== null ? Math.max(sample.at.sent, sample.at.aDone) : sample.at.sent;
       sample.steps = {
         decide: stopping - from,
-        stopOverhead: stopped - stopping - sample.aOwnExitMs,
+        stopOverhead: stopped - stopping - (sample.aGoneMs ?? sample.aOwnExitMs),
         confirm: starting - stopped,
         spawnAndReadiness: ready - starting - sample.bOwnLoadMs,
         forward: sample.at.bRequest - ready,
@@ -319,8 +342,12 @@ export function logSwaps(who: string, result: SwapResult, log: (line: string) =>
   const part = (busy: boolean) => {
     const s = result.samples.filter((x) => x.busy === busy);
     const m = (f: (x: SwapSample) => number) => median(s.map(f)).toFixed(1);
+    const watched = s.length > 0 && s.every((x) => x.aGoneMs !== null);
+    const aExit = watched
+      ? `A's exit ${m((x) => x.aGoneMs!)} (SIGTERM → its process exited; of it teardown after its exit event ${m((x) => x.aTeardownMs!)}, alone ${m((x) => x.teardownMs)})`
+      : `A's exit ${m((x) => x.aOwnExitMs)} + its teardown ${m((x) => x.teardownMs)} (alone)`;
     return (
-      `A ${busy ? 'busy' : 'idle'}: B answered in ${m((x) => x.totalMs)} ms = ${busy ? `A's stream ${m((x) => x.waitedForAMs)} + ` : ''}A's exit ${m((x) => x.aOwnExitMs)} + its teardown ${m((x) => x.teardownMs)} (alone) + B's exec ${m((x) => x.execMs)} (alone) + B's load ${m((x) => x.bOwnLoadMs)} + B's first answer ${m((x) => x.firstAnswerMs)} (alone) + added ${m((x) => x.addedMs)} ms` +
+      `A ${busy ? 'busy' : 'idle'}: B answered in ${m((x) => x.totalMs)} ms = ${busy ? `A's stream ${m((x) => x.waitedForAMs)} + ` : ''}${aExit} + B's exec ${m((x) => x.execMs)} (alone) + B's load ${m((x) => x.bOwnLoadMs)} + B's first answer ${m((x) => x.firstAnswerMs)} (alone) + added ${m((x) => x.addedMs)} ms` +
       ` (with B's exec counted as the router's: ${m((x) => x.addedWithExecMs)} ms; over the engine alone, exit ${m((x) => x.aExitMs)} and load ${m((x) => x.bLoadMs)}: added ${m((x) => x.addedVsAloneMs)} ms)`
     );
   };
