@@ -18,9 +18,9 @@ const ENGINE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fi
 afterEach(closeAllNodes);
 
 /** A model on the thread-bound engine: `threads` HTTP threads, `parallel` slots, at most `max` connections from the router. */
-async function boundNode(threads: number, parallel: number, max: number): Promise<NodeFixture> {
+async function boundNode(threads: number, parallel: number, max: number, extra: string[] = []): Promise<NodeFixture> {
   return startNode({
-    models: [{ name: 'bound', script: { file: 'bound.sh', text: `exec "$NODE" '${ENGINE}' "$@"\n` }, flags: ['--threads', String(threads), '--parallel', String(parallel), '--service-ms', '40'] }],
+    models: [{ name: 'bound', script: { file: 'bound.sh', text: `exec "$NODE" '${ENGINE}' "$@"\n` }, flags: ['--threads', String(threads), '--parallel', String(parallel), '--service-ms', '40', ...extra] }],
     nodeOptions: {},
     program: {},
   }).then(async (fx) => {
@@ -86,5 +86,49 @@ describe('health probes', () => {
     await closed;
     expect(asked).toBe('close');
     server.close();
+  });
+});
+
+describe('the probe that finds an engine ready while requests wait', () => {
+  /** The engine's connection id of each answer and close it logged (--log-requests). */
+  const conns = async (fx: NodeFixture) => {
+    const lines = await engineLines(fx);
+    const of = (re: RegExp) => lines.flatMap((l) => (re.test(l) ? [Number(/conn (\d+)/.exec(l)![1])] : []));
+    return { readyProbe: of(/ GET \/health 200$/)[0], posts: of(/ POST \/v1\/chat\/completions 200$/), closed: of(/ closed$/) };
+  };
+  const body = JSON.stringify(chat('bound'));
+
+  it('carries the first request that waited for the start: no connection is opened as the engine turns ready', async () => {
+    const fx = await boundNode(4, 2, 3, ['--log-requests']);
+    // A plain request: it waits for the start on the fast path.
+    const answer = await rawRequest(fx.url, { method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body });
+    expect(answer.status).toBe(200);
+    const { readyProbe, posts, closed } = await conns(fx);
+    expect(readyProbe).toBeDefined();
+    expect(posts).toEqual([readyProbe]);
+    expect(closed).not.toContain(readyProbe);
+    // Kept alive and reused as any of the router's connections.
+    expect((await rawRequest(fx.url, { method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body })).status).toBe(200);
+    expect((await conns(fx)).posts).toEqual([readyProbe, readyProbe]);
+  });
+
+  it('is closed at once when no request that waited takes it (holding no engine thread)', async () => {
+    // The engine would keep an idle connection a minute: only the router's close ends it sooner.
+    const fx = await boundNode(4, 2, 3, ['--log-requests', '--idle-close-ms', '60000']);
+    // A chunked body is node:http's (the fast path reads Content-Length bodies only): it waits there,
+    // and goes out through node:http's own pool.
+    const answer = await rawRequest(fx.url, { method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, body });
+    expect(answer.status).toBe(200);
+    let seen = await conns(fx);
+    expect(seen.readyProbe).toBeDefined();
+    expect(seen.posts).toHaveLength(1);
+    expect(seen.posts[0]).not.toBe(seen.readyProbe);
+    // Closed by the router in the turn the engine turned ready.
+    const deadline = Date.now() + 10_000;
+    while (!seen.closed.includes(seen.readyProbe!) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      seen = await conns(fx);
+    }
+    expect(seen.closed).toContain(seen.readyProbe);
   });
 });

@@ -280,6 +280,111 @@ export function isPortInUse(port: number, host = '127.0.0.1', timeoutMs = 500): 
   });
 }
 
+/** A ready probe's answer: its status, and its connection when it can carry the next request. */
+export interface ReadyProbe {
+  status: number | null;
+  /** Open, kept alive by the engine, its answer read whole, no listener of ours left: the caller's to use or close. */
+  socket: net.Socket | null;
+}
+
+/** An answer head's status and what says whether the connection can be used again. */
+function reusableHead(head: string): { status: number | null; length: number | null } {
+  const lines = head.split('\r\n');
+  const first = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0] ?? '');
+  if (!first) return { status: null, length: null };
+  const status = Number(first[2]);
+  let length: number | null = null;
+  let reusable = first[1] === '1';
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon === -1) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === 'content-length') {
+      // Two different lengths, or one that isn't a number: the answer's end is unknown.
+      if (!/^\d{1,9}$/.test(value) || (length !== null && length !== Number(value))) reusable = false;
+      else length = Number(value);
+    } else if (name === 'transfer-encoding' || (name === 'connection' && /(^|,)\s*close\s*(,|$)/i.test(value))) {
+      reusable = false;
+    }
+  }
+  return { status, length: reusable ? length : null };
+}
+
+/**
+ * As probeHealth, asked on a kept-alive connection, for the probe that may find an engine ready
+ * while requests wait for it: a 200 whose answer is read whole (HTTP/1.1, a Content-Length, no
+ * Connection: close) hands its connection over, and the first request that waited goes out on it
+ * instead of opening one (which costs the engine an accept at the moment it is busiest: 1 ms of a
+ * swap, measured). Any other answer is read as probeHealth reads it, and the connection closed from
+ * our side once the answer is in (a FIN, never a reset into an answer being written).
+ */
+export function probeReady(port: number, path: string, timeoutMs = 2000, key: string | null = null): Promise<ReadyProbe> {
+  return new Promise((resolve) => {
+    const target = path.replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(c));
+    const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    let head: Buffer = Buffer.alloc(0);
+    let body = -1; // bytes of the body still to come once the head is in (-1: head not in yet)
+    let settled = false;
+    const settle = (status: number | null, keep: boolean) => {
+      if (settled) return;
+      settled = true;
+      if (keep) {
+        socket.setTimeout(0);
+        socket.off('timeout', onTimeout);
+        socket.off('error', onError);
+        socket.off('close', onClose);
+        socket.off('end', onEnd);
+        socket.off('data', onData);
+        resolve({ status, socket });
+        return;
+      }
+      resolve({ status, socket: null });
+      // The rest of its answer is read and dropped until the engine closes after our FIN.
+      if (!socket.destroyed) socket.end();
+    };
+    const onTimeout = () => {
+      settle(null, false);
+      socket.destroy();
+    };
+    const onError = () => settle(null, false);
+    const onClose = () => settle(null, false);
+    const onEnd = () => socket.destroy();
+    const onData = (chunk: Buffer) => {
+      if (settled) return; // the body of an answer not kept, dropped
+      if (body === -1) {
+        head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end === -1) {
+          if (head.length > 8192) {
+            settle(null, false);
+            socket.destroy();
+          }
+          return;
+        }
+        const { status, length } = reusableHead(head.subarray(0, end).toString('latin1'));
+        if (status !== 200 || length === null) return settle(status, false);
+        body = length;
+        chunk = head.subarray(end + 4);
+      }
+      body -= chunk.length;
+      // More than the answer (bytes nobody asked for): not a connection to send a request on.
+      if (body < 0) {
+        settle(200, false);
+        socket.destroy();
+      } else if (body === 0) settle(200, true);
+    };
+    socket.setTimeout(timeoutMs, onTimeout);
+    socket.once('error', onError);
+    socket.once('close', onClose);
+    socket.once('end', onEnd);
+    socket.on('data', onData);
+    socket.once('connect', () => {
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${key ? `Authorization: Bearer ${key}\r\n` : ''}\r\n`);
+    });
+  });
+}
+
 /**
  * GET http://127.0.0.1:port/path → status code, or null when nothing answers. `key`: the engine's
  * own (program.engine_keys). Each probe on its own connection, closed after it: a kept-alive probe

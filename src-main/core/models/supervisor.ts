@@ -1,6 +1,7 @@
 // One supervisor per model: the single owner of its state (stopped → starting → ready →
 // stopping → stopped, or failed) and of its engine process. Everything else asks or listens.
 import type { ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import type { LaunchProfile, ModelConfig } from '../../../src-shared/config.js';
 import type { ModelError, ModelInfo, ModelState, ProfileSkip } from '../../../src-shared/contract.js';
@@ -23,6 +24,8 @@ export interface SupervisorDeps {
   spawn: (profile: LaunchProfile, env: NodeJS.ProcessEnv, cwd: string) => ChildProcess;
   describeLaunch: (profile: LaunchProfile) => string;
   probeHealth: (port: number, path: string, timeoutMs?: number, key?: string | null) => Promise<number | null>;
+  /** A start's probe while requests wait: on a kept-alive connection, handed over when it finds the engine ready (proc.probeReady). */
+  probeReady?: (port: number, path: string, timeoutMs?: number, key?: string | null) => Promise<proc.ReadyProbe>;
   isPortInUse: (port: number) => Promise<boolean>;
   signalTree: (pid: number, signal: NodeJS.Signals) => void;
   treeAlive: (pid: number) => boolean;
@@ -52,6 +55,7 @@ export function processDeps(overrides: Partial<SupervisorDeps> & Pick<Supervisor
       return [launch.file, ...launch.args].join(' ');
     },
     probeHealth: proc.probeHealth,
+    probeReady: proc.probeReady,
     isPortInUse: (port) => proc.isPortInUse(port),
     signalTree: proc.signalTree,
     treeAlive: proc.treeAlive,
@@ -119,6 +123,8 @@ export class ModelSupervisor {
   private running: Running | null = null;
   /** Bumped by every start and stop; late callbacks of an older attempt see it and do nothing. */
   private generation = 0;
+  /** See takeReadyConnection. */
+  private readyConnection: Socket | null = null;
   private startWaiters: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | null = null;
   private stopPromise: Promise<void> | null = null;
   private inFlight = 0;
@@ -636,10 +642,16 @@ export class ModelSupervisor {
       const woken = this.wokenByHint;
       this.wokenByHint = false;
       heard ||= woken;
-      const status = await this.deps.probeHealth(this.port, model.healthPath, undefined, this.engineKey);
-      if (generation !== this.generation || this.state !== 'starting') return;
+      // While requests wait, the probe that finds it ready keeps its connection for the first of
+      // them (takeReadyConnection).
+      const { status, socket } =
+        this.inFlight > 0 && this.deps.probeReady
+          ? await this.deps.probeReady(this.port, model.healthPath, undefined, this.engineKey)
+          : { status: await this.deps.probeHealth(this.port, model.healthPath, undefined, this.engineKey), socket: null };
+      if (generation !== this.generation || this.state !== 'starting') return void socket?.destroy();
       if (status === 200) {
         if (woken) this.saysWhenReady = true;
+        this.readyConnection = socket;
         return this.onReady(generation);
       }
       this.lastStartProbe = status;
@@ -692,9 +704,23 @@ export class ModelSupervisor {
     // tells of it follows: the start time kept on disk, and the listeners (the window, the tray),
     // which are told the state as it is then. 0.3-0.5 ms of a swap's first answer, measured.
     setImmediate(() => {
+      // The probe's connection, when no request that waited took it: a health check holds no engine thread.
+      this.readyConnection?.destroy();
+      this.readyConnection = null;
       this.deps.startTimes?.record(this.config.name, ms);
       this.emit();
     });
+  }
+
+  /**
+   * The connection of the probe that found the engine ready, for the first request that waited
+   * (once; null when there is none): its answer was read whole and the engine keeps it open. It is
+   * closed at the end of the turn in which the engine turned ready if no request took it.
+   */
+  takeReadyConnection(): Socket | null {
+    const socket = this.readyConnection;
+    this.readyConnection = null;
+    return socket && !socket.destroyed && this.state === 'ready' ? socket : null;
   }
 
   private async onStartTimeout(generation: number, running: Running): Promise<void> {

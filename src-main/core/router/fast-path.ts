@@ -286,8 +286,9 @@ class ClientConnection {
     // An upstream model's server is not ours on 127.0.0.1 (upstreams/remote.ts): node:http proxies it.
     if (!supervisor || supervisor.remote !== null || !ENDPOINT_MODES[request.path]!.includes(supervisor.model.mode)) return null;
     if (supervisor.currentState !== 'ready') return this.mayWait(request, supervisor) ? { supervisor, engine: null, requested: model, askedUsage: false } : null;
-    // Every connection slot of the engine in use: node:http queues it.
-    const engine = this.fast.engines.take(supervisor.port, supervisor.connectionLimit);
+    // Every connection slot of the engine in use: node:http queues it. A request that waited for the
+    // start may go out on the connection of the probe that found the engine ready.
+    const engine = this.fast.engines.take(supervisor.port, supervisor.connectionLimit, this.waited !== null ? supervisor.takeReadyConnection() : null);
     if (engine === null) return null;
     const served = supervisor.model.servedModelName;
     if (served !== null && served !== model) request.body = withModel(request.body, served);
@@ -759,8 +760,10 @@ class EngineConnection {
     readonly port: number,
     slots: EngineSlots,
     onClose: (c: EngineConnection) => void,
+    /** An open connection to the engine to use instead of a new one. */
+    socket: net.Socket | null = null,
   ) {
-    this.socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    this.socket = socket ?? net.connect({ host: '127.0.0.1', port, noDelay: true });
     // It holds one of the engine's connection slots until it closes.
     this.socket.once('close', () => slots.release());
     // Bytes nobody asked for would be read as the next answer: such a connection is not reused.
@@ -796,7 +799,13 @@ class EngineSockets {
    * one the engine has begun to close: a request is never written where it may be lost, because it
    * is never sent twice (the engine may have begun to generate).
    */
-  take(port: number, limit: () => number): EngineConnection | null {
+  take(port: number, limit: () => number, handed: net.Socket | null = null): EngineConnection | null {
+    if (handed !== null) {
+      // A connection opened elsewhere (a probe's, supervisor.takeReadyConnection): it needs a slot as any.
+      const slots = this.slots.get(port, limit);
+      if (slots.tryTake()) return new EngineConnection(port, slots, this.forget, handed);
+      handed.destroy();
+    }
     const list = this.idle.get(port);
     if (list !== undefined) {
       const now = Date.now();
