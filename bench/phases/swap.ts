@@ -14,6 +14,8 @@
 //   pays it). What comes before that moment — deciding, stopping A, a fork — is the router's;
 // - B's own time to answer its first request (head in → answer written, after a GET /health as any
 //   proxy sends first: a fresh engine's first answer runs cold code, whoever sends it).
+// B's exec and first answer, the same engine's every time, enter as the run's medians of those
+// measurements alone (one alone now and then caught a slow exec: 15 ms against 3).
 // Logged beside it: the figure that counts B's process start against the router (as until
 // 2026-12-03), and the one over A's exit and B's load measured alone (until 2026-12-02: B's load
 // alone varies by ±20 ms on this VM, single swaps ranged from −22 to +44 ms). Twice: with A idle, and
@@ -69,7 +71,13 @@ export interface SwapSample {
   firstAnswerMs: number;
   /** The engine alone: a waiting shell told to exec it → its process start (its clock's origin). */
   execMs: number;
-  /** Router added: the request → B's first byte, less A's exit (this swap's, SIGTERM → exited; else its own + teardown alone), B's load (its own + its exec alone) and B's first answer (alone). */
+  /** A's exit as subtracted: aGoneMs, else its own SIGTERM → exit + the teardown alone. */
+  aExitUsedMs: number;
+  /**
+   * Router added: the request → B's first byte, less A's exit (aExitUsedMs), B's load (its own + its
+   * exec alone) and B's first answer (alone); the last two are the run's medians of the measurements
+   * alone (settleSwaps): single ones vary (exec 2.5–15 ms), B's are the same engine's every time.
+   */
   addedMs: number;
   /** As addedMs, with B's process start (exec, dynamic loading) counted against the router. */
   addedWithExecMs: number;
@@ -177,6 +185,8 @@ export async function measureSwap(port: number, files: { a: string; b: string },
       aTeardownMs,
       firstAnswerMs,
       execMs,
+      aExitUsedMs: aExit,
+      // Settled with the run's medians of exec and first answer (settleSwaps); this swap's alone meanwhile.
       addedMs: totalMs - waitedForAMs - aExit - (execMs + bOwnLoadMs) - firstAnswerMs,
       addedWithExecMs: totalMs - waitedForAMs - aExit - bOwnLoadMs - firstAnswerMs,
       addedVsAloneMs: totalMs - waitedForAMs - aExitMs - bLoadMs,
@@ -309,6 +319,23 @@ export async function swapPhase(build: RouterBuild, dir: string, log: (line: str
   return result;
 }
 
+/**
+ * The figures with B's exec and first answer as the medians of every measurement alone in the run
+ * (the one just before a swap caught a slow exec now and then: 15 ms against 3 once, which made that
+ * swap's figure −3 ms).
+ */
+export function settleSwaps(result: SwapResult): void {
+  const all = [...result.samples, ...(result.first ? [result.first] : [])];
+  if (all.length === 0) return;
+  const exec = median(all.map((x) => x.execMs));
+  const firstAnswer = median(all.map((x) => x.firstAnswerMs));
+  for (const x of all) {
+    const base = x.totalMs - x.waitedForAMs - x.aExitUsedMs - x.bOwnLoadMs - firstAnswer;
+    x.addedMs = base - exec;
+    x.addedWithExecMs = base;
+  }
+}
+
 /** settings.swapReps swaps with A idle, then as many with A busy, interleaved. */
 export async function runSwaps(
   port: number,
@@ -336,18 +363,20 @@ export async function runSwaps(
       }
     }
   }
+  settleSwaps(result);
 }
 
 export function logSwaps(who: string, result: SwapResult, log: (line: string) => void): void {
   const part = (busy: boolean) => {
     const s = result.samples.filter((x) => x.busy === busy);
     const m = (f: (x: SwapSample) => number) => median(s.map(f)).toFixed(1);
+    const all = (f: (x: SwapSample) => number) => median([...result.samples, ...(result.first ? [result.first] : [])].map(f)).toFixed(1);
     const watched = s.length > 0 && s.every((x) => x.aGoneMs !== null);
     const aExit = watched
       ? `A's exit ${m((x) => x.aGoneMs!)} (SIGTERM → its process exited; of it teardown after its exit event ${m((x) => x.aTeardownMs!)}, alone ${m((x) => x.teardownMs)})`
       : `A's exit ${m((x) => x.aOwnExitMs)} + its teardown ${m((x) => x.teardownMs)} (alone)`;
     return (
-      `A ${busy ? 'busy' : 'idle'}: B answered in ${m((x) => x.totalMs)} ms = ${busy ? `A's stream ${m((x) => x.waitedForAMs)} + ` : ''}${aExit} + B's exec ${m((x) => x.execMs)} (alone) + B's load ${m((x) => x.bOwnLoadMs)} + B's first answer ${m((x) => x.firstAnswerMs)} (alone) + added ${m((x) => x.addedMs)} ms` +
+      `A ${busy ? 'busy' : 'idle'}: B answered in ${m((x) => x.totalMs)} ms = ${busy ? `A's stream ${m((x) => x.waitedForAMs)} + ` : ''}${aExit} + B's exec ${m((x) => x.execMs)} (alone, run median ${all((x) => x.execMs)}) + B's load ${m((x) => x.bOwnLoadMs)} + B's first answer ${m((x) => x.firstAnswerMs)} (alone, run median ${all((x) => x.firstAnswerMs)}) + added ${m((x) => x.addedMs)} ms` +
       ` (with B's exec counted as the router's: ${m((x) => x.addedWithExecMs)} ms; over the engine alone, exit ${m((x) => x.aExitMs)} and load ${m((x) => x.bLoadMs)}: added ${m((x) => x.addedVsAloneMs)} ms)`
     );
   };
