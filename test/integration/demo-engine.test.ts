@@ -477,8 +477,10 @@ describe('demo-engine lifecycle', () => {
     expect(await engine.exited).toEqual({ code: 0, signal: null });
     const lines = fs.readFileSync(timesFile, 'utf8').trim().split('\n').map((l) => l.split(' '));
     // The probe that found it ready: its connection, and its 200 going out.
-    expect(lines.map((l) => l[0])).toEqual(['start', 'ready', 'ready-connection', 'ready-health', 'term', 'exit']);
-    const [start, ready, connection, health, term, exit] = lines.map((l) => Number(l[1]));
+    // Its pid (not a moment: for the bench's exit watch) right after its start.
+    expect(lines.map((l) => l[0])).toEqual(['start', 'pid', 'ready', 'ready-connection', 'ready-health', 'term', 'exit']);
+    const [start, pid, ready, connection, health, term, exit] = lines.map((l) => Number(l[1]));
+    expect(pid).toBe(engine.child.pid);
     expect(connection!).toBeGreaterThanOrEqual(ready!);
     expect(health!).toBeGreaterThanOrEqual(connection!);
     expect(start! - spawnedAt).toBeGreaterThanOrEqual(-50);
