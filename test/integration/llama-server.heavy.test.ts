@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { chat, jsonChunks, postJson, readJson, readSse, waitFor, type Json } from '../helpers/http.js';
 import { closeAllNodes, startNode, waitForState, type ModelSpec, type NodeFixture } from '../helpers/node-fixture.js';
 import { isProcessRunning } from '../helpers/processes.js';
+import { probeReady } from '../../src-main/core/models/process.js';
 
 const LLAMA_SERVER = process.env['LLAMA_SERVER'] ?? '';
 const LLAMA_MODEL = process.env['LLAMA_MODEL'] ?? '';
@@ -60,6 +61,13 @@ describe.skipIf(!given)('llama-server through the node', () => {
     const added = ready!.ts - listening!.ts;
     console.log(`llama-server: "listening on" line → the node's "is ready": ${added} ms`);
     expect(added).toBeLessThan(50);
+
+    // llama-server's health answer is one whose connection the node can hand to a waiting request
+    // (kept alive, a Content-Length): the first request of a start goes out on the probe's connection.
+    const probe = await probeReady(info.port!, '/health');
+    expect(probe.status).toBe(200);
+    expect(probe.socket).not.toBeNull();
+    probe.socket!.destroy();
   });
 
   it('streams: the role, every token as it comes, the finish and [DONE]', async () => {
