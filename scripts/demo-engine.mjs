@@ -22,13 +22,16 @@
 //                             (401 otherwise); /health and /v1/models stay open
 //   --silent-ready            print nothing when ready (no "listening" line): readiness is known only from /health;
 //                             env DEMO_SILENT_READY=1
+//   --ready-file PATH         once load-ms is over, go on loading until PATH exists (for tests that decide when an
+//                             engine turns ready); env DEMO_READY_FILE
 //   --listen-when-ready       bind the port only once loaded (as a server that loads before it listens: probes are
 //                             refused, never answered 503); env DEMO_LISTEN_WHEN_READY=1
 //   --times-file PATH         for benchmarks: append to PATH the moments (epoch ms, fractional) the process started,
 //                             turned ready, got SIGTERM and exited, a line each: "start T", "ready T", "term T", "exit T";
 //                             and, once ready, when its first connection came ("ready-connection T") and its first
 //                             200 to GET /health went out ("ready-health T"): the engine's own time to answer it;
-//                             its first model request's arrival and answer ("first-request T", "first-answer T")
+//                             its first model request's arrival and answer ("first-request T", "first-answer T");
+//                             and its pid ("pid N", not a moment) after "start"
 //   --echo                    a chat answer is the last user message itself, whitespace and all (a word a token, up
 //                             to max_tokens), instead of "Echo: <first words> token1 …"; env DEMO_ECHO=1
 //   --quiet                   no log line per request; env DEMO_QUIET=1
@@ -40,7 +43,7 @@
 // Endpoints: GET /health, GET /v1/models, POST /v1/chat/completions, POST /v1/completions,
 //            POST /v1/embeddings, POST /v1/rerank (also /rerank and /v1/reranking).
 
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -63,6 +66,7 @@ const OPTIONS = {
   'silent-ready': { type: 'boolean' },
   'listen-when-ready': { type: 'boolean' },
   'times-file': { type: 'string' },
+  'ready-file': { type: 'string' },
   quiet: { type: 'boolean' },
   timings: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -114,7 +118,7 @@ function main() {
     });
   }
   if (config.listenWhenReady && config.exitBeforeReady === undefined) {
-    setTimeout(() => server.listen(config.port, config.host, () => turnReady(server)), config.loadMs);
+    setTimeout(() => whenReadyFile(() => server.listen(config.port, config.host, () => turnReady(server))), config.loadMs);
     return;
   }
   server.listen(config.port, config.host, () => onListening(server));
@@ -125,7 +129,17 @@ function onListening(server) {
     setTimeout(() => die(config.exitBeforeReady, `error: failed to load model ${config.model}`), Math.floor(config.loadMs / 2));
     return;
   }
-  setTimeout(() => turnReady(server), config.loadMs);
+  setTimeout(() => whenReadyFile(() => turnReady(server)), config.loadMs);
+}
+
+/** At once, or with --ready-file once that file exists. */
+function whenReadyFile(then) {
+  if (config.readyFile === undefined || existsSync(config.readyFile)) return then();
+  const timer = setInterval(() => {
+    if (!existsSync(config.readyFile)) return;
+    clearInterval(timer);
+    then();
+  }, 5);
 }
 
 function turnReady(server) {
@@ -178,6 +192,10 @@ function readConfig(argv, env) {
     echo: values.echo === true || isTruthy(env.DEMO_ECHO),
     silentReady: values['silent-ready'] === true || isTruthy(env.DEMO_SILENT_READY),
     listenWhenReady: values['listen-when-ready'] === true || isTruthy(env.DEMO_LISTEN_WHEN_READY),
+    readyFile: (() => {
+      const file = pick('ready-file', 'DEMO_READY_FILE');
+      return typeof file === 'string' && file !== '' ? file : undefined;
+    })(),
     timesFile: typeof values['times-file'] === 'string' && values['times-file'] !== '' ? values['times-file'] : undefined,
     apiKey: typeof values['api-key'] === 'string' && values['api-key'] !== '' ? values['api-key'] : undefined,
     servedNames: String(pick('served-names', 'DEMO_SERVED_NAMES') ?? '')

@@ -384,6 +384,21 @@ describe('demo-engine lifecycle', () => {
     expect(await healthStatus(engine)).toEqual({ status: 200, body: { status: 'ok' } });
   });
 
+  it('--ready-file: goes on loading after load-ms until the file exists, then turns ready', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-gate-'));
+    const gate = path.join(dir, 'ready');
+    const engine = await startEngine(['--load-ms', '0', '--ready-file', gate]);
+    let first: Awaited<ReturnType<typeof healthStatus>>;
+    while (!(first = await healthStatus(engine))) await sleep(10);
+    // Loading, however long load-ms is over, until the file is there.
+    for (let i = 0; i < 5; i++) expect(await healthStatus(engine)).toEqual({ status: 503, body: LOADING_BODY });
+    expect(engine.stdout()).not.toMatch(/listening/);
+    fs.writeFileSync(gate, '');
+    await waitHealthy(engine);
+    expect(engine.stdout()).toMatch(/server is listening on/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('--exit-before-ready 7 exits with code 7 and never answers 200', async () => {
     const engine = await startEngine(['--load-ms', '200', '--exit-before-ready', '7']);
     const statuses: number[] = [];

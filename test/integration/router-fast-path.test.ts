@@ -1,7 +1,10 @@
 // The router's fast path (fast-path.ts): plain requests to a ready model skip node:http. These
 // tests speak HTTP on raw sockets to check it answers like the full path — and hands every other
 // request, with the bytes it read, to node:http.
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fastPathStats, idleEngineConnections } from '../../src-main/core/router/fast-path.js';
 import { chat, postJson, waitFor } from '../helpers/http.js';
@@ -347,6 +350,28 @@ describe('a request that waits for its model to start', () => {
     ]);
     expect((await fx.info('broken')).inFlight).toBe(0);
     expect(fx.node.registry.resolve('broken')!.counters.requests).toBe(2);
+  });
+
+  it('past the engine\'s connections it goes on through node:http, and its usage record still counts from its arrival', async () => {
+    const gate = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ready-gate-')), 'ready');
+    const fx = await startNode({ models: [{ name: 'cold', flags: ['--load-ms', '0', '--ready-file', gate, '--quiet'], keys: { max_connections: 2 } }] });
+    const before = { ...stats(fx) };
+    const clients = await Promise.all(Array.from({ length: 6 }, () => rawConnection(fx.routerPort)));
+    const answers = Promise.all(clients.map((c) => c.ask(request(chat('cold')), 1)));
+    // All six have arrived and wait; the engine turns ready no sooner than HOLD_MS after that.
+    await waitFor(async () => (await fx.info('cold')).inFlight === 6, 5000, 'six waiting');
+    const HOLD_MS = 250;
+    await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+    fs.writeFileSync(gate, '');
+    expect((await answers).map(([a]) => a!.status)).toEqual(Array(6).fill(200));
+    for (const c of clients) c.socket.destroy();
+    // Two went out on the fast path (the engine's two connections), the other four through node:http's pool.
+    expect(stats(fx).served - before.served).toBe(2);
+    const records = async () => (await fx.node.api.listUsageRequests({ limit: 20 })).requests.filter((x) => x.model === 'cold');
+    await waitFor(async () => (await records()).length === 6, 5000, 'six usage records');
+    // Each waited at least HOLD_MS, whichever way it went on.
+    for (const row of await records()) expect(row.totalMs).toBeGreaterThanOrEqual(HOLD_MS);
+    fs.rmSync(path.dirname(gate), { recursive: true, force: true });
   });
 
   it('goes to node:http when it asks for loading progress, or models are held', async () => {

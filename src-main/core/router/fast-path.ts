@@ -16,6 +16,7 @@ import { http } from '../node-http.js';
 import { quickModelOf, quickStreamInfo, withModel } from './json-model.js';
 import { ENGINE_IDLE_MS } from './upstream.js';
 import type { EngineSlots, EngineSlotTable } from './engine-slots.js';
+import { noteArrival } from './arrivals.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
 import { keyNameOfHeaders, type RequestGuard } from '../security/guard.js';
@@ -242,11 +243,17 @@ class ClientConnection {
     // llhttp reads every request of a read before any is answered: when a pipelined one after this
     // is malformed, node:http answers only its 400. So such a buffer is node:http's, whole.
     if (request.length < this.buffer.length && !restParses(this.buffer.subarray(request.length))) return this.giveAway();
-    const startedAt = this.waited?.startedAt ?? Date.now();
-    const t0 = this.waited?.t0 ?? performance.now();
+    const waited = this.waited;
+    const startedAt = waited?.startedAt ?? Date.now();
+    const t0 = waited?.t0 ?? performance.now();
     const admitted = this.admit(request);
     this.waited = null;
-    if (!admitted) return this.giveAway();
+    if (!admitted) {
+      // One that waited here for its start (now past the engine's connections): its usage record
+      // counts from its arrival, as it would here.
+      if (waited) noteArrival(this.socket, waited);
+      return this.giveAway();
+    }
     if (admitted.engine === null) return this.waitForStart(request, admitted.supervisor, admitted.requested, startedAt, t0);
     this.clearTimer();
     this.buffer = request.length === this.buffer.length ? null : this.buffer.subarray(request.length);

@@ -12,6 +12,7 @@ import { keyNameOf } from '../security/guard.js';
 import type { UsageSink } from '../usage/record.js';
 import { AnswerTail, answerText, knowsIncludeUsage, noteStreamTimings, UsageEventFilter, usageRecord, userAgentProduct, withIncludeUsage } from '../usage/capture.js';
 import { untilReady } from './loading-stream.js';
+import type { Arrival } from './arrivals.js';
 import { requestedModelSchema } from '../../../src-shared/proxied-request.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ModelSupervisor } from '../models/supervisor.js';
@@ -88,7 +89,8 @@ export function isOpenAIPath(pathname: string): boolean {
 export function createOpenAIHandler(options: OpenAIRouterOptions) {
   const upstream = new UpstreamPools(options.slots);
 
-  const handleOpenAI = function handleOpenAI(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): void {
+  /** `arrival`: when the request came, where it waited for its model's start on the fast path first (arrivals.ts). */
+  const handleOpenAI = function handleOpenAI(req: http.IncomingMessage, res: http.ServerResponse, pathname: string, arrival?: Arrival): void {
     if (pathname === '/v1/models' || pathname.startsWith('/v1/models/')) {
       if (req.method !== 'GET') return sendError(res, new ApiError(405, 'method_not_allowed', `use GET for ${pathname}`));
       return listModels(res, options.registry, pathname);
@@ -97,7 +99,7 @@ export function createOpenAIHandler(options: OpenAIRouterOptions) {
     if (!modes) {
       return sendError(res, new ApiError(404, 'unknown_url', `unknown endpoint ${req.method} ${pathname}; see GET /v1/models and the OpenAI API paths`));
     }
-    const capture = options.usage ? startCapture(req, res, pathname, options.usage) : null;
+    const capture = options.usage ? startCapture(req, res, pathname, options.usage, arrival) : null;
     const answerError = capture ? (r: http.ServerResponse, err: unknown) => {
       capture.errorCode = err instanceof ApiError ? err.code : 'internal_error';
       sendError(r, err);
@@ -233,10 +235,11 @@ async function forward(
 }
 
 /** The usage capture's share of a request: its record is made when the answer has gone (or failed). */
-function startCapture(req: http.IncomingMessage, res: http.ServerResponse, endpoint: string, usage: UsageSink): Capture {
+function startCapture(req: http.IncomingMessage, res: http.ServerResponse, endpoint: string, usage: UsageSink, arrival?: Arrival): Capture {
+  // A request that waited for its model's start on the fast path counts from its arrival there.
   const capture: Capture = {
-    startedAt: Date.now(),
-    t0: performance.now(),
+    startedAt: arrival?.startedAt ?? Date.now(),
+    t0: arrival?.t0 ?? performance.now(),
     ttft: null,
     model: '',
     requested: '',

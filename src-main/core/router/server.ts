@@ -11,6 +11,7 @@ import type { UsageSink } from '../usage/record.js';
 import { serveEvents } from './events-stream.js';
 import { installFastPath, KEEP_ALIVE_MS } from './fast-path.js';
 import { EngineSlotTable } from './engine-slots.js';
+import { takeArrival } from './arrivals.js';
 import { createOpenAIHandler, isOpenAIPath, sendError } from './openai.js';
 
 export interface RouterOptions {
@@ -67,12 +68,14 @@ export function createRouterServer(options: RouterOptions): Server {
     // trickled head hold a connection up to 30 s longer than header_timeout says).
     { keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, connectionsCheckingInterval: options.connectionsCheckingIntervalMs ?? 1000 },
     (req, res) => {
+      // Taken for every request, so that only the first on its connection can have it.
+      const arrival = takeArrival(req.socket);
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const pathname = q === -1 ? url : url.slice(0, q);
       if (isOpenAIPath(pathname)) {
         if (guard && !guard.admit(req, res, 'v1')) return;
-        return openai(req, res, pathname);
+        return openai(req, res, pathname, arrival);
       }
       if (pathname.startsWith('/api/') || pathname === '/api') {
         if (guard && !guard.admit(req, res, 'api')) return;
