@@ -4,7 +4,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probeHealth, probeReady } from '../../src-main/core/models/process.js';
-import { freePorts } from '../helpers/ports.js';
+import { refusedPorts } from '../helpers/ports.js';
 
 const servers: net.Server[] = [];
 afterEach(async () => {
@@ -41,7 +41,7 @@ describe('probeHealth', () => {
   });
 
   it('is null when nothing listens, when the answer is not HTTP, when the connection closes first, and when no answer comes in time', async () => {
-    const [closedPort] = await freePorts(1);
+    const [closedPort] = await refusedPorts(1);
     expect(await probeHealth(closedPort!, '/health')).toBeNull();
 
     const garbage = await listen(net.createServer((socket) => socket.once('data', () => socket.end('SSH-2.0-OpenSSH_9.6\r\n'))));
@@ -168,7 +168,7 @@ describe('probeReady', () => {
   });
 
   it('is null with no connection when nothing listens, when the answer is not HTTP, and when none comes in time', async () => {
-    const [closedPort] = await freePorts(1);
+    const [closedPort] = await refusedPorts(1);
     expect(await probeReady(closedPort!, '/health')).toEqual({ status: null, socket: null });
     const garbage = await listen(net.createServer((socket) => socket.once('data', () => socket.end('SSH-2.0-OpenSSH_9.6\r\n\r\n'))));
     expect(await probeReady(garbage, '/health')).toEqual({ status: null, socket: null });

@@ -3,7 +3,7 @@
 // why) and back, fall-through between profiles in file order, and Ollama's load/unload/ps/tags.
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAllNodes, startNode, type ModelSpec } from '../helpers/node-fixture.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, refusedPorts } from '../helpers/ports.js';
 import { FakeUpstream } from '../fixtures/fake-upstream.js';
 
 const fakes: FakeUpstream[] = [];
@@ -90,7 +90,7 @@ describe('an OpenAI-compatible upstream', () => {
 
 describe('several profiles fall through in file order', () => {
   it('a remote first that is down: the local engine answers, and the remote is listed as skipped with why', async () => {
-    const deadPort = await freePort();
+    const [deadPort] = await refusedPorts(1);
     const n = await startNode({ models: [{ name: 'qwen', keys: { Remote: { upstream: { base_url: `http://127.0.0.1:${deadPort}/v1` } } } }] });
     const res = await chat(n.url, 'qwen');
     expect(res.status).toBe(200);
@@ -119,7 +119,7 @@ describe('several profiles fall through in file order', () => {
   });
 
   it('every profile down: one 503 naming each one and why', async () => {
-    const [a, b] = [await freePort(), await freePort()];
+    const [a, b] = await refusedPorts(2);
     const n = await startNode({ models: [{ name: 'qwen', profile: { upstream: { base_url: `http://127.0.0.1:${b}/v1` } }, keys: { First: { upstream: { base_url: `http://127.0.0.1:${a}/v1` } } } }] });
     const res = await chat(n.url, 'qwen');
     expect(res.status).toBe(503);
@@ -171,7 +171,7 @@ describe('engine: ollama', () => {
   });
 
   it('the list says when Ollama is not running', async () => {
-    const port = await freePort();
+    const [port] = await refusedPorts(1);
     const n = await startNode({ models: [ollamaModel(`http://127.0.0.1:${port}`)] });
     expect(await n.node.api.listOllamaModels()).toEqual({ baseUrl: `http://127.0.0.1:${port}`, error: `Ollama is not running at http://127.0.0.1:${port} (ECONNREFUSED); start it with \`ollama serve\``, models: [] });
   });
@@ -196,7 +196,7 @@ describe('engine: ollama', () => {
   });
 
   it('Ollama not running: the error says so and how to start it', async () => {
-    const port = await freePort();
+    const [port] = await refusedPorts(1);
     const n = await startNode({ models: [ollamaModel(`http://127.0.0.1:${port}`)] });
     const res = await chat(n.url, 'qwen-o');
     expect(res.status).toBe(503);
