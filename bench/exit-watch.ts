@@ -18,7 +18,7 @@ const file = '/proc/' + pid + '/stat';
 let at = null;
 let how = 'stopped';
 let reads = 0;
-parentPort.postMessage({ reading: true });
+parentPort.postMessage({ kind: 'started' });
 // Asleep (no CPU) until told to begin: the bench's own reads on this CPU are not disturbed before.
 while (Atomics.load(flags, 0) === 0 && Atomics.load(flags, 1) === 0) Atomics.wait(flags, 0, 0, 1000);
 while (Atomics.load(flags, 1) === 0) {
@@ -36,10 +36,12 @@ while (Atomics.load(flags, 1) === 0) {
     if (reads === 0) { at = null; how = 'before'; }
     break;
   }
+  // Seen running once told to begin: from here on its exit is timed.
+  if (reads === 0) parentPort.postMessage({ kind: 'polling' });
   reads++;
   Atomics.wait(nap, 0, 0, intervalMs);
 }
-parentPort.postMessage({ at, how, reading: false });
+parentPort.postMessage({ kind: 'done', at, how });
 `;
 
 /** how: seen a zombie, seen gone (reaped), stopped first, or exited before the first read (at: null). */
@@ -48,8 +50,8 @@ type Outcome = { at: number | null; how: 'zombie' | 'reaped' | 'stopped' | 'befo
 export interface ExitWatch {
   /** Epoch ms (with a fraction) when the process was first seen exited (zombie or reaped); null when stopped first. */
   readonly done: Promise<Outcome>;
-  /** Begins reading /proc (until then the worker sleeps). */
-  begin(): void;
+  /** Begins reading /proc (until then the worker sleeps); resolves once it has read the process running, or done. */
+  begin(): Promise<void>;
   /** Stops watching (done then resolves with at: null unless it had seen the exit). */
   stop(): void;
 }
@@ -67,18 +69,26 @@ export function watchExit(pid: number, intervalMs = 0.05): Promise<ExitWatch> {
   const flags = new Int32Array(control);
   const worker = new Worker(WORKER, { eval: true, workerData: { pid, control, intervalMs } });
   let started!: () => void;
-  const reading = new Promise<void>((resolve) => (started = resolve));
+  let polling!: () => void;
+  const ready = new Promise<void>((resolve) => (started = resolve));
+  const pollingNow = new Promise<void>((resolve) => (polling = resolve));
+  const settle = () => {
+    started();
+    polling();
+  };
   const done = new Promise<Outcome>((resolve, reject) => {
-    worker.on('message', (m: Outcome & { reading: boolean }) => {
-      started();
-      if (!m.reading) resolve({ at: m.at, how: m.how });
+    worker.on('message', (m: { kind: 'started' } | { kind: 'polling' } | ({ kind: 'done' } & Outcome)) => {
+      if (m.kind === 'started') return started();
+      if (m.kind === 'polling') return polling();
+      settle();
+      resolve({ at: m.at, how: m.how });
     });
     worker.once('error', (err) => {
-      started();
+      settle();
       reject(err);
     });
     worker.once('exit', () => {
-      started();
+      settle();
       resolve({ at: null, how: 'stopped' });
     });
   });
@@ -86,6 +96,13 @@ export function watchExit(pid: number, intervalMs = 0.05): Promise<ExitWatch> {
     Atomics.store(flags, i, 1);
     Atomics.notify(flags, 0);
   };
-  const watch: ExitWatch = { done, begin: () => tell(0), stop: () => tell(1) };
-  return reading.then(() => watch);
+  const watch: ExitWatch = {
+    done,
+    begin: () => {
+      tell(0);
+      return pollingNow;
+    },
+    stop: () => tell(1),
+  };
+  return ready.then(() => watch);
 }

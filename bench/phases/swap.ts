@@ -147,11 +147,14 @@ export async function measureSwap(port: number, files: { a: string; b: string },
     if (busy) {
       aStream = toA.post('/v1/chat/completions', chatBody(names.a, true));
       // A is stopped only after its stream: the watch begins when the stream's end has come.
-      void aStream.finally(() => aWatch?.begin());
+      void aStream.then(
+        () => aWatch?.begin(),
+        () => aWatch?.begin(),
+      );
       // Well into A's stream (its first tokens are out) before B is asked for.
       await new Promise((resolve) => setTimeout(resolve, settings.swapStreamDelayMs * 3));
     }
-    if (!busy) aWatch?.begin();
+    if (!busy) await aWatch?.begin();
     const b = await toB.post('/v1/chat/completions', chatBody(names.b, false), 60_000);
     if (b.status !== 200) throw new Error(`${names.b} → ${b.status}: ${b.body.slice(0, 300)}`);
     // A stream cut short (the connection closed mid-answer) counts as cut, not as a failed swap.

@@ -14,7 +14,8 @@ describe.runIf(canWatchExits())('watchExit', () => {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     await new Promise((resolve) => child.once('spawn', resolve));
     const watch = await watchExit(child.pid!);
-    watch.begin();
+    // Once it has read the process running: from there on its exit is timed.
+    await watch.begin();
     const killedAt = now();
     child.kill('SIGTERM');
     await exited;
@@ -28,14 +29,14 @@ describe.runIf(canWatchExits())('watchExit', () => {
     const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
     await new Promise((resolve) => child.once('exit', resolve));
     const late = await watchExit(child.pid!);
-    late.begin();
+    await late.begin();
     expect(await late.done).toEqual({ at: null, how: 'before' });
 
     const running = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
     await new Promise((resolve) => running.once('spawn', resolve));
     try {
       const watch = await watchExit(running.pid!);
-      watch.begin();
+      await watch.begin();
       watch.stop();
       expect(await watch.done).toEqual({ at: null, how: 'stopped' });
     } finally {
