@@ -162,8 +162,11 @@ function useLineSelection(box: RefObject<HTMLDivElement | null>, lines: readonly
       window.getSelection()?.selectAllChildren(el.firstElementChild ?? el);
     };
     const onCopy = (e: ClipboardEvent) => {
-      const selection = window.getSelection();
-      if (!span || span.anchor === span.focus || !selection || selection.isCollapsed || !e.clipboardData) return;
+      // A drag over several lines in the log (span) is copied whole even where the browser's own
+      // selection has collapsed: the row it began on may have left the DOM as the log scrolled
+      // (the list only renders the rows in view), which ends the browser's selection with it.
+      // A mousedown anywhere else clears the span, so an older drag is never what gets copied.
+      if (!span || span.anchor === span.focus || !e.clipboardData) return;
       const active = document.activeElement;
       if (active instanceof HTMLInputElement || active instanceof HTMLTextAreaElement) return;
       const list = latest.current;
