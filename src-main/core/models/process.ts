@@ -283,9 +283,11 @@ export function isPortInUse(port: number, host = '127.0.0.1', timeoutMs = 500): 
 /** A ready probe's answer: its status, and its connection when it can carry the next request. */
 export interface ReadyProbe {
   status: number | null;
-  /** Open, kept alive by the engine, its answer read whole, no listener of ours left: the caller's to use or close. */
+  /** Open, kept alive by the engine, its answer read whole, no listener of ours left but one that ignores errors: the caller's to use or close. */
   socket: net.Socket | null;
 }
+
+const ignoreError = (): void => undefined;
 
 /** An answer head's status and what says whether the connection can be used again. */
 function reusableHead(head: string): { status: number | null; length: number | null } {
@@ -336,6 +338,8 @@ export function probeReady(port: number, path: string, timeoutMs = 2000, key: st
         socket.off('close', onClose);
         socket.off('end', onEnd);
         socket.off('data', onData);
+        // A reset before its new owner listens (the engine died at once) must not take the node down.
+        socket.on('error', ignoreError);
         resolve({ status, socket });
         return;
       }
