@@ -192,10 +192,7 @@ function readConfig(argv, env) {
     echo: values.echo === true || isTruthy(env.DEMO_ECHO),
     silentReady: values['silent-ready'] === true || isTruthy(env.DEMO_SILENT_READY),
     listenWhenReady: values['listen-when-ready'] === true || isTruthy(env.DEMO_LISTEN_WHEN_READY),
-    readyFile: (() => {
-      const file = pick('ready-file', 'DEMO_READY_FILE');
-      return typeof file === 'string' && file !== '' ? file : undefined;
-    })(),
+    readyFile: pick('ready-file', 'DEMO_READY_FILE') || undefined,
     timesFile: typeof values['times-file'] === 'string' && values['times-file'] !== '' ? values['times-file'] : undefined,
     apiKey: typeof values['api-key'] === 'string' && values['api-key'] !== '' ? values['api-key'] : undefined,
     servedNames: String(pick('served-names', 'DEMO_SERVED_NAMES') ?? '')

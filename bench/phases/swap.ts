@@ -189,9 +189,9 @@ export async function measureSwap(port: number, files: { a: string; b: string },
       firstAnswerMs,
       execMs,
       aExitUsedMs: aExit,
-      // Settled with the run's medians of exec and first answer (settleSwaps); this swap's alone meanwhile.
-      addedMs: totalMs - waitedForAMs - aExit - (execMs + bOwnLoadMs) - firstAnswerMs,
-      addedWithExecMs: totalMs - waitedForAMs - aExit - bOwnLoadMs - firstAnswerMs,
+      // Computed once the run is over, on its medians of exec and first answer (settleSwaps).
+      addedMs: NaN,
+      addedWithExecMs: NaN,
       addedVsAloneMs: totalMs - waitedForAMs - aExitMs - bLoadMs,
       aOwnExitMs,
       bOwnLoadMs,

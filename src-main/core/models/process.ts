@@ -323,7 +323,6 @@ function reusableHead(head: string): { status: number | null; length: number | n
  */
 export function probeReady(port: number, path: string, timeoutMs = 2000, key: string | null = null): Promise<ReadyProbe> {
   return new Promise((resolve) => {
-    const target = path.replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(c));
     const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
     let head: Buffer = Buffer.alloc(0);
     let body = -1; // bytes of the body still to come once the head is in (-1: head not in yet)
@@ -333,11 +332,7 @@ export function probeReady(port: number, path: string, timeoutMs = 2000, key: st
       settled = true;
       if (keep) {
         socket.setTimeout(0);
-        socket.off('timeout', onTimeout);
-        socket.off('error', onError);
-        socket.off('close', onClose);
-        socket.off('end', onEnd);
-        socket.off('data', onData);
+        for (const [event, listener] of ours) socket.off(event, listener);
         // A reset before its new owner listens (the engine died at once) must not take the node down.
         socket.on('error', ignoreError);
         resolve({ status, socket });
@@ -378,15 +373,18 @@ export function probeReady(port: number, path: string, timeoutMs = 2000, key: st
         socket.destroy();
       } else if (body === 0) settle(200, true);
     };
-    socket.setTimeout(timeoutMs, onTimeout);
-    socket.once('error', onError);
-    socket.once('close', onClose);
-    socket.once('end', onEnd);
-    socket.on('data', onData);
-    socket.once('connect', () => {
-      socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${key ? `Authorization: Bearer ${key}\r\n` : ''}\r\n`);
-    });
+    // Ours until the answer is kept: then every one comes off, and the socket is the caller's.
+    const ours = [['timeout', onTimeout], ['error', onError], ['close', onClose], ['end', onEnd], ['data', onData]] as const;
+    for (const [event, listener] of ours) socket.on(event, listener);
+    socket.setTimeout(timeoutMs);
+    socket.once('connect', () => socket.write(healthRequest(port, path, key, false)));
   });
+}
+
+/** The GET a probe sends: the path made visible ASCII, the Host, the engine key; `close`: Connection: close. */
+function healthRequest(port: number, path: string, key: string | null, close: boolean): string {
+  const target = path.replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(c));
+  return `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${close ? 'Connection: close\r\n' : ''}${key ? `Authorization: Bearer ${key}\r\n` : ''}\r\n`;
 }
 
 /**
@@ -400,7 +398,6 @@ export function probeReady(port: number, path: string, timeoutMs = 2000, key: st
  */
 export function probeHealth(port: number, path: string, timeoutMs = 2000, key: string | null = null): Promise<number | null> {
   return new Promise((resolve) => {
-    const target = path.replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(c));
     const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
     let head = '';
     let status: number | null | undefined;
@@ -417,7 +414,7 @@ export function probeHealth(port: number, path: string, timeoutMs = 2000, key: s
     socket.once('close', () => settle(null));
     socket.once('end', () => socket.destroy());
     socket.once('connect', () => {
-      socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n${key ? `Authorization: Bearer ${key}\r\n` : ''}\r\n`);
+      socket.write(healthRequest(port, path, key, true));
     });
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => {
