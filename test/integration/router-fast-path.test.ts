@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { parse, stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fastPathStats, idleEngineConnections } from '../../src-main/core/router/fast-path.js';
 import { chat, postJson, waitFor } from '../helpers/http.js';
@@ -288,6 +289,34 @@ describe('the fast path', () => {
     const [ok] = await converse(fx.routerPort, [request(chat('demo'), { Authorization: `Bearer ${key}` })], 1);
     expect(ok!.status).toBe(200);
     expect(stats(fx).served).toBe(served + 1);
+  });
+
+  it("a kept-alive client's repeated head: its new Content-Length is read, and a new guard policy gets a fresh look", async () => {
+    const fx = await readyNode();
+    const conn = await rawConnection(fx.routerPort);
+    const { served, handedOff } = stats(fx);
+    // The same head but for the digits (bodies of 3-digit lengths): each body read whole, on the fast path.
+    const bodies = [chat('demo', { messages: [{ role: 'user', content: 'a'.repeat(60) }] }), chat('demo', { messages: [{ role: 'user', content: 'b'.repeat(150) }] }), chat('demo')];
+    const lengths = bodies.map((b) => Buffer.byteLength(JSON.stringify(b)));
+    expect(lengths.map((n) => String(n).length)).toEqual([3, 3, 2]);
+    const key = { Authorization: 'Bearer a-key-the-node-does-not-know' };
+    let answers = await conn.ask(request(bodies[0], key), 1);
+    answers = await conn.ask(request(bodies[1], key), 2);
+    // Two digits where there were three: another head, parsed afresh.
+    answers = await conn.ask(request(bodies[2], key), 3);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(answers.map((a) => JSON.parse(a.body.toString()).object)).toEqual(['chat.completion', 'chat.completion', 'chat.completion']);
+    expect(stats(fx)).toMatchObject({ served: served + 3, handedOff });
+
+    // Keys now set: the same bytes again on the same connection are judged by the new policy (refused
+    // by node:http, not let through on the verdict kept from before).
+    const doc = parse(fs.readFileSync(fx.configPath, 'utf8'));
+    doc.program.api_keys = ['the-only-key-0123456789'];
+    expect(await fx.node.api.saveConfig(stringify(doc))).toMatchObject({ ok: true });
+    answers = await conn.ask(request(bodies[2], key), 4);
+    expect(answers[3]!.status).toBe(401);
+    expect(stats(fx)).toMatchObject({ served: served + 3, handedOff: handedOff + 1 });
+    conn.socket.destroy();
   });
 });
 

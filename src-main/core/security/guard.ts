@@ -181,6 +181,11 @@ export class RequestGuard {
     return name;
   }
 
+  /** The policy requests are judged by: the same object until the config changes (a verdict kept with it holds while it does). */
+  currentPolicy(): object {
+    return this.current();
+  }
+
   private current(): Policy {
     const program = this.options.program();
     if (program !== this.policyFor) {
