@@ -49,6 +49,12 @@ describe('UsageEventFilter', () => {
     // Mixed endings (a CRLF line, an LF blank line) still end an event.
     const mixed = new UsageEventFilter();
     expect(mixed.feed(Buffer.from('data: {"choices":[],"usage":{"prompt_tokens":1}}\r\n\ndata: {"a":1}\n\n')).toString()).toBe('data: {"a":1}\n\n');
+    // CR-only line endings, and "usage" in an event that is not the usage one.
+    const cr = new UsageEventFilter();
+    expect(cr.feed(Buffer.from('data: {"choices":[{"delta":{"content":"\\"usage\\""}}]}\r\rdata: {"choices":[],"usage":{"prompt_tokens":1}}\r\rdata: [DONE]\r\r\n')).toString()).toBe(
+      'data: {"choices":[{"delta":{"content":"\\"usage\\""}}]}\r\rdata: [DONE]\r\r\n',
+    );
+    expect(cr.dropped).toBe('data: {"choices":[],"usage":{"prompt_tokens":1}}\r\r');
     // An event never finished is passed on at the end.
     expect(other.feed(Buffer.from('data: {"x"')).toString()).toBe('');
     expect(other.flush().toString()).toBe('data: {"x"');

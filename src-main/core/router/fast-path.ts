@@ -1251,15 +1251,22 @@ class Exchange {
       if (rest.length > 0) out = Buffer.concat([out, rest]);
     }
     this.capture!.tail.push(out);
-    const framed = out.length > 0 ? asChunk(out) : out;
-    this.write(done ? Buffer.concat([framed, LAST_CHUNK]) : framed);
+    // One buffer: our head (before the first bytes), the chunk, the last chunk at the end. Nothing
+    // to pass on yet: our head goes now all the same (the client hears the answer has begun).
+    if (out.length > 0 || done) this.send(asChunk(out, this.pending, done));
+    else this.write(out);
     if (done) this.finish(true);
   }
 
   private write(piece: Buffer): void {
     const head = this.pending;
+    this.send(head === null ? piece : piece.length > 0 ? Buffer.concat([head, piece], head.length + piece.length) : head);
+  }
+
+  /** Writes `out` to the client: it begins with our pending head, if one is pending. */
+  private send(out: Buffer): void {
+    const head = this.pending;
     this.pending = null;
-    const out = head === null ? piece : piece.length > 0 ? Buffer.concat([head, piece], head.length + piece.length) : head;
     if (out.length === 0) return;
     // Each piece goes out as it arrives (no batching); a slow client pauses the engine.
     if (!this.client.socket.write(out)) {
@@ -1280,7 +1287,7 @@ class Exchange {
     if (this.finished) return;
     if (this.answered && this.framing === 'close') {
       const rest = this.capture?.filter?.flush();
-      this.write(rest && rest.length > 0 ? Buffer.concat([asChunk(rest), LAST_CHUNK]) : LAST_CHUNK);
+      this.write(asChunk(rest ?? Buffer.alloc(0), null, true));
       return this.finish(false);
     }
     this.fail(Object.assign(new Error('the engine closed the connection'), { code: 'ECONNRESET' }));
@@ -1446,11 +1453,33 @@ class ChunkTracker {
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
-/** `data` as one chunk of chunked framing. */
-function asChunk(data: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'), data, CRLF_BYTES]);
+/**
+ * `data` as one chunk of chunked framing (none when empty), after `head` when given, and the last
+ * chunk after it when `last`: one buffer, written in one go, made without calls into C++ (what it
+ * costs matters on every token of a stream).
+ */
+function asChunk(data: Buffer, head: Buffer | null = null, last = false): Buffer {
+  let digits = 0;
+  for (let n = data.length; n > 0; n = Math.floor(n / 16)) digits++;
+  const h = head === null ? 0 : head.length;
+  const framed = data.length === 0 ? 0 : digits + 2 + data.length + 2;
+  const out = Buffer.allocUnsafe(h + framed + (last ? LAST_CHUNK.length : 0));
+  if (head !== null) out.set(head, 0);
+  let at = h;
+  if (framed > 0) {
+    for (let n = data.length, i = at + digits - 1; i >= at; i--, n = Math.floor(n / 16)) out[i] = HEX[n % 16]!;
+    at += digits;
+    out[at++] = CR;
+    out[at++] = LF;
+    out.set(data, at);
+    at += data.length;
+    out[at++] = CR;
+    out[at++] = LF;
+  }
+  if (last) out.set(LAST_CHUNK, at);
+  return out;
 }
-const CRLF_BYTES = Buffer.from('\r\n', 'latin1');
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;

@@ -148,7 +148,7 @@ export class UsageEventFilter {
     for (;;) {
       const end = eventEnd(buf, at);
       if (end < 0) break;
-      if (this.dropped === null && isUsageEvent(buf, at, end)) {
+      if (this.dropped === null && eventNamesUsage && isUsageEvent(buf, at, end)) {
         this.dropped = buf.toString('latin1', at, end);
         (out ??= []).push(buf.subarray(passFrom, at));
         passFrom = end;
@@ -171,29 +171,26 @@ export class UsageEventFilter {
   }
 }
 
-/** The index past the blank line that ends the event starting at `from` (\n\n, \r\n\r\n, \r\r, mixed), or -1. */
+/** Whether the event eventEnd() found last holds `"usage"` (only such an event may be the usage one). */
+let eventNamesUsage = false;
+
+/**
+ * The index past the blank line that ends the event starting at `from` (\n\n, \r\n\r\n, \r\r, mixed),
+ * or -1; sets eventNamesUsage. One pass in JS over an event of a few hundred bytes: this runs on
+ * every event of a stream, and native searches (three or four per event, each a call into C++)
+ * cost more on a router that sat idle between tokens than the bytes do (bench: stream chunk gap).
+ */
 function eventEnd(buf: Buffer, from: number): number {
-  // The usual endings, found natively (this runs on every event of a stream).
-  const lf = buf.indexOf(LFLF, from);
-  const crlf = buf.indexOf(CRLFCRLF, from);
-  if (lf >= 0 || crlf >= 0) {
-    const end = lf >= 0 && (crlf < 0 || lf + 2 <= crlf + 4) ? lf + 2 : crlf + 4;
-    // Any other line ending before it: walk the bytes instead.
-    if (buf.indexOf(CR, from) < 0 || buf.indexOf(CR, from) >= end || crlf + 4 === end) return end;
-  }
-  return eventEndByBytes(buf, from);
-}
-
-const LFLF = Buffer.from('\n\n', 'latin1');
-const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
-const CR = 0x0d;
-
-function eventEndByBytes(buf: Buffer, from: number): number {
+  eventNamesUsage = false;
   for (let i = from; i < buf.length; i++) {
     const c = buf[i];
+    if (c === 0x22) {
+      if (!eventNamesUsage && bytesAt(buf, i, USAGE_KEY)) eventNamesUsage = true;
+      continue;
+    }
     if (c !== 0x0a && c !== 0x0d) continue;
     // A line ends at i; the event ends if the next line is empty.
-    let j = i + (c === 0x0d && buf[i + 1] === 0x0a ? 2 : 1);
+    const j = i + (c === 0x0d && buf[i + 1] === 0x0a ? 2 : 1);
     if (j > buf.length) return -1;
     const d = buf[j];
     if (d === 0x0a) return j + 1;
@@ -203,15 +200,19 @@ function eventEndByBytes(buf: Buffer, from: number): number {
   return -1;
 }
 
+function bytesAt(buf: Buffer, at: number, what: Buffer): boolean {
+  if (at + what.length > buf.length) return false;
+  for (let k = 0; k < what.length; k++) if (buf[at + k] !== what[k]) return false;
+  return true;
+}
+
 const USAGE_KEY = Buffer.from('"usage"', 'latin1');
 const EMPTY_CHOICES = /"choices"\s*:\s*\[\s*\]/;
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
 function isUsageEvent(buf: Buffer, start: number, end: number): boolean {
-  // Usage events are short (a few hundred bytes) and name "usage": a native search rules out the rest.
+  // Usage events are short (a few hundred bytes) and name "usage" (eventEnd saw it).
   if (end - start > 8192) return false;
-  const key = buf.indexOf(USAGE_KEY, start);
-  if (key < 0 || key >= end) return false;
   const text = buf.toString('latin1', start, end);
   // One data line: never a usage event glued to another.
   return text.startsWith('data:') && text.indexOf('data:', 5) < 0 && EMPTY_CHOICES.test(text) && USAGE_OBJECT.test(text);
