@@ -152,6 +152,15 @@ describe('the fast path', () => {
     for (const a of answers) expect(Object.keys(a.headers).some((h) => h.startsWith('access-control-'))).toBe(false);
     expect(stats(fx).served).toBe(before + 6);
 
+    // An engine that says close (in a list, any case, \s around it) is not sent another request on that
+    // connection, though it left it open; one whose token only starts with "close" is.
+    const modes = ['says-close', 'plain', 'says-closed', 'plain'];
+    const told = (await converse(fx.routerPort, modes.map((m) => request(body(m))), 4, 40)).map((a) => JSON.parse(a.body) as { mode: string; conn: number });
+    expect(told.map((a) => a.mode)).toEqual(modes);
+    const [saidClose, next, saidClosed, last] = told.map((a) => a.conn);
+    expect(next).not.toBe(saidClose);
+    expect([saidClosed, last]).toEqual([next, next]);
+
     // A header node:http would refuse to send is not passed on: 502.
     const [split] = await converse(fx.routerPort, [request(body('split-header'))], 1);
     expect(split!.status).toBe(502);

@@ -998,6 +998,33 @@ const HTTP_1 = Buffer.from('HTTP/1.', 'latin1');
 const KEEP_ALIVE_LINES = `connection: keep-alive\r\nkeep-alive: timeout=${KEEP_ALIVE_MS / 1000}\r\n\r\n`;
 const CHUNKED = Buffer.from('chunked', 'latin1');
 
+const EVENT_STREAM = Buffer.from('text/event-stream', 'latin1');
+const CLOSE = Buffer.from('close', 'latin1');
+
+/** Whether buf[start, end) holds the bytes of `what` (case as given). */
+function holds(buf: Buffer, start: number, end: number, what: Buffer): boolean {
+  for (let i = start; i + what.length <= end; i++) if (bytesAt(buf, i, what)) return true;
+  return false;
+}
+
+/** What \s is in a header value read as latin1 (no other control byte gets this far). */
+const isSpace = (c: number) => c === SP || c === HTAB || c === 0xa0;
+
+/** Whether a Connection value's list holds "close" (what /(^|,)\s*close\s*(,|$)/i says of its text). */
+function listHasClose(buf: Buffer, start: number, end: number): boolean {
+  for (let from = start; from <= end; ) {
+    let to = from;
+    while (to < end && buf[to] !== 0x2c) to++;
+    let a = from;
+    let b = to;
+    while (a < b && isSpace(buf[a]!)) a++;
+    while (b > a && isSpace(buf[b - 1]!)) b--;
+    if (b - a === CLOSE.length && startsWithLower(buf, a, b, CLOSE)) return true;
+    from = to + 1;
+  }
+  return false;
+}
+
 /** Whether a Transfer-Encoding value ends in chunked (what /(^|,)\s*chunked\s*$/i says). */
 function endsWithChunked(buf: Buffer, start: number, end: number): boolean {
   end = trimOws(buf, start, end);
@@ -1013,28 +1040,64 @@ function statusLine(status: number): string {
   if (line === undefined) statusLines.set(status, (line = `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Unknown'}\r\n`));
   return line;
 }
+const statusLineBytes = new Map<number, Buffer>();
+function statusBytes(status: number): Buffer {
+  let line = statusLineBytes.get(status);
+  if (line === undefined) statusLineBytes.set(status, (line = Buffer.from(statusLine(status), 'latin1')));
+  return line;
+}
 
 /** `first` + the [start, end) ranges of `buf` + `last` (+ `body`), in one buffer; the strings are latin1. */
-function assemble(first: string, buf: Buffer, ranges: number[], last: string, body?: Buffer): Buffer {
+function assemble(first: Buffer, buf: Buffer, ranges: number[], last: Buffer | string, body?: Buffer): Buffer {
   let size = first.length + last.length + (body?.length ?? 0);
   for (let i = 0; i < ranges.length; i += 2) size += ranges[i + 1]! - ranges[i]!;
   const out = Buffer.allocUnsafe(size);
-  let at = out.write(first, 0, 'latin1');
-  for (let i = 0; i < ranges.length; i += 2) at += buf.copy(out, at, ranges[i]!, ranges[i + 1]!);
-  at += out.write(last, at, 'latin1');
-  if (body) body.copy(out, at);
+  out.set(first, 0);
+  let at = first.length;
+  for (let i = 0; i < ranges.length; i += 2) {
+    out.set(buf.subarray(ranges[i]!, ranges[i + 1]!), at);
+    at += ranges[i + 1]! - ranges[i]!;
+  }
+  if (typeof last === 'string') at += out.write(last, at, 'latin1');
+  else {
+    out.set(last, at);
+    at += last.length;
+  }
+  if (body) out.set(body, at);
   return out;
 }
 
+// The constant parts of what we write, as bytes made once (a string would be encoded on every
+// request, a call into C++ each time).
+/** Per engine port, the request lines before Content-Length's digits, for the target used last. */
+const requestLines = new Map<number, { target: string; bytes: Buffer }>();
+let keyLines: { key: string; bytes: Buffer } | null = null;
+const END_OF_HEAD = Buffer.from('\r\n', 'latin1');
+const CHUNKED_KEEP_ALIVE = Buffer.from(`transfer-encoding: chunked\r\n${KEEP_ALIVE_LINES}`, 'latin1');
+const CHUNKED_CLOSE = Buffer.from('transfer-encoding: chunked\r\nconnection: close\r\n\r\n', 'latin1');
+
 /** The request for the engine: our request line and host, the client's other lines as sent, the body. */
 function engineRequest(request: ParsedRequest, port: number, key: string | null | undefined): Buffer {
-  return assemble(
-    `POST ${request.target} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-length: ${request.body.length}\r\n`,
-    request.raw,
-    request.forward,
-    key ? `authorization: Bearer ${key}\r\n\r\n` : '\r\n',
-    request.body,
-  );
+  let lines = requestLines.get(port);
+  if (lines === undefined || lines.target !== request.target) {
+    lines = { target: request.target, bytes: Buffer.from(`POST ${request.target} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-length: `, 'latin1') };
+    requestLines.set(port, lines);
+  }
+  // The Content-Length digits and their CRLF after the lines.
+  const length = request.body.length;
+  let digits = 1;
+  for (let n = length; n >= 10; n = Math.floor(n / 10)) digits++;
+  const first = Buffer.allocUnsafe(lines.bytes.length + digits + 2);
+  first.set(lines.bytes, 0);
+  for (let n = length, i = lines.bytes.length + digits - 1; i >= lines.bytes.length; i--, n = Math.floor(n / 10)) first[i] = 0x30 + (n % 10);
+  first[first.length - 2] = CR;
+  first[first.length - 1] = LF;
+  let last: Buffer = END_OF_HEAD;
+  if (key) {
+    if (keyLines === null || keyLines.key !== key) keyLines = { key, bytes: Buffer.from(`authorization: Bearer ${key}\r\n\r\n`, 'latin1') };
+    last = keyLines.bytes;
+  }
+  return assemble(first, request.raw, request.forward, last, request.body);
 }
 
 /**
@@ -1153,8 +1216,8 @@ class Exchange {
       const use = known === null ? (startsWithLower(buf, start, colon, ACCESS_CONTROL) ? ANSWER_DROP : ANSWER_PASS) : known[2];
       if (use === ANSWER_TRANSFER) chunked = endsWithChunked(buf, colon + 1, end);
       else if (use === ANSWER_LENGTH) length = valueOf(buf, colon + 1, end);
-      else if (use === ANSWER_CONNECTION) engineCloses = /(^|,)\s*close\s*(,|$)/i.test(valueOf(buf, colon + 1, end));
-      else if (use === ANSWER_TYPE && valueOf(buf, colon + 1, end).includes('text/event-stream')) this.streaming = true;
+      else if (use === ANSWER_CONNECTION) engineCloses = listHasClose(buf, colon + 1, end);
+      else if (use === ANSWER_TYPE && holds(buf, colon + 1, end, EVENT_STREAM)) this.streaming = true;
       if (use === ANSWER_PASS || use === ANSWER_TYPE) addRange(pass, start, lf + 1);
     }
     if (status < 200) return at;
@@ -1171,14 +1234,16 @@ class Exchange {
       this.framing = Number(length) === 0 ? 'none' : 'length';
       this.left = Number(length);
     } else this.framing = 'close';
-    let tail = '';
-    if (this.framing === 'chunked' || this.framing === 'close' || (capture?.filter && this.framing === 'length')) tail += 'transfer-encoding: chunked\r\n';
-    else if (this.framing === 'length') tail += `content-length: ${this.left}\r\n`;
-    else if (status !== 204 && status !== 304) tail += 'content-length: 0\r\n';
-    // As node:http says it: how long the connection stays open for the next request.
-    tail += this.request.close ? 'connection: close\r\n\r\n' : KEEP_ALIVE_LINES;
+    let tail: Buffer | string = '';
+    if (this.framing === 'chunked' || this.framing === 'close' || (capture?.filter && this.framing === 'length')) tail = this.request.close ? CHUNKED_CLOSE : CHUNKED_KEEP_ALIVE;
+    else {
+      if (this.framing === 'length') tail += `content-length: ${this.left}\r\n`;
+      else if (status !== 204 && status !== 304) tail += 'content-length: 0\r\n';
+      // As node:http says it: how long the connection stays open for the next request.
+      tail += this.request.close ? 'connection: close\r\n\r\n' : KEEP_ALIVE_LINES;
+    }
     this.engineKeepsSocket = !engineCloses && this.framing !== 'close';
-    this.pending = assemble(statusLine(status), buf, pass, tail);
+    this.pending = assemble(statusBytes(status), buf, pass, tail);
     return at;
   }
 
