@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LatencyRound } from './phases/latency.js';
-import { pairedAddedTtfb, type StreamStats, type StreamTarget, type UsageAB } from './phases/streaming.js';
+import { pairedAddedTtfb, pairedDifferences, type StreamStats, type StreamTarget, type UsageAB } from './phases/streaming.js';
 import type { BurstResult, ColdResult, StopResult } from './phases/lifecycle.js';
 import type { FootprintResult } from './phases/footprint.js';
 import type { ScaleResult } from './phases/scale.js';
@@ -12,7 +12,7 @@ import { swapAdded, swapCut, type SwapResult } from './phases/swap.js';
 import { peerAdded, type PeerHopResult } from './phases/peers.js';
 import type { LibraryScanResult } from './phases/library.js';
 import { peerColdAdded, type PeerColdResult } from './peer.js';
-import { median, percentile, round } from './stats.js';
+import { median, medianInterval, percentile, round } from './stats.js';
 import { TARGETS, type TargetName } from './targets.js';
 
 const PEER: TargetName = 'llama-swap';
@@ -105,6 +105,10 @@ export function figures(raw: Raw): Row[] {
     rows.push(info('stream added TTFB (paired), bare Node proxy', pairedAddedTtfb(st, 'bare'), 'ms'));
     rows.push(info('stream added TTFB (paired), Node byte pipe, no HTTP', pairedAddedTtfb(st, 'pipe'), 'ms'));
     rows.push(withPeer(atMost('stream added TTFB (paired), router', pairedAddedTtfb(st, 'router'), 'ms', 0.3), peer((x) => pairedAddedTtfb(st, x))));
+    // Single streams' TTFB spread by ±0.5 ms on a shared VM: how sure the median above is.
+    const [low, high] = medianInterval(pairedDifferences(st, 'router'));
+    rows.push(info('stream added TTFB (paired), router: 95 % interval of that median, low end', low, 'ms'));
+    rows.push(info('stream added TTFB (paired), router: 95 % interval of that median, high end', high, 'ms'));
     const ab = raw.streamingUsage;
     if (ab && ab.onAddedMs.length > 0) rows.push(info('stream added TTFB by usage capture (paired, router − router with usage: off)', median(ab.onAddedMs) - median(ab.offAddedMs), 'ms'));
     for (const t of TARGETS) rows.push(withPeer(info(`stream chunk gap p50 / p99, ${t}`, median(st[t].gapsMs), `ms / ${percentile(st[t].gapsMs, 99).toFixed(2)} ms`), t === 'router' ? peer((x) => median(st[x].gapsMs)) : undefined));

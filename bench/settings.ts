@@ -40,7 +40,7 @@ export const settings = {
   warmupS: quick ? 1 : 1,
   idleS: num('BENCH_IDLE_S', quick ? 10 : 60),
   /** Interleaved streaming requests per target and round. */
-  streamRequests: quick ? 4 : 6,
+  streamRequests: quick ? 4 : 12,
   streamWarmup: quick ? 3 : 5,
   /** Short streams (max_tokens 1, 16 at a time) through every target before any is measured: a JIT-compiled proxy in steady state, as wrk's warm-up gives the c=1 figures. */
   streamJitWarmup: quick ? 1000 : 3000,

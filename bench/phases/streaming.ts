@@ -138,8 +138,13 @@ async function jitWarmup(port: number): Promise<void> {
 
 /** Median over the interleaved requests of (target's TTFB − the direct TTFB measured beside it). */
 export function pairedAddedTtfb(stats: Record<StreamTarget, StreamStats>, target: StreamTarget): number {
+  return median(pairedDifferences(stats, target));
+}
+
+/** Each request's TTFB minus that of the direct request beside it. */
+export function pairedDifferences(stats: Record<StreamTarget, StreamStats>, target: StreamTarget): number[] {
   const d = stats.direct.ttfbMs;
-  return median(stats[target].ttfbMs.map((t, i) => t - (d[i] ?? NaN)));
+  return stats[target].ttfbMs.map((t, i) => t - (d[i] ?? NaN));
 }
 
 /**
