@@ -268,10 +268,8 @@ class ClientConnection {
       return this.giveAway();
     }
     if (admitted.engine === null) return this.waitForStart(request, admitted.supervisor, admitted.requested, startedAt, t0);
-    this.clearTimer();
     this.buffer = request.length === this.buffer.length ? null : this.buffer.subarray(request.length);
     this.busy = true;
-    this.fast.stats.served++;
     const capture: Capture | null = this.fast.options.usage
       ? { startedAt, t0, ttft: null, requested: admitted.requested, status: 0, tail: new AnswerTail(), filter: admitted.askedUsage ? new UsageEventFilter() : null }
       : null;
@@ -281,6 +279,9 @@ class ClientConnection {
       this.socket.resume();
       this.next();
     });
+    // The engine has the request: the head timer (a timers-list change) and the count go after it.
+    this.clearTimer();
+    this.fast.stats.served++;
   }
 
   /**
