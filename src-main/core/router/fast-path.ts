@@ -790,15 +790,14 @@ function bodySize(buf: Buffer, start: number, end: number): number {
  * guard's look at it (its verdict is kept with the headers object it was given), ~0.05 ms of the
  * first streamed byte on a router that sat idle (bench: stream added TTFB).
  */
-interface RepeatedHead {
-  /** A copy of the head's bytes, its blank line included. */
+interface RepeatedHead extends Pick<ParsedRequest, 'path' | 'target' | 'headers' | 'otherType' | 'forward' | 'close' | 'lengthAt' | 'lengthEnd'> {
+  /** A copy of the head's bytes, its blank line included (not the buffer it came in: that holds the body too). */
   bytes: Buffer;
-  /** The request it parsed to; a repeat shares everything but raw, body and length. */
-  request: ParsedRequest;
 }
 
-function rememberHead(request: ParsedRequest): RepeatedHead {
-  return { bytes: Buffer.from(request.raw.subarray(0, request.headLength)), request };
+function rememberHead(r: ParsedRequest): RepeatedHead {
+  const bytes = Buffer.from(r.raw.subarray(0, r.headLength));
+  return { bytes, path: r.path, target: r.target, headers: r.headers, otherType: r.otherType, forward: r.forward, close: r.close, lengthAt: r.lengthAt, lengthEnd: r.lengthEnd };
 }
 
 /**
@@ -809,15 +808,14 @@ function repeatOf(last: RepeatedHead, buf: Buffer): ParsedRequest | typeof PARTI
   const head = last.bytes;
   const n = head.length;
   if (buf.length < n) return null;
-  const { lengthAt, lengthEnd } = last.request;
+  const { lengthAt, lengthEnd } = last;
   for (let i = 0; i < lengthAt; i++) if (buf[i] !== head[i]) return null;
   for (let i = lengthEnd; i < n; i++) if (buf[i] !== head[i]) return null;
   const size = bodySize(buf, lengthAt, lengthEnd);
   if (size === -1) return null;
   const length = n + size;
   if (buf.length < length) return PARTIAL_BODY;
-  const t = last.request;
-  return { path: t.path, target: t.target, headers: t.headers, otherType: t.otherType, raw: buf, forward: t.forward, body: buf.subarray(n, length), length, close: t.close, headLength: n, lengthAt, lengthEnd };
+  return { path: last.path, target: last.target, headers: last.headers, otherType: last.otherType, raw: buf, forward: last.forward, body: buf.subarray(n, length), length, close: last.close, headLength: n, lengthAt, lengthEnd };
 }
 
 /** Whether pipelined bytes are requests the fast path would take, the last one maybe unfinished. */
@@ -1050,11 +1048,27 @@ function statusBytes(status: number): Buffer {
 
 /** `first` + the [start, end) ranges of `buf` + `last` (+ `body`), in one buffer; the strings are latin1. */
 function assemble(first: Buffer, buf: Buffer, ranges: number[], last: Buffer | string, body?: Buffer): Buffer {
-  let size = first.length + last.length + (body?.length ?? 0);
+  return assembleWithLength(first, -1, buf, ranges, last, body);
+}
+
+/**
+ * assemble(), with `length` (when not -1) written in decimal and a CRLF right after `first`: the
+ * engine request's Content-Length, made in the same buffer.
+ */
+function assembleWithLength(first: Buffer, length: number, buf: Buffer, ranges: number[], last: Buffer | string, body?: Buffer): Buffer {
+  let digits = length >= 0 ? 1 : 0;
+  for (let n = length; n >= 10; n = Math.floor(n / 10)) digits++;
+  let size = first.length + (length >= 0 ? digits + 2 : 0) + last.length + (body?.length ?? 0);
   for (let i = 0; i < ranges.length; i += 2) size += ranges[i + 1]! - ranges[i]!;
   const out = Buffer.allocUnsafe(size);
   out.set(first, 0);
   let at = first.length;
+  if (length >= 0) {
+    for (let n = length, i = at + digits - 1; i >= at; i--, n = Math.floor(n / 10)) out[i] = 0x30 + (n % 10);
+    at += digits;
+    out[at++] = CR;
+    out[at++] = LF;
+  }
   for (let i = 0; i < ranges.length; i += 2) {
     out.set(buf.subarray(ranges[i]!, ranges[i + 1]!), at);
     at += ranges[i + 1]! - ranges[i]!;
@@ -1084,21 +1098,12 @@ function engineRequest(request: ParsedRequest, port: number, key: string | null 
     lines = { target: request.target, bytes: Buffer.from(`POST ${request.target} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-length: `, 'latin1') };
     requestLines.set(port, lines);
   }
-  // The Content-Length digits and their CRLF after the lines.
-  const length = request.body.length;
-  let digits = 1;
-  for (let n = length; n >= 10; n = Math.floor(n / 10)) digits++;
-  const first = Buffer.allocUnsafe(lines.bytes.length + digits + 2);
-  first.set(lines.bytes, 0);
-  for (let n = length, i = lines.bytes.length + digits - 1; i >= lines.bytes.length; i--, n = Math.floor(n / 10)) first[i] = 0x30 + (n % 10);
-  first[first.length - 2] = CR;
-  first[first.length - 1] = LF;
   let last: Buffer = END_OF_HEAD;
   if (key) {
     if (keyLines === null || keyLines.key !== key) keyLines = { key, bytes: Buffer.from(`authorization: Bearer ${key}\r\n\r\n`, 'latin1') };
     last = keyLines.bytes;
   }
-  return assemble(first, request.raw, request.forward, last, request.body);
+  return assembleWithLength(lines.bytes, request.body.length, request.raw, request.forward, last, request.body);
 }
 
 /**
